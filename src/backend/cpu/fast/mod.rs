@@ -1,0 +1,1 @@
+//! The fast CPU backend: SIMD and threaded kernels from `edgeplane-kernels`.

@@ -1,0 +1,1 @@
+//! GGUF files: a validating reader over mmap and a writer.

@@ -1,0 +1,4 @@
+//! The `edgeplane` command line.
+fn main() {
+    println!("edgeplane");
+}

@@ -1,0 +1,1 @@
+//! Transformer models (llama family) built as graphs from GGUF weights.
