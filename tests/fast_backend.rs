@@ -60,6 +60,7 @@ fn max_rel_err(got: &[f32], want: &[f32]) -> f32 {
         / scale
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_matmul(
     backend: &Fast,
     dtype: DType,
