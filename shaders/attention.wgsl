@@ -4,6 +4,8 @@
 // KV head h / (n_head / n_kv_head) in place (GQA without copies). K/V are f32 or f16
 // (KV_F16) words. Invocation t owns output dims t, t+WG, ... (head_dim <= 4*WG).
 
+//#include half
+
 struct Params {
     n: u32,
     n_head: u32,
@@ -34,7 +36,7 @@ fn kv_value(is_v: bool, idx: u32) -> f32 {
     var word = 0u;
     if (KV_F16 == 1u) {
         if (is_v) { word = vc[idx >> 1u]; } else { word = kc[idx >> 1u]; }
-        return unpack2x16float(word >> ((idx & 1u) * 16u)).x;
+        return half_to_f32(word >> ((idx & 1u) * 16u));
     }
     if (is_v) { word = vc[idx]; } else { word = kc[idx]; }
     return bitcast<f32>(word);
