@@ -218,3 +218,32 @@ fn nodes_sharing_a_kv_cache_stay_together() {
     let p = plan(&g, &cands).unwrap();
     assert_eq!(devices_of(&p), ["a", "a", "a"], "{p}");
 }
+
+#[test]
+fn partition_turns_boundary_tensors_into_inputs_and_outputs() {
+    use edgeplane::sched::partition::partition;
+    let g = chain();
+    let nodes = g.nodes();
+    let segs = partition(&g, &[0, 1, 1, 0]).unwrap();
+    assert_eq!(segs.len(), 3);
+    assert_eq!(segs.iter().map(|s| s.device).collect::<Vec<_>>(), [0, 1, 0]);
+    assert_eq!(segs[0].inputs, [g.inputs()[0]]);
+    assert_eq!(segs[0].outputs, [nodes[0].output]);
+    assert_eq!(segs[1].nodes, [1, 2]);
+    assert_eq!(segs[1].inputs, [nodes[0].output]);
+    assert_eq!(segs[1].outputs, [nodes[2].output]);
+    assert_eq!(segs[2].outputs, g.outputs());
+    // Each segment holds only the weights its nodes use: the norm twice (shared), w0 and w1 once.
+    let constants = |s: &edgeplane::sched::partition::Segment| {
+        s.graph
+            .tensors()
+            .iter()
+            .filter(|t| matches!(t.kind, edgeplane::TensorKind::Constant(_)))
+            .map(|t| t.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(constants(&segs[0]), ["w0"]);
+    assert_eq!(constants(&segs[1]), ["norm", "w1"]);
+    assert_eq!(constants(&segs[2]), ["norm"]);
+    assert!(partition(&g, &[0, 1]).is_err());
+}

@@ -2,11 +2,12 @@
 //! run and the median of a few timed runs, inside a wall-clock budget.
 //!
 //! Each run is timed end to end (`Executable::run`: upload inputs, compute, read back), by
-//! the [`Clock`] in the settings. The run overhead (a trivial `Add` at three sizes) is
-//! measured first and fitted as the device's partition-boundary cost; op timings have the
-//! overhead for their own inputs and outputs subtracted, so a chain of ops on one device is
-//! not charged a round trip per op. Timestamp queries would be better on GPUs; the wgpu
-//! backend does not expose kernel times yet, and wall clock is what a caller pays anyway.
+//! the [`Clock`] in the settings. The run overhead (an empty graph whose input is its
+//! output, at three sizes) is measured first and fitted as the device's partition-boundary
+//! cost; op timings have the overhead for their own inputs and outputs subtracted, so a
+//! chain of ops on one device is not charged a round trip per op. Timestamp queries would
+//! be better on GPUs; the wgpu backend does not expose kernel times yet, and wall clock is
+//! what a caller pays anyway.
 //!
 //! The library reports progress through a callback and logs; it never prints.
 
@@ -124,10 +125,17 @@ impl<'a> Measurer<'a> {
             if self.out_of_time() {
                 break;
             }
-            let (graph, inputs) = build_io(width)?;
-            let bytes = io_bytes(&inputs, &graph)?;
-            let exe = backend.compile(&graph)?;
-            let median = self.time_runs(exe, &inputs)?;
+            let (median, bytes) = match self.time_io(backend, width, false) {
+                Ok(r) => r,
+                Err(e) if !e.is_device_failure() => {
+                    log::debug!(
+                        "{}: empty graph refused ({e}); timing an Add",
+                        backend.info().backend
+                    );
+                    self.time_io(backend, width, true)?
+                }
+                Err(e) => return Err(e),
+            };
             samples.push(Sample {
                 work: super::class::Work { bytes, flops: 0.0 },
                 time_us: median.as_secs_f64() * 1e6,
@@ -136,6 +144,18 @@ impl<'a> Measurer<'a> {
         }
         let model = fit(&samples);
         Ok((samples, model))
+    }
+
+    fn time_io(
+        &mut self,
+        backend: &dyn Backend,
+        width: usize,
+        with_add: bool,
+    ) -> Result<(Duration, f64)> {
+        let (graph, inputs) = build_io(width, with_add)?;
+        let bytes = io_bytes(&inputs, &graph)?;
+        let exe = backend.compile(&graph)?;
+        Ok((self.time_runs(exe, &inputs)?, bytes))
     }
 
     /// Measures `class` on `backend` at each ladder size, subtracting the run overhead

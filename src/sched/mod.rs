@@ -9,10 +9,13 @@
 //! around a device that fails ([`recover`]). It is itself a [`crate::Backend`] named
 //! `"auto"`.
 
+pub mod bench;
+pub mod check;
 pub mod class;
 pub mod exec;
 pub mod explain;
 pub mod fit;
+pub mod layer;
 pub mod measure;
 pub mod partition;
 pub mod plan;
