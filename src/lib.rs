@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod anchor;
 pub mod backend;
 pub mod conformance;
 pub mod error;

@@ -1,0 +1,225 @@
+//! Activations quantized on the fly to 8-bit blocks, so weight·activation dots run on
+//! integer lanes as in ggml: Q8_0-style blocks of 32 for the 32-wide formats, Q8_K-style
+//! super-blocks of 256 with per-16 sums for the K-quants.
+//!
+//! The layout is ours, not ggml's: scales are f32 (ggml's Q8_0 rounds them to f16, which
+//! only loses accuracy) and scales, quants and sums live in separate arrays so SIMD loads are
+//! aligned to the quants. Nothing outside this crate stores these blocks.
+
+use crate::DType;
+
+/// What the activations of a matmul are converted to before the dot products.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActivationFormat {
+    /// Plain f32 (float weights, and the formats that go through dequantize-then-dot).
+    F32,
+    /// 32-value blocks: one f32 scale and 32 i8 quants.
+    Q8Block32,
+    /// 256-value blocks: one f32 scale, 256 i8 quants and 16 sums of 16 quants.
+    Q8Block256,
+}
+
+impl ActivationFormat {
+    /// The format the dot kernel for `weight` wants.
+    pub fn for_weight(weight: DType) -> ActivationFormat {
+        match weight {
+            DType::Q4_0 | DType::Q8_0 => ActivationFormat::Q8Block32,
+            DType::Q4K | DType::Q6K => ActivationFormat::Q8Block256,
+            _ => ActivationFormat::F32,
+        }
+    }
+
+    /// Values per scale (1 for f32).
+    pub fn block_size(self) -> usize {
+        match self {
+            ActivationFormat::F32 => 1,
+            ActivationFormat::Q8Block32 => 32,
+            ActivationFormat::Q8Block256 => 256,
+        }
+    }
+}
+
+/// One activation row in the format its dot kernel reads.
+#[derive(Clone, Copy, Debug)]
+pub struct ActivationRow<'a> {
+    /// The format.
+    pub format: ActivationFormat,
+    /// f32 values (only for [`ActivationFormat::F32`]).
+    pub floats: &'a [f32],
+    /// One scale per block.
+    pub scales: &'a [f32],
+    /// The quants, `k` of them.
+    pub quants: &'a [i8],
+    /// Sums of each 16 quants ([`ActivationFormat::Q8Block256`] only).
+    pub sums: &'a [i16],
+}
+
+/// `rows` activation rows of `k` values, converted once per matmul and shared by every
+/// thread.
+#[derive(Clone, Debug)]
+pub struct ActivationRows {
+    format: ActivationFormat,
+    k: usize,
+    rows: usize,
+    floats: Vec<f32>,
+    scales: Vec<f32>,
+    quants: Vec<i8>,
+    sums: Vec<i16>,
+}
+
+impl ActivationRows {
+    /// Converts `x` (`rows × k`, row-major) to `format`. `k` must be a multiple of the
+    /// format's block size and `x.len()` a multiple of `k`; the caller (the matmul) checks
+    /// shapes before, so a mismatch here is a bug and panics.
+    pub fn new(format: ActivationFormat, x: &[f32], k: usize) -> ActivationRows {
+        assert!(
+            k > 0 && k % format.block_size() == 0 && x.len() % k == 0,
+            "activation rows of {k} must be whole {}-blocks (shape checked by the graph)",
+            format.block_size()
+        );
+        let rows = x.len() / k;
+        let mut out = ActivationRows {
+            format,
+            k,
+            rows,
+            floats: Vec::new(),
+            scales: Vec::new(),
+            quants: Vec::new(),
+            sums: Vec::new(),
+        };
+        match format {
+            ActivationFormat::F32 => out.floats = x.to_vec(),
+            ActivationFormat::Q8Block32 | ActivationFormat::Q8Block256 => {
+                let block = format.block_size();
+                out.scales = vec![0.0; x.len() / block];
+                out.quants = vec![0; x.len()];
+                for ((src, scale), q) in x
+                    .chunks_exact(block)
+                    .zip(out.scales.iter_mut())
+                    .zip(out.quants.chunks_exact_mut(block))
+                {
+                    *scale = quantize_block(src, q);
+                }
+                if format == ActivationFormat::Q8Block256 {
+                    out.sums = out
+                        .quants
+                        .chunks_exact(16)
+                        .map(|c| c.iter().map(|&v| i16::from(v)).sum())
+                        .collect();
+                }
+            }
+        }
+        out
+    }
+
+    /// Joins row blocks converted separately (in parallel) into one, in order.
+    pub fn concat(format: ActivationFormat, k: usize, parts: &[ActivationRows]) -> ActivationRows {
+        let mut out = ActivationRows {
+            format,
+            k,
+            rows: 0,
+            floats: Vec::new(),
+            scales: Vec::new(),
+            quants: Vec::new(),
+            sums: Vec::new(),
+        };
+        for p in parts {
+            assert!(
+                p.format == format && p.k == k,
+                "concat of mismatched activation rows"
+            );
+            out.rows += p.rows;
+            out.floats.extend_from_slice(&p.floats);
+            out.scales.extend_from_slice(&p.scales);
+            out.quants.extend_from_slice(&p.quants);
+            out.sums.extend_from_slice(&p.sums);
+        }
+        out
+    }
+
+    /// The format.
+    pub fn format(&self) -> ActivationFormat {
+        self.format
+    }
+
+    /// Values per row.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Row `i` (panics when out of range: an internal indexing bug).
+    pub fn row(&self, i: usize) -> ActivationRow<'_> {
+        let k = self.k;
+        let per_row_scales = k / self.format.block_size();
+        ActivationRow {
+            format: self.format,
+            floats: if self.floats.is_empty() {
+                &[]
+            } else {
+                &self.floats[i * k..(i + 1) * k]
+            },
+            scales: if self.scales.is_empty() {
+                &[]
+            } else {
+                &self.scales[i * per_row_scales..(i + 1) * per_row_scales]
+            },
+            quants: if self.quants.is_empty() {
+                &[]
+            } else {
+                &self.quants[i * k..(i + 1) * k]
+            },
+            sums: if self.sums.is_empty() {
+                &[]
+            } else {
+                &self.sums[i * k / 16..(i + 1) * k / 16]
+            },
+        }
+    }
+}
+
+/// Symmetric 8-bit quantization of one block: scale `amax / 127`, round to nearest.
+/// Returns the scale.
+fn quantize_block(src: &[f32], q: &mut [i8]) -> f32 {
+    let amax = src.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let scale = amax / 127.0;
+    let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
+    for (o, v) in q.iter_mut().zip(src) {
+        // |v * inv| <= 127 up to rounding; the clamp keeps NaN-free inputs in range.
+        *o = (v * inv).round().clamp(-127.0, 127.0) as i8;
+    }
+    scale
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantized_rows_reconstruct_within_half_a_step() {
+        let x: Vec<f32> = (0..512)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        for format in [ActivationFormat::Q8Block32, ActivationFormat::Q8Block256] {
+            let rows = ActivationRows::new(format, &x, 256);
+            assert_eq!(rows.rows(), 2);
+            for r in 0..2 {
+                let row = rows.row(r);
+                let b = format.block_size();
+                for (i, &q) in row.quants.iter().enumerate() {
+                    let scale = row.scales[i / b];
+                    let back = f32::from(q) * scale;
+                    assert!((back - x[r * 256 + i]).abs() <= scale * 0.5 + 1e-6);
+                }
+                if format == ActivationFormat::Q8Block256 {
+                    let s: i32 = row.quants[16..32].iter().map(|&v| i32::from(v)).sum();
+                    assert_eq!(i32::from(row.sums[1]), s);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Attention of one query row's heads that share a KV head (a GQA group) over a range of
+//! keys, with online softmax: keys are taken in blocks, scores of the block computed for
+//! every head of the group from one read of each K row, the running max and sum rescaled,
+//! and V rows read once per block for every head. Ranges of keys give [`Partial`] states
+//! that [`Partial::merge`] combines in a fixed order, so splitting a long cache over
+//! threads stays deterministic.
+
+use super::dot::{axpy, dot_f32, f16_to_f32};
+use super::simd::Simd;
+use std::ops::Range;
+
+/// Keys per block: scores for a block stay in registers/L1.
+const KEY_BLOCK: usize = 32;
+
+/// Parameters of the attention op that the kernel needs.
+#[derive(Clone, Copy, Debug)]
+pub struct AttentionParams {
+    /// Query heads.
+    pub n_head: usize,
+    /// KV heads (divides `n_head`).
+    pub n_kv_head: usize,
+    /// Dims per head.
+    pub head_dim: usize,
+    /// Score scale.
+    pub scale: f32,
+    /// `softcap * tanh(score / softcap)` when set.
+    pub softcap: Option<f32>,
+}
+
+impl AttentionParams {
+    /// Query heads per KV head.
+    pub fn group(&self) -> usize {
+        self.n_head / self.n_kv_head
+    }
+}
+
+/// A K or V cache `[capacity, n_kv_head * head_dim]`, row-major.
+#[derive(Clone, Copy, Debug)]
+pub enum KvCache<'a> {
+    /// f32 rows.
+    F32(&'a [f32]),
+    /// f16 rows.
+    F16(&'a [half::f16]),
+}
+
+impl KvCache<'_> {
+    /// Head `g`'s slice of row `j` as f32, converted into `buf` when stored as f16.
+    fn head_row<'b>(
+        &'b self,
+        simd: Simd,
+        p: &AttentionParams,
+        j: usize,
+        g: usize,
+        buf: &'b mut [f32],
+    ) -> &'b [f32] {
+        let d = p.head_dim;
+        let at = j * p.n_kv_head * d + g * d;
+        match self {
+            KvCache::F32(v) => &v[at..at + d],
+            KvCache::F16(v) => {
+                f16_to_f32(simd, &v[at..at + d], buf);
+                buf
+            }
+        }
+    }
+}
+
+/// Unnormalised softmax state of a group of heads over some keys.
+#[derive(Clone, Debug)]
+pub struct Partial {
+    /// Running max score per head (`-inf` before any key).
+    pub max: Vec<f32>,
+    /// Σ exp(score - max) per head.
+    pub sum: Vec<f32>,
+    /// Σ exp(score - max) · v per head, `group × head_dim`.
+    pub acc: Vec<f32>,
+}
+
+impl Partial {
+    fn empty(group: usize, head_dim: usize) -> Partial {
+        Partial {
+            max: vec![f32::NEG_INFINITY; group],
+            sum: vec![0.0; group],
+            acc: vec![0.0; group * head_dim],
+        }
+    }
+
+    /// Combines partial states over disjoint key ranges, in the order given, and writes
+    /// the normalised output (`group × head_dim`). Heads that saw no key get zeros.
+    pub fn merge(parts: &[Partial], head_dim: usize, out: &mut [f32]) {
+        let group = out.len() / head_dim;
+        for h in 0..group {
+            let m = parts.iter().fold(f32::NEG_INFINITY, |m, p| m.max(p.max[h]));
+            let o = &mut out[h * head_dim..(h + 1) * head_dim];
+            o.fill(0.0);
+            if m == f32::NEG_INFINITY {
+                continue;
+            }
+            let mut total = 0.0f32;
+            for p in parts {
+                if p.max[h] == f32::NEG_INFINITY {
+                    continue;
+                }
+                let c = (p.max[h] - m).exp();
+                total += p.sum[h] * c;
+                for (a, &v) in o.iter_mut().zip(&p.acc[h * head_dim..(h + 1) * head_dim]) {
+                    *a += c * v;
+                }
+            }
+            let inv = 1.0 / total;
+            o.iter_mut().for_each(|a| *a *= inv);
+        }
+    }
+}
+
+/// Attention of the group of query heads sharing KV head `g` (`q`: `group × head_dim`,
+/// already the right heads of one query row) over `keys`.
+pub fn attend_group(
+    simd: Simd,
+    p: &AttentionParams,
+    q: &[f32],
+    k: KvCache,
+    v: KvCache,
+    g: usize,
+    keys: Range<usize>,
+) -> Partial {
+    let group = p.group();
+    let d = p.head_dim;
+    let mut state = Partial::empty(group, d);
+    let mut kbuf = vec![0.0f32; d];
+    let mut vbuf = vec![0.0f32; d];
+    let mut scores = vec![0.0f32; group * KEY_BLOCK];
+    let mut start = keys.start;
+    while start < keys.end {
+        let end = (start + KEY_BLOCK).min(keys.end);
+        let len = end - start;
+        for j in start..end {
+            let krow = k.head_row(simd, p, j, g, &mut kbuf);
+            for h in 0..group {
+                let mut s = dot_f32(simd, &q[h * d..(h + 1) * d], krow) * p.scale;
+                if let Some(c) = p.softcap {
+                    s = c * (s / c).tanh();
+                }
+                scores[h * KEY_BLOCK + (j - start)] = s;
+            }
+        }
+        for h in 0..group {
+            let s = &mut scores[h * KEY_BLOCK..h * KEY_BLOCK + len];
+            let block_max = s.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+            let new_max = state.max[h].max(block_max);
+            let correction = (state.max[h] - new_max).exp();
+            state.sum[h] *= correction;
+            state.acc[h * d..(h + 1) * d]
+                .iter_mut()
+                .for_each(|a| *a *= correction);
+            for x in s.iter_mut() {
+                *x = (*x - new_max).exp();
+                state.sum[h] += *x;
+            }
+            state.max[h] = new_max;
+        }
+        for j in start..end {
+            let vrow = v.head_row(simd, p, j, g, &mut vbuf);
+            for h in 0..group {
+                let w = scores[h * KEY_BLOCK + (j - start)];
+                axpy(simd, &mut state.acc[h * d..(h + 1) * d], w, vrow);
+            }
+        }
+        start = end;
+    }
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::simd::SimdLevel;
+
+    #[test]
+    fn matches_a_direct_softmax_and_splits_merge_to_the_same_answer() {
+        let p = AttentionParams {
+            n_head: 4,
+            n_kv_head: 2,
+            head_dim: 8,
+            scale: 0.35,
+            softcap: None,
+        };
+        let keys = 70;
+        let width = p.n_kv_head * p.head_dim;
+        let kf: Vec<f32> = (0..keys * width)
+            .map(|i| ((i * 7 % 13) as f32 - 6.0) / 5.0)
+            .collect();
+        let vf: Vec<f32> = (0..keys * width)
+            .map(|i| ((i * 5 % 11) as f32 - 5.0) / 3.0)
+            .collect();
+        let q: Vec<f32> = (0..2 * 8)
+            .map(|i| ((i * 3 % 7) as f32 - 3.0) / 2.0)
+            .collect();
+        let g = 1;
+        // Direct softmax for head h of group g.
+        let mut want = vec![0.0f32; 16];
+        for h in 0..2 {
+            let s: Vec<f32> = (0..keys)
+                .map(|j| {
+                    (0..8)
+                        .map(|t| q[h * 8 + t] * kf[j * width + g * 8 + t])
+                        .sum::<f32>()
+                        * p.scale
+                })
+                .collect();
+            let m = s.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let e: Vec<f32> = s.iter().map(|x| (x - m).exp()).collect();
+            let z: f32 = e.iter().sum();
+            for t in 0..8 {
+                want[h * 8 + t] = (0..keys)
+                    .map(|j| e[j] * vf[j * width + g * 8 + t])
+                    .sum::<f32>()
+                    / z;
+            }
+        }
+        let kh: Vec<half::f16> = kf.iter().map(|&x| half::f16::from_f32(x)).collect();
+        for level in SimdLevel::available() {
+            let simd = Simd::new(level).expect("available");
+            let whole = attend_group(
+                simd,
+                &p,
+                &q,
+                KvCache::F32(&kf),
+                KvCache::F32(&vf),
+                g,
+                0..keys,
+            );
+            let mut out = vec![0.0; 16];
+            Partial::merge(&[whole], 8, &mut out);
+            for (a, b) in out.iter().zip(&want) {
+                assert!((a - b).abs() < 1e-5, "{level}: {a} vs {b}");
+            }
+            let parts = [
+                attend_group(simd, &p, &q, KvCache::F32(&kf), KvCache::F32(&vf), g, 0..33),
+                attend_group(
+                    simd,
+                    &p,
+                    &q,
+                    KvCache::F32(&kf),
+                    KvCache::F32(&vf),
+                    g,
+                    33..keys,
+                ),
+            ];
+            Partial::merge(&parts, 8, &mut out);
+            for (a, b) in out.iter().zip(&want) {
+                assert!((a - b).abs() < 1e-5, "{level} split: {a} vs {b}");
+            }
+            let half_k = attend_group(
+                simd,
+                &p,
+                &q,
+                KvCache::F16(&kh),
+                KvCache::F32(&vf),
+                g,
+                0..keys,
+            );
+            Partial::merge(&[half_k], 8, &mut out);
+            for (a, b) in out.iter().zip(&want) {
+                assert!((a - b).abs() < 1e-2, "{level} f16: {a} vs {b}");
+            }
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! The one place a SIMD level is turned into code: every dot product the CPU kernels use
+//! goes through these functions, which match on the [`Simd`] token.
+
+use super::activation::ActivationRow;
+use super::scalar;
+use super::simd::{Simd, SimdLevel};
+use crate::DType;
+
+/// Whether [`dot`] has a direct kernel for weights of `dtype`. Other formats are
+/// dequantized to f32 first (see `matmul.rs`).
+pub fn has_direct_kernel(dtype: DType) -> bool {
+    matches!(
+        dtype,
+        DType::F32 | DType::F16 | DType::BF16 | DType::Q4_0 | DType::Q8_0 | DType::Q4K | DType::Q6K
+    )
+}
+
+/// One weight row (raw bytes of `dtype`) · one activation row in the format
+/// [`super::activation::ActivationFormat::for_weight`] gives for `dtype`.
+///
+/// # Panics
+/// For a dtype without a direct kernel ([`has_direct_kernel`] is false): callers route those
+/// through dequantization, so reaching here is an internal bug.
+pub fn dot(simd: Simd, dtype: DType, w: &[u8], a: &ActivationRow) -> f32 {
+    match simd.level() {
+        SimdLevel::Scalar => match dtype {
+            DType::Q4_0 => scalar::dot_q4_0(w, a),
+            DType::Q8_0 => scalar::dot_q8_0(w, a),
+            DType::Q4K => scalar::dot_q4_k(w, a),
+            DType::Q6K => scalar::dot_q6_k(w, a),
+            DType::F32 => scalar::dot_f32_bytes(w, a.floats),
+            DType::F16 => scalar::dot_f16_bytes(w, a.floats),
+            DType::BF16 => scalar::dot_bf16_bytes(w, a.floats),
+            _ => unreachable!("dot has no kernel for {dtype}; matmul dequantizes it first"),
+        },
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2 => {
+            use super::avx2 as k;
+            // SAFETY: a `Simd` with level Avx2 exists only when the CPU has AVX2, FMA and
+            // F16C (`Simd::new` checks), which is what these kernels are compiled for.
+            unsafe {
+                match dtype {
+                    DType::Q4_0 => k::dot_q4_0(w, a),
+                    DType::Q8_0 => k::dot_q8_0(w, a),
+                    DType::Q4K => k::dot_q4_k(w, a),
+                    DType::Q6K => k::dot_q6_k(w, a),
+                    DType::F32 => k::dot_f32_bytes(w, a.floats),
+                    DType::F16 => k::dot_f16_bytes(w, a.floats),
+                    DType::BF16 => k::dot_bf16_bytes(w, a.floats),
+                    _ => unreachable!("dot has no kernel for {dtype}; matmul dequantizes it first"),
+                }
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx512Vnni => {
+            use super::avx512 as k;
+            // SAFETY: a `Simd` with level Avx512Vnni exists only when the CPU has AVX2, FMA,
+            // F16C and AVX-512 F/BW/VL/VNNI (`Simd::new` checks).
+            unsafe {
+                match dtype {
+                    DType::Q4_0 => k::dot_q4_0(w, a),
+                    DType::Q8_0 => k::dot_q8_0(w, a),
+                    DType::Q4K => k::dot_q4_k(w, a),
+                    DType::Q6K => k::dot_q6_k(w, a),
+                    DType::F32 => k::dot_f32_bytes(w, a.floats),
+                    DType::F16 => k::dot_f16_bytes(w, a.floats),
+                    DType::BF16 => k::dot_bf16_bytes(w, a.floats),
+                    _ => unreachable!("dot has no kernel for {dtype}; matmul dequantizes it first"),
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => dot(Simd::scalar(), dtype, w, a),
+    }
+}
+
+/// `Σ a·b` over f32 slices (attention scores).
+pub fn dot_f32(simd: Simd, a: &[f32], b: &[f32]) -> f32 {
+    match simd.level() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX2+FMA+F16C.
+        SimdLevel::Avx2 => unsafe { super::avx2::dot_f32(a, b) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
+        SimdLevel::Avx512Vnni => unsafe { super::avx512::dot_f32(a, b) },
+        _ => scalar::dot_f32(a, b),
+    }
+}
+
+/// `acc += p · v` (attention's value accumulation).
+pub fn axpy(simd: Simd, acc: &mut [f32], p: f32, v: &[f32]) {
+    match simd.level() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX2+FMA+F16C.
+        SimdLevel::Avx2 => unsafe { super::avx2::axpy(acc, p, v) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
+        SimdLevel::Avx512Vnni => unsafe { super::avx512::axpy(acc, p, v) },
+        _ => scalar::axpy(acc, p, v),
+    }
+}
+
+/// Widens f16 values to f32 (KV cache rows).
+pub fn f16_to_f32(simd: Simd, src: &[half::f16], dst: &mut [f32]) {
+    match simd.level() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX2+FMA+F16C.
+        SimdLevel::Avx2 => unsafe { super::avx2::f16_to_f32(src, dst) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
+        SimdLevel::Avx512Vnni => unsafe { super::avx512::f16_to_f32(src, dst) },
+        _ => scalar::f16_to_f32(src, dst),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::activation::{ActivationFormat, ActivationRows};
+
+    /// A deterministic pseudo-random generator (xorshift) for test data.
+    fn noise(seed: u64, n: usize) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn random_bytes(seed: u64, n: usize) -> Vec<u8> {
+        noise(seed, n)
+            .into_iter()
+            .map(|v| ((v + 1.0) * 127.9) as u8)
+            .collect()
+    }
+
+    /// Random blocks of `dtype` with sane (small, finite) f16 scales at the right offsets.
+    fn random_weights(dtype: DType, k: usize, seed: u64) -> Vec<u8> {
+        let mut w = random_bytes(seed, k / dtype.block_size() * dtype.block_bytes());
+        let scale_offsets: &[usize] = match dtype {
+            DType::Q4_0 | DType::Q8_0 => &[0],
+            DType::Q4K => &[0, 2],
+            DType::Q6K => &[208],
+            _ => &[],
+        };
+        let h = half::f16::from_f32(0.01).to_le_bytes();
+        for blk in w.chunks_exact_mut(dtype.block_bytes()) {
+            for &o in scale_offsets {
+                blk[o..o + 2].copy_from_slice(&h);
+            }
+        }
+        if dtype == DType::F32 {
+            let f: Vec<f32> = noise(seed, k);
+            w = bytemuck::cast_slice(&f).to_vec();
+        } else if dtype == DType::F16 || dtype == DType::BF16 {
+            w = noise(seed, k)
+                .iter()
+                .flat_map(|&v| {
+                    if dtype == DType::F16 {
+                        half::f16::from_f32(v).to_le_bytes()
+                    } else {
+                        half::bf16::from_f32(v).to_le_bytes()
+                    }
+                })
+                .collect();
+        }
+        w
+    }
+
+    #[test]
+    fn every_simd_level_matches_the_scalar_spec() {
+        let k = 512;
+        for dtype in [
+            DType::Q4_0,
+            DType::Q8_0,
+            DType::Q4K,
+            DType::Q6K,
+            DType::F32,
+            DType::F16,
+            DType::BF16,
+        ] {
+            for seed in 0..4 {
+                let w = random_weights(dtype, k, seed + 10);
+                let x = noise(seed, k);
+                let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
+                let want = dot(Simd::scalar(), dtype, &w, &acts.row(0));
+                assert!(want.is_finite() && want != 0.0, "{dtype}: spec gave {want}");
+                for level in SimdLevel::available() {
+                    let simd = Simd::new(level).expect("listed as available");
+                    let got = dot(simd, dtype, &w, &acts.row(0));
+                    let tol = 1e-5 * want.abs().max(1.0);
+                    assert!(
+                        (got - want).abs() <= tol,
+                        "{dtype} {level}: got {got}, spec {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn float_helpers_match_scalar() {
+        let a = noise(1, 131);
+        let b = noise(2, 131);
+        let want = scalar::dot_f32(&a, &b);
+        let direct: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((want - direct).abs() < 1e-4);
+        for level in SimdLevel::available() {
+            let simd = Simd::new(level).expect("available");
+            assert!((dot_f32(simd, &a, &b) - want).abs() < 1e-4, "{level}");
+            let mut acc = a.clone();
+            axpy(simd, &mut acc, 0.5, &b);
+            for i in 0..a.len() {
+                assert!((acc[i] - (a[i] + 0.5 * b[i])).abs() < 1e-6);
+            }
+            let h: Vec<half::f16> = a.iter().map(|&v| half::f16::from_f32(v)).collect();
+            let mut out = vec![0.0; h.len()];
+            f16_to_f32(simd, &h, &mut out);
+            for i in 0..a.len() {
+                assert_eq!(out[i], h[i].to_f32());
+            }
+        }
+    }
+}

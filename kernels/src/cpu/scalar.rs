@@ -1,0 +1,154 @@
+//! Portable dot products: the specification. Each SIMD file computes the same integer sums
+//! (and so agrees up to float summation order); the tests in `dot.rs` compare every SIMD
+//! level against these.
+
+use super::activation::ActivationRow;
+use super::layout::{f16_at, q4_0, q4_k, q6_k, q8_0};
+
+/// `Σ w·x` over f32 weights, eight partial sums combined in a fixed order.
+pub fn dot_f32(w: &[f32], x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let mut wc = w.chunks_exact(8);
+    let mut xc = x.chunks_exact(8);
+    for (a, b) in (&mut wc).zip(&mut xc) {
+        for l in 0..8 {
+            acc[l] = a[l].mul_add(b[l], acc[l]);
+        }
+    }
+    let mut tail = 0.0;
+    for (a, b) in wc.remainder().iter().zip(xc.remainder()) {
+        tail += a * b;
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Q4_0 weights · 32-block activations.
+pub fn dot_q4_0(w: &[u8], a: &ActivationRow) -> f32 {
+    let mut sum = 0.0f32;
+    for (b, blk) in w.chunks_exact(q4_0::BYTES).enumerate() {
+        let qs = &blk[q4_0::QS..];
+        let y = &a.quants[b * 32..b * 32 + 32];
+        let mut s = 0i32;
+        for j in 0..16 {
+            s += (i32::from(qs[j] & 0xF) - 8) * i32::from(y[j]);
+            s += (i32::from(qs[j] >> 4) - 8) * i32::from(y[j + 16]);
+        }
+        sum += f16_at(blk) * a.scales[b] * s as f32;
+    }
+    sum
+}
+
+/// Q8_0 weights · 32-block activations.
+pub fn dot_q8_0(w: &[u8], a: &ActivationRow) -> f32 {
+    let mut sum = 0.0f32;
+    for (b, blk) in w.chunks_exact(q8_0::BYTES).enumerate() {
+        let qs = &blk[q8_0::QS..];
+        let y = &a.quants[b * 32..b * 32 + 32];
+        let s: i32 = qs
+            .iter()
+            .zip(y)
+            .map(|(&q, &v)| i32::from(q as i8) * i32::from(v))
+            .sum();
+        sum += f16_at(blk) * a.scales[b] * s as f32;
+    }
+    sum
+}
+
+/// Q4_K weights · 256-block activations.
+pub fn dot_q4_k(w: &[u8], a: &ActivationRow) -> f32 {
+    let mut sum = 0.0f32;
+    for (b, blk) in w.chunks_exact(q4_k::BYTES).enumerate() {
+        let (sc, mn) = q4_k::scales_and_mins(&blk[q4_k::SCALES..q4_k::QS]);
+        let qs = &blk[q4_k::QS..];
+        let y = &a.quants[b * 256..b * 256 + 256];
+        let bs = &a.sums[b * 16..b * 16 + 16];
+        let mut sumi = 0i32;
+        for j in 0..4 {
+            let q = &qs[32 * j..32 * j + 32];
+            let (mut lo, mut hi) = (0i32, 0i32);
+            for l in 0..32 {
+                lo += i32::from(q[l] & 0xF) * i32::from(y[64 * j + l]);
+                hi += i32::from(q[l] >> 4) * i32::from(y[64 * j + 32 + l]);
+            }
+            sumi += i32::from(sc[2 * j]) * lo + i32::from(sc[2 * j + 1]) * hi;
+        }
+        let mut summ = 0i32;
+        for s in 0..8 {
+            summ += i32::from(mn[s]) * (i32::from(bs[2 * s]) + i32::from(bs[2 * s + 1]));
+        }
+        let d = f16_at(blk);
+        let dmin = f16_at(&blk[2..]);
+        sum += a.scales[b] * (d * sumi as f32 - dmin * summ as f32);
+    }
+    sum
+}
+
+/// Q6_K weights · 256-block activations.
+pub fn dot_q6_k(w: &[u8], a: &ActivationRow) -> f32 {
+    let mut sum = 0.0f32;
+    for (b, blk) in w.chunks_exact(q6_k::BYTES).enumerate() {
+        let y = &a.quants[b * 256..b * 256 + 256];
+        let mut sumi = 0i32;
+        for h in 0..2 {
+            let ql = &blk[64 * h..64 * h + 64];
+            let qh = &blk[q6_k::QH + 32 * h..q6_k::QH + 32 * h + 32];
+            let sc = &blk[q6_k::SCALES + 8 * h..q6_k::SCALES + 8 * h + 8];
+            let yh = &y[128 * h..128 * h + 128];
+            for l in 0..32 {
+                let is = l / 16;
+                let q1 = i32::from((ql[l] & 0xF) | ((qh[l] & 3) << 4)) - 32;
+                let q2 = i32::from((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+                let q3 = i32::from((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+                let q4 = i32::from((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+                sumi += i32::from(sc[is] as i8) * q1 * i32::from(yh[l]);
+                sumi += i32::from(sc[is + 2] as i8) * q2 * i32::from(yh[l + 32]);
+                sumi += i32::from(sc[is + 4] as i8) * q3 * i32::from(yh[l + 64]);
+                sumi += i32::from(sc[is + 6] as i8) * q4 * i32::from(yh[l + 96]);
+            }
+        }
+        sum += f16_at(&blk[q6_k::D..]) * a.scales[b] * sumi as f32;
+    }
+    sum
+}
+
+/// `acc += p · v` (the attention value update).
+pub fn axpy(acc: &mut [f32], p: f32, v: &[f32]) {
+    for (a, &b) in acc.iter_mut().zip(v) {
+        *a = p.mul_add(b, *a);
+    }
+}
+
+/// Widens f16 values to f32.
+pub fn f16_to_f32(src: &[half::f16], dst: &mut [f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = s.to_f32();
+    }
+}
+
+/// f32 weights given as little-endian bytes · f32.
+pub fn dot_f32_bytes(w: &[u8], x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    for (i, (c, &v)) in w.chunks_exact(4).zip(x).enumerate() {
+        acc[i % 8] = f32::from_le_bytes([c[0], c[1], c[2], c[3]]).mul_add(v, acc[i % 8]);
+    }
+    acc.iter().sum()
+}
+
+/// f16 weights given as little-endian bytes · f32.
+pub fn dot_f16_bytes(w: &[u8], x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    for (i, (c, &v)) in w.chunks_exact(2).zip(x).enumerate() {
+        acc[i % 8] = f16_at(c).mul_add(v, acc[i % 8]);
+    }
+    acc.iter().sum()
+}
+
+/// bf16 weights given as little-endian bytes · f32.
+pub fn dot_bf16_bytes(w: &[u8], x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    for (i, (c, &v)) in w.chunks_exact(2).zip(x).enumerate() {
+        let wv = half::bf16::from_le_bytes([c[0], c[1]]).to_f32();
+        acc[i % 8] = wv.mul_add(v, acc[i % 8]);
+    }
+    acc.iter().sum()
+}

@@ -1,0 +1,308 @@
+//! The x86-64 dot kernels, written once and instantiated per instruction set by
+//! [`x86_dot_kernels!`]: `avx2.rs` with `maddubs`-based int8 dots, `avx512.rs` with VNNI's
+//! `vpdpbusd`. Each kernel computes the same integer sums as `scalar.rs`, the spec.
+//!
+//! The kernels are safe `#[target_feature]` functions: calling them needs `unsafe` only
+//! where the feature is not statically known, which is the dispatcher in `dot.rs`, guarded
+//! by a [`super::simd::Simd`] token.
+
+/// Generates the dot kernels for one feature set. `$features` is the `target_feature`
+/// string; `$dot_i8` is a function `(x: __m256i, y: __m256i) -> __m256i` that sums the
+/// products of four adjacent signed bytes into each i32 lane.
+macro_rules! x86_dot_kernels {
+    ($features:literal, $dot_i8:ident) => {
+        use crate::cpu::activation::ActivationRow;
+        use crate::cpu::layout::{q4_0, q4_k, q6_k, q8_0};
+
+        /// Sum of the eight lanes.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn hsum(v: __m256) -> f32 {
+            let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+            let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+            _mm_cvtss_f32(s)
+        }
+
+        /// An f16 given as bits, widened by F16C.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn f16_bits_to_f32(bits: u16) -> f32 {
+            _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(bits))))
+        }
+
+        /// Reads the f16 at `w[at..at + 2]`.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn f16_at(w: &[u8], at: usize) -> f32 {
+            f16_bits_to_f32(u16::from_le_bytes([w[at], w[at + 1]]))
+        }
+
+        /// Loads 32 bytes at `bytes[at..at + 32]`; panics if out of range.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn load32<T: Copy>(bytes: &[T], at: usize) -> __m256i {
+            let s = &bytes[at..at + 32 / std::mem::size_of::<T>()];
+            // SAFETY: `s` covers exactly 32 readable bytes; loadu has no alignment need.
+            unsafe { _mm256_loadu_si256(s.as_ptr() as *const __m256i) }
+        }
+
+        /// Loads 16 bytes at `bytes[at..at + 16]`; panics if out of range.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn load16(bytes: &[u8], at: usize) -> __m128i {
+            let s = &bytes[at..at + 16];
+            // SAFETY: `s` covers exactly 16 readable bytes; loadu has no alignment need.
+            unsafe { _mm_loadu_si128(s.as_ptr() as *const __m128i) }
+        }
+
+        /// Q4_0 weights · 32-block activations.
+        #[target_feature(enable = $features)]
+        pub fn dot_q4_0(w: &[u8], a: &ActivationRow) -> f32 {
+            let m4 = _mm_set1_epi8(0xF);
+            let eight = _mm256_set1_epi8(8);
+            let mut acc = [_mm256_setzero_ps(); 2];
+            for b in 0..w.len() / q4_0::BYTES {
+                let at = b * q4_0::BYTES;
+                let qs = load16(w, at + q4_0::QS);
+                let lo = _mm_and_si128(qs, m4);
+                let hi = _mm_and_si128(_mm_srli_epi16::<4>(qs), m4);
+                let x = _mm256_sub_epi8(_mm256_set_m128i(hi, lo), eight);
+                let p = $dot_i8(x, load32(a.quants, b * 32));
+                let d = _mm256_set1_ps(f16_at(w, at) * a.scales[b]);
+                acc[b & 1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[b & 1]);
+            }
+            hsum(_mm256_add_ps(acc[0], acc[1]))
+        }
+
+        /// Q8_0 weights · 32-block activations.
+        #[target_feature(enable = $features)]
+        pub fn dot_q8_0(w: &[u8], a: &ActivationRow) -> f32 {
+            let mut acc = [_mm256_setzero_ps(); 2];
+            for b in 0..w.len() / q8_0::BYTES {
+                let at = b * q8_0::BYTES;
+                let p = $dot_i8(load32(w, at + q8_0::QS), load32(a.quants, b * 32));
+                let d = _mm256_set1_ps(f16_at(w, at) * a.scales[b]);
+                acc[b & 1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[b & 1]);
+            }
+            hsum(_mm256_add_ps(acc[0], acc[1]))
+        }
+
+        /// Q4_K weights · 256-block activations.
+        #[target_feature(enable = $features)]
+        pub fn dot_q4_k(w: &[u8], a: &ActivationRow) -> f32 {
+            let m4 = _mm256_set1_epi8(0xF);
+            let mut acc = _mm256_setzero_ps();
+            let mut offset = 0.0f32;
+            for b in 0..w.len() / q4_k::BYTES {
+                let at = b * q4_k::BYTES;
+                let (sc, mn) = q4_k::scales_and_mins(&w[at + q4_k::SCALES..at + q4_k::QS]);
+                let bs = &a.sums[b * 16..b * 16 + 16];
+                let mut summ = 0i32;
+                for s in 0..8 {
+                    summ += i32::from(mn[s]) * (i32::from(bs[2 * s]) + i32::from(bs[2 * s + 1]));
+                }
+                offset += f16_at(w, at + 2) * a.scales[b] * summ as f32;
+                let mut sumi = _mm256_setzero_si256();
+                for j in 0..4 {
+                    let q = load32(w, at + q4_k::QS + 32 * j);
+                    let lo = _mm256_and_si256(q, m4);
+                    let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
+                    let ylo = load32(a.quants, b * 256 + 64 * j);
+                    let yhi = load32(a.quants, b * 256 + 64 * j + 32);
+                    let plo = _mm256_madd_epi16(
+                        _mm256_maddubs_epi16(lo, ylo),
+                        _mm256_set1_epi16(i16::from(sc[2 * j])),
+                    );
+                    let phi = _mm256_madd_epi16(
+                        _mm256_maddubs_epi16(hi, yhi),
+                        _mm256_set1_epi16(i16::from(sc[2 * j + 1])),
+                    );
+                    sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
+                }
+                let d = _mm256_set1_ps(f16_at(w, at) * a.scales[b]);
+                acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+            }
+            hsum(acc) - offset
+        }
+
+        /// Q6_K weights · 256-block activations. Quants are used unsigned (0..63) and the
+        /// `-32` offset is applied once per block through the activation sums.
+        #[target_feature(enable = $features)]
+        pub fn dot_q6_k(w: &[u8], a: &ActivationRow) -> f32 {
+            let m4 = _mm256_set1_epi8(0xF);
+            let m2 = _mm256_set1_epi8(3);
+            let mut acc = _mm256_setzero_ps();
+            let mut offset = 0.0f32;
+            for b in 0..w.len() / q6_k::BYTES {
+                let at = b * q6_k::BYTES;
+                let sc = &w[at + q6_k::SCALES..at + q6_k::SCALES + 16];
+                let bs = &a.sums[b * 16..b * 16 + 16];
+                let mut summ = 0i32;
+                for s in 0..16 {
+                    summ += i32::from(sc[s] as i8) * i32::from(bs[s]);
+                }
+                let d = f16_at(w, at + q6_k::D) * a.scales[b];
+                offset += d * 32.0 * summ as f32;
+                let mut sumi = _mm256_setzero_si256();
+                for h in 0..2 {
+                    let ql0 = load32(w, at + 64 * h);
+                    let ql1 = load32(w, at + 64 * h + 32);
+                    let qh = load32(w, at + q6_k::QH + 32 * h);
+                    let q = [
+                        _mm256_or_si256(
+                            _mm256_and_si256(ql0, m4),
+                            _mm256_slli_epi16::<4>(_mm256_and_si256(qh, m2)),
+                        ),
+                        _mm256_or_si256(
+                            _mm256_and_si256(ql1, m4),
+                            _mm256_slli_epi16::<4>(_mm256_and_si256(
+                                _mm256_srli_epi16::<2>(qh),
+                                m2,
+                            )),
+                        ),
+                        _mm256_or_si256(
+                            _mm256_and_si256(_mm256_srli_epi16::<4>(ql0), m4),
+                            _mm256_slli_epi16::<4>(_mm256_and_si256(
+                                _mm256_srli_epi16::<4>(qh),
+                                m2,
+                            )),
+                        ),
+                        _mm256_or_si256(
+                            _mm256_and_si256(_mm256_srli_epi16::<4>(ql1), m4),
+                            _mm256_slli_epi16::<4>(_mm256_and_si256(
+                                _mm256_srli_epi16::<6>(qh),
+                                m2,
+                            )),
+                        ),
+                    ];
+                    for (k, qk) in q.into_iter().enumerate() {
+                        let y = load32(a.quants, b * 256 + 128 * h + 32 * k);
+                        let s_lo = i16::from(sc[8 * h + 2 * k] as i8);
+                        let s_hi = i16::from(sc[8 * h + 2 * k + 1] as i8);
+                        let scale = _mm256_set_m128i(_mm_set1_epi16(s_hi), _mm_set1_epi16(s_lo));
+                        let p = _mm256_madd_epi16(_mm256_maddubs_epi16(qk, y), scale);
+                        sumi = _mm256_add_epi32(sumi, p);
+                    }
+                }
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+            }
+            hsum(acc) - offset
+        }
+
+        /// f32 weights (raw little-endian bytes) · f32.
+        #[target_feature(enable = $features)]
+        pub fn dot_f32_bytes(w: &[u8], x: &[f32]) -> f32 {
+            let n = x.len().min(w.len() / 4);
+            let mut acc = [_mm256_setzero_ps(); 4];
+            let mut i = 0;
+            while i + 32 <= n {
+                for (u, a) in acc.iter_mut().enumerate() {
+                    let o = i + 8 * u;
+                    let wv = _mm256_castsi256_ps(load32(w, 4 * o));
+                    let xv = _mm256_castsi256_ps(load32(x, o));
+                    *a = _mm256_fmadd_ps(wv, xv, *a);
+                }
+                i += 32;
+            }
+            let mut s = hsum(_mm256_add_ps(
+                _mm256_add_ps(acc[0], acc[1]),
+                _mm256_add_ps(acc[2], acc[3]),
+            ));
+            for j in i..n {
+                s +=
+                    f32::from_le_bytes([w[4 * j], w[4 * j + 1], w[4 * j + 2], w[4 * j + 3]]) * x[j];
+            }
+            s
+        }
+
+        /// f16 weights (raw bytes) · f32.
+        #[target_feature(enable = $features)]
+        pub fn dot_f16_bytes(w: &[u8], x: &[f32]) -> f32 {
+            let n = x.len().min(w.len() / 2);
+            let mut acc = [_mm256_setzero_ps(); 2];
+            let mut i = 0;
+            while i + 16 <= n {
+                for (u, a) in acc.iter_mut().enumerate() {
+                    let o = i + 8 * u;
+                    let wv = _mm256_cvtph_ps(load16(w, 2 * o));
+                    let xv = _mm256_castsi256_ps(load32(x, o));
+                    *a = _mm256_fmadd_ps(wv, xv, *a);
+                }
+                i += 16;
+            }
+            let mut s = hsum(_mm256_add_ps(acc[0], acc[1]));
+            for j in i..n {
+                s += f16_at(w, 2 * j) * x[j];
+            }
+            s
+        }
+
+        /// bf16 weights (raw bytes) · f32.
+        #[target_feature(enable = $features)]
+        pub fn dot_bf16_bytes(w: &[u8], x: &[f32]) -> f32 {
+            let n = x.len().min(w.len() / 2);
+            let mut acc = _mm256_setzero_ps();
+            let mut i = 0;
+            while i + 8 <= n {
+                let wide = _mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(load16(w, 2 * i)));
+                let xv = _mm256_castsi256_ps(load32(x, i));
+                acc = _mm256_fmadd_ps(_mm256_castsi256_ps(wide), xv, acc);
+                i += 8;
+            }
+            let mut s = hsum(acc);
+            for j in i..n {
+                s += f32::from_bits(u32::from(u16::from_le_bytes([w[2 * j], w[2 * j + 1]])) << 16)
+                    * x[j];
+            }
+            s
+        }
+
+        /// f32 · f32.
+        #[target_feature(enable = $features)]
+        pub fn dot_f32(w: &[f32], x: &[f32]) -> f32 {
+            dot_f32_bytes(bytemuck::cast_slice(w), x)
+        }
+
+        /// `acc += p · v`.
+        #[target_feature(enable = $features)]
+        pub fn axpy(acc: &mut [f32], p: f32, v: &[f32]) {
+            let n = acc.len().min(v.len());
+            let pv = _mm256_set1_ps(p);
+            let mut i = 0;
+            while i + 8 <= n {
+                let a = &mut acc[i..i + 8];
+                let vv = _mm256_castsi256_ps(load32(v, i));
+                // SAFETY: `a` is 8 writable f32; loadu/storeu need no alignment.
+                unsafe {
+                    let av = _mm256_loadu_ps(a.as_ptr());
+                    _mm256_storeu_ps(a.as_mut_ptr(), _mm256_fmadd_ps(pv, vv, av));
+                }
+                i += 8;
+            }
+            for j in i..n {
+                acc[j] = p.mul_add(v[j], acc[j]);
+            }
+        }
+
+        /// Widens f16 to f32 with F16C.
+        #[target_feature(enable = $features)]
+        pub fn f16_to_f32(src: &[half::f16], dst: &mut [f32]) {
+            let n = src.len().min(dst.len());
+            let bytes: &[u8] = bytemuck::cast_slice(&src[..n]);
+            let mut i = 0;
+            while i + 8 <= n {
+                let v = _mm256_cvtph_ps(load16(bytes, 2 * i));
+                let d = &mut dst[i..i + 8];
+                // SAFETY: `d` is 8 writable f32; storeu needs no alignment.
+                unsafe { _mm256_storeu_ps(d.as_mut_ptr(), v) };
+                i += 8;
+            }
+            for j in i..n {
+                dst[j] = src[j].to_f32();
+            }
+        }
+    };
+}
+
+pub(crate) use x86_dot_kernels;

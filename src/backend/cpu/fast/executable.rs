@@ -1,0 +1,261 @@
+//! The compiled form of a graph on the fast backend: the node list, a value slot per
+//! tensor (constants and state persist, the rest is refilled each run) and the backend's
+//! thread pool. Nodes run in graph order; each op's kernel uses the whole pool.
+
+use super::value::Value;
+use super::{attention, elementwise, matmul};
+use crate::backend::Executable;
+use crate::error::{Error, Result};
+use crate::graph::{Graph, Node, TensorId, TensorKind};
+use crate::op::Op;
+use crate::tensor::HostTensor;
+use edgeplane_kernels::cpu::{rope::RopeParams, AttentionParams, KvCache, Simd};
+use std::sync::Arc;
+
+/// A graph compiled for [`super::Fast`].
+pub struct FastExecutable {
+    graph: Graph,
+    pool: Arc<rayon::ThreadPool>,
+    simd: Simd,
+    threads: usize,
+    values: Vec<Option<Value>>,
+    /// Where each tensor's value lives: itself, or the state a `KvWrite` output aliases.
+    storage: Vec<usize>,
+}
+
+impl FastExecutable {
+    /// Takes the constants and zeroed state of `graph`.
+    pub fn new(graph: &Graph, pool: Arc<rayon::ThreadPool>, simd: Simd, threads: usize) -> Self {
+        let mut storage: Vec<usize> = (0..graph.tensors().len()).collect();
+        for node in graph.nodes() {
+            if matches!(node.op, Op::KvWrite) {
+                storage[node.output.0] = storage[node.inputs[0].0];
+            }
+        }
+        let values = graph
+            .tensors()
+            .iter()
+            .map(|t| match &t.kind {
+                TensorKind::Constant(b) => Some(Value::from_constant(t.desc.dtype, b)),
+                TensorKind::State => Some(Value::zeros(&t.desc)),
+                _ => None,
+            })
+            .collect();
+        FastExecutable {
+            graph: graph.clone(),
+            pool,
+            simd,
+            threads,
+            values,
+            storage,
+        }
+    }
+
+    fn value(&self, id: TensorId) -> Result<&Value> {
+        self.values[self.storage[id.0]].as_ref().ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "tensor {} has no value (graph order broken?)",
+                self.graph.tensor(id).name
+            ))
+        })
+    }
+
+    fn f32s(&self, id: TensorId) -> Result<&[f32]> {
+        self.value(id)?.f32s(&self.graph.tensor(id).name)
+    }
+
+    fn i32s(&self, id: TensorId) -> Result<&[i32]> {
+        self.value(id)?.i32s(&self.graph.tensor(id).name)
+    }
+
+    fn kv(&self, id: TensorId) -> Result<KvCache<'_>> {
+        match self.value(id)? {
+            Value::F32(v) => Ok(KvCache::F32(v)),
+            Value::F16(v) => Ok(KvCache::F16(v)),
+            _ => Err(Error::InvalidInput(format!(
+                "attention K/V {} must be f32 or f16",
+                self.graph.tensor(id).name
+            ))),
+        }
+    }
+
+    /// Computes one node's output (every op but `KvWrite`, which writes in place).
+    fn eval(&self, node: &Node) -> Result<Value> {
+        let inp = &node.inputs;
+        let desc = |i: usize| &self.graph.tensor(inp[i]).desc;
+        let cols = desc(0).shape.cols();
+        Ok(Value::F32(match &node.op {
+            Op::MatMul { has_bias } => {
+                let (n, k) = (desc(0).shape.rows(), cols);
+                let m = desc(1).shape.rows();
+                let bias = if *has_bias {
+                    Some(self.f32s(inp[2])?)
+                } else {
+                    None
+                };
+                matmul::matmul(
+                    self.simd,
+                    self.threads,
+                    self.f32s(inp[0])?,
+                    n,
+                    k,
+                    desc(1).dtype,
+                    self.value(inp[1])?.bytes(),
+                    m,
+                    bias,
+                )?
+            }
+            Op::Attention {
+                n_head,
+                n_kv_head,
+                head_dim,
+                scale,
+                causal,
+                softcap,
+            } => {
+                let params = AttentionParams {
+                    n_head: *n_head,
+                    n_kv_head: *n_kv_head,
+                    head_dim: *head_dim,
+                    scale: *scale,
+                    softcap: *softcap,
+                };
+                attention::attention(
+                    self.simd,
+                    &params,
+                    *causal,
+                    self.f32s(inp[0])?,
+                    self.kv(inp[1])?,
+                    self.kv(inp[2])?,
+                    desc(1).shape.rows(),
+                    self.i32s(inp[3])?,
+                )?
+            }
+            Op::RmsNorm { eps } => {
+                elementwise::rms_norm(self.f32s(inp[0])?, self.f32s(inp[1])?, cols, *eps)
+            }
+            Op::LayerNorm { eps } => elementwise::layer_norm(
+                self.f32s(inp[0])?,
+                self.f32s(inp[1])?,
+                self.f32s(inp[2])?,
+                cols,
+                *eps,
+            ),
+            Op::Rope {
+                mode,
+                head_dim,
+                n_dims,
+                freq_base,
+                freq_scale,
+            } => elementwise::rope(
+                self.f32s(inp[0])?,
+                cols,
+                self.i32s(inp[1])?,
+                RopeParams {
+                    pairs: elementwise::rope_pairs(*mode),
+                    head_dim: *head_dim,
+                    n_dims: *n_dims,
+                    freq_base: *freq_base,
+                    freq_scale: *freq_scale,
+                },
+            ),
+            Op::SwiGlu | Op::GeGlu => elementwise::gated(
+                self.f32s(inp[0])?,
+                self.f32s(inp[1])?,
+                cols,
+                matches!(node.op, Op::GeGlu),
+            ),
+            Op::Add | Op::Mul => elementwise::binary(
+                self.f32s(inp[0])?,
+                self.f32s(inp[1])?,
+                cols,
+                matches!(node.op, Op::Mul),
+            ),
+            Op::Softmax { scale } => elementwise::softmax(self.f32s(inp[0])?, cols, *scale),
+            Op::GetRows => elementwise::get_rows(
+                self.value(inp[0])?,
+                desc(0).dtype,
+                desc(0).shape.rows(),
+                cols,
+                self.i32s(inp[1])?,
+            )?,
+            Op::Cast { to } => {
+                return elementwise::cast(
+                    self.value(inp[0])?,
+                    desc(0).dtype,
+                    desc(0).shape.elements(),
+                    *to,
+                )
+            }
+            Op::KvWrite => unreachable!("KvWrite is run in place by run_node"),
+        }))
+    }
+
+    fn run_node(&mut self, index: usize) -> Result<()> {
+        let node = self.graph.nodes()[index].clone();
+        if matches!(node.op, Op::KvWrite) {
+            let desc = self.graph.tensor(node.inputs[0]).desc.clone();
+            let slot = self.storage[node.inputs[0].0];
+            let mut cache = self.values[slot]
+                .take()
+                .ok_or_else(|| Error::InvalidInput("KvWrite: cache state has no value".into()))?;
+            let result = (|| {
+                elementwise::kv_write(
+                    &mut cache,
+                    desc.shape.rows(),
+                    desc.shape.cols(),
+                    self.f32s(node.inputs[1])?,
+                    self.i32s(node.inputs[2])?,
+                )
+            })();
+            self.values[slot] = Some(cache);
+            return result;
+        }
+        let v = self.eval(&node)?;
+        self.values[node.output.0] = Some(v);
+        Ok(())
+    }
+}
+
+impl Executable for FastExecutable {
+    fn run(&mut self, inputs: &[HostTensor]) -> Result<Vec<HostTensor>> {
+        self.graph.check_inputs(inputs)?;
+        for (id, t) in self.graph.inputs().to_vec().into_iter().zip(inputs) {
+            self.values[id.0] = Some(Value::from_bytes(t.desc.dtype, &t.data));
+        }
+        let pool = self.pool.clone();
+        pool.install(|| (0..self.graph.nodes().len()).try_for_each(|i| self.run_node(i)))?;
+        let outputs = self
+            .graph
+            .outputs()
+            .iter()
+            .map(|&id| self.value(id)?.to_host(&self.graph.tensor(id).desc))
+            .collect::<Result<Vec<_>>>()?;
+        for (i, t) in self.graph.tensors().iter().enumerate() {
+            if matches!(t.kind, TensorKind::Input | TensorKind::Computed(_)) && self.storage[i] == i
+            {
+                self.values[i] = None;
+            }
+        }
+        Ok(outputs)
+    }
+
+    fn reset_state(&mut self) -> Result<()> {
+        for (i, t) in self.graph.tensors().iter().enumerate() {
+            if matches!(t.kind, TensorKind::State) {
+                self.values[i] = Some(Value::zeros(&t.desc));
+            }
+        }
+        Ok(())
+    }
+
+    fn read_state(&self, id: TensorId) -> Result<HostTensor> {
+        match self.graph.tensors().get(id.0) {
+            Some(t) if matches!(t.kind, TensorKind::State) => self.value(id)?.to_host(&t.desc),
+            _ => Err(Error::InvalidInput(format!(
+                "tensor {} is not a state tensor",
+                id.0
+            ))),
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! How the fast backend holds tensor values between nodes: typed vectors for what kernels
+//! read as numbers, shared raw bytes for weights in any dtype.
+
+use crate::error::{Error, Result};
+use crate::tensor::{Bytes, HostTensor, TensorDesc};
+use crate::DType;
+use half::{bf16, f16};
+
+/// A tensor's data during a run.
+#[derive(Clone, Debug)]
+pub enum Value {
+    /// f32 values.
+    F32(Vec<f32>),
+    /// f16 values (KV caches, casts).
+    F16(Vec<f16>),
+    /// bf16 values (casts).
+    BF16(Vec<bf16>),
+    /// i32 values (ids, positions).
+    I32(Vec<i32>),
+    /// Raw bytes of any dtype (weights, shared with the graph: no copy).
+    Raw(Bytes),
+}
+
+impl Value {
+    /// Takes a host tensor's bytes into the typed form its dtype has.
+    pub fn from_bytes(dtype: DType, bytes: &[u8]) -> Value {
+        match dtype {
+            DType::F32 => Value::F32(bytemuck::pod_collect_to_vec(bytes)),
+            DType::F16 => Value::F16(bytemuck::pod_collect_to_vec(bytes)),
+            DType::BF16 => Value::BF16(bytemuck::pod_collect_to_vec(bytes)),
+            DType::I32 => Value::I32(bytemuck::pod_collect_to_vec(bytes)),
+            _ => Value::Raw(Bytes::from_vec(bytes.to_vec())),
+        }
+    }
+
+    /// A constant: plain types are copied into typed vectors once at compile, block
+    /// formats stay shared with the graph.
+    pub fn from_constant(dtype: DType, bytes: &Bytes) -> Value {
+        if dtype.is_quantized() {
+            Value::Raw(bytes.clone())
+        } else {
+            Value::from_bytes(dtype, bytes.as_slice())
+        }
+    }
+
+    /// Zeroed state of `desc` (F32 or F16).
+    pub fn zeros(desc: &TensorDesc) -> Value {
+        let n = desc.shape.elements();
+        match desc.dtype {
+            DType::F16 => Value::F16(vec![f16::ZERO; n]),
+            _ => Value::F32(vec![0.0; n]),
+        }
+    }
+
+    /// The values as f32, for ops that take f32 (`what` names the tensor in errors).
+    pub fn f32s(&self, what: &str) -> Result<&[f32]> {
+        match self {
+            Value::F32(v) => Ok(v),
+            _ => Err(Error::InvalidInput(format!("{what}: expected f32 data"))),
+        }
+    }
+
+    /// The values as i32.
+    pub fn i32s(&self, what: &str) -> Result<&[i32]> {
+        match self {
+            Value::I32(v) => Ok(v),
+            _ => Err(Error::InvalidInput(format!("{what}: expected i32 data"))),
+        }
+    }
+
+    /// Widens any float value to f32 (allocates).
+    pub fn to_f32_vec(&self, dtype: DType, elements: usize) -> Result<Vec<f32>> {
+        Ok(match self {
+            Value::F32(v) => v.clone(),
+            Value::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
+            Value::BF16(v) => v.iter().map(|x| x.to_f32()).collect(),
+            Value::I32(v) => v.iter().map(|&x| x as f32).collect(),
+            Value::Raw(b) => edgeplane_kernels::quant::dequantize(dtype, b.as_slice(), elements)?,
+        })
+    }
+
+    /// Raw little-endian bytes (for weights and outputs).
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Value::F32(v) => bytemuck::cast_slice(v),
+            Value::F16(v) => bytemuck::cast_slice(v),
+            Value::BF16(v) => bytemuck::cast_slice(v),
+            Value::I32(v) => bytemuck::cast_slice(v),
+            Value::Raw(b) => b.as_slice(),
+        }
+    }
+
+    /// A host tensor of `desc` holding this value.
+    pub fn to_host(&self, desc: &TensorDesc) -> Result<HostTensor> {
+        HostTensor::new(desc.clone(), self.bytes().to_vec())
+    }
+}
