@@ -228,4 +228,3 @@ pub fn bench_layer(sched: &Scheduler, backends: &[Arc<dyn Backend>]) -> Result<B
         plan,
     })
 }
-
