@@ -1,1 +1,118 @@
-// placeholder
+// Attention of one query row over a KV cache, flash style: one workgroup per (query row,
+// head) walks the valid keys in chunks of WG, keeps a running max and sum (online
+// softmax) and rescales its accumulator, so no score matrix is stored. Query head h reads
+// KV head h / (n_head / n_kv_head) in place (GQA without copies). K/V are f32 or f16
+// (KV_F16) words. Invocation t owns output dims t, t+WG, ... (head_dim <= 4*WG).
+
+//#include half
+
+struct Params {
+    n: u32,
+    n_head: u32,
+    n_kv_head: u32,
+    head_dim: u32,
+    kv_rows: u32,
+    scale: f32,
+    causal: u32,
+    softcap: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> kc: array<u32>;
+@group(0) @binding(3) var<storage, read> vc: array<u32>;
+@group(0) @binding(4) var<storage, read> positions: array<i32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+
+override KV_F16: u32 = 0u;
+const WG: u32 = 64u;
+const MAX_DIM_PER_INVOCATION: u32 = 4u;
+
+var<workgroup> q_shared: array<f32, 256>;
+var<workgroup> scores: array<f32, WG>;
+var<workgroup> key_limit: i32;
+
+fn kv_value(is_v: bool, idx: u32) -> f32 {
+    var word = 0u;
+    if (KV_F16 == 1u) {
+        if (is_v) { word = vc[idx >> 1u]; } else { word = kc[idx >> 1u]; }
+        return half_to_f32(word >> ((idx & 1u) * 16u));
+    }
+    if (is_v) { word = vc[idx]; } else { word = kc[idx]; }
+    return bitcast<f32>(word);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let h = wid.x;
+    let i = wid.y;
+    let kvh = h / (p.n_head / p.n_kv_head);
+    let q_base = (i * p.n_head + h) * p.head_dim;
+    let kv_width = p.n_kv_head * p.head_dim;
+    for (var d = lid; d < p.head_dim; d += WG) {
+        q_shared[d] = q[q_base + d];
+    }
+    if (lid == 0u) {
+        var limit = positions[i];
+        if (p.causal == 0u) {
+            for (var t = 0u; t < p.n; t++) {
+                limit = max(limit, positions[t]);
+            }
+        }
+        key_limit = min(limit, i32(p.kv_rows) - 1);
+    }
+    let keys = workgroupUniformLoad(&key_limit) + 1;
+    var acc: array<f32, MAX_DIM_PER_INVOCATION>;
+    var m = -3.4e38;
+    var l = 0.0;
+    for (var c0 = 0; c0 < keys; c0 += i32(WG)) {
+        let j = c0 + i32(lid);
+        var s = -3.4e38;
+        if (j < keys) {
+            let kb = u32(j) * kv_width + kvh * p.head_dim;
+            var dot = 0.0;
+            for (var d = 0u; d < p.head_dim; d++) {
+                dot += q_shared[d] * kv_value(false, kb + d);
+            }
+            s = dot * p.scale;
+            if (p.softcap > 0.0) {
+                s = p.softcap * tanh(clamp(s / p.softcap, -15.0, 15.0));
+            }
+        }
+        scores[lid] = s;
+        workgroupBarrier();
+        var chunk_max = m;
+        for (var t = 0u; t < WG; t++) {
+            chunk_max = max(chunk_max, scores[t]);
+        }
+        let alpha = exp(m - chunk_max);
+        m = chunk_max;
+        l *= alpha;
+        for (var k = 0u; k < MAX_DIM_PER_INVOCATION; k++) {
+            acc[k] *= alpha;
+        }
+        for (var t = 0u; t < WG; t++) {
+            let jj = c0 + i32(t);
+            if (jj >= keys) {
+                break;
+            }
+            let pr = exp(scores[t] - m);
+            l += pr;
+            let vb = u32(jj) * kv_width + kvh * p.head_dim;
+            for (var k = 0u; k < MAX_DIM_PER_INVOCATION; k++) {
+                let d = lid + k * WG;
+                if (d < p.head_dim) {
+                    acc[k] += pr * kv_value(true, vb + d);
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+    let inv = select(0.0, 1.0 / l, l > 0.0);
+    for (var k = 0u; k < MAX_DIM_PER_INVOCATION; k++) {
+        let d = lid + k * WG;
+        if (d < p.head_dim) {
+            y[q_base + d] = acc[k] * inv;
+        }
+    }
+}

@@ -88,7 +88,7 @@ impl BufferPool {
     /// A buffer of at least `bytes`, reused when one is free.
     pub fn take(&mut self, gpu: &Gpu, bytes: usize) -> Arc<::wgpu::Buffer> {
         let mut size = padded(bytes).next_power_of_two();
-        if size > gpu.max_binding_bytes {
+        if size > gpu.adapter_binding_bytes {
             size = padded(bytes);
         }
         if let Some(b) = self.free.get_mut(&size).and_then(|v| v.pop()) {

@@ -112,7 +112,7 @@ fn compile_inner(gpu: &Arc<Gpu>, graph: &Graph) -> Result<Compiled> {
     let mut bufs: Vec<Option<TensorBuffer>> = vec![None; tensors.len()];
     for (i, info) in tensors.iter().enumerate() {
         let len = info.desc.byte_len()?;
-        if len as u64 > gpu.max_binding_bytes && !matches!(info.kind, TensorKind::Constant(_)) {
+        if len as u64 > gpu.adapter_binding_bytes && !matches!(info.kind, TensorKind::Constant(_)) {
             return Err(Error::OutOfMemory {
                 backend: gpu.name.clone(),
                 message: format!("{} ({len} bytes) exceeds the binding limit", info.name),

@@ -42,8 +42,11 @@ pub struct Gpu {
     pub use_subgroup: bool,
     /// Features the adapter offers (reported even when forced off).
     pub adapter_features: ::wgpu::Features,
-    /// Largest storage binding the backend will create, in bytes.
+    /// Weights larger than this many bytes are split by rows (the adapter's binding limit,
+    /// or lower when the settings ask, to test splitting).
     pub max_binding_bytes: u64,
+    /// The adapter's storage binding limit, in bytes (activations must fit it).
+    pub adapter_binding_bytes: u64,
     /// Largest buffer, in bytes.
     pub max_buffer_bytes: u64,
     pipelines: Mutex<HashMap<PipelineKey, Arc<::wgpu::ComputePipeline>>>,
@@ -74,12 +77,14 @@ impl Gpu {
         let (device, queue) = pollster::block_on(adapter.request_device(&desc))
             .map_err(|e| Error::NotAvailable(format!("a device on adapter {}: {e}", info.name)))?;
         let health = DeviceHealth::install(&device);
+        let adapter_binding_bytes = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size)
+            & !255;
         let max_binding_bytes = settings
             .max_binding_bytes
             .unwrap_or(u64::MAX)
-            .min(limits.max_storage_buffer_binding_size)
-            .min(limits.max_buffer_size)
-            & !255;
+            .min(adapter_binding_bytes);
         Ok(Gpu {
             device,
             queue,
@@ -89,6 +94,7 @@ impl Gpu {
             use_subgroup: offered.contains(::wgpu::Features::SUBGROUP) && !settings.force_fallback,
             adapter_features: offered,
             max_binding_bytes,
+            adapter_binding_bytes,
             max_buffer_bytes: limits.max_buffer_size,
             info,
             pipelines: Mutex::new(HashMap::new()),

@@ -168,7 +168,7 @@ mod tests {
         let s = compose(Kernel::MatVec, Some(DType::Q4_0), Variant::default()).unwrap();
         assert!(!s.contains("//#include"));
         assert!(s.contains("const BLOCK_BYTES: u32 = 18u;"));
-        assert!(s.contains("unpack2x16float"));
+        assert!(s.contains("fn half_to_f32"));
         assert!(!s.contains("subgroupAdd"));
         let v = Variant {
             f16: true,

@@ -50,18 +50,20 @@ fn u(v: usize) -> u32 {
 /// Tokens at or below which matmul uses the decode kernel.
 pub const DECODE_MAX_N: usize = 8;
 
-/// Whether the wgpu backend can run `op` on these inputs.
+/// Largest head_dim the attention kernel holds (4 dims per invocation of 64).
+pub const MAX_HEAD_DIM: usize = 256;
+
+/// Whether the wgpu backend can run `op` on these inputs: the op's contract
+/// (`shape_check`) plus this backend's own limits.
 pub fn supports(op: &Op, inputs: &[TensorDesc]) -> bool {
-    let f32_in = |i: usize| inputs.get(i).is_some_and(|d| d.dtype == DType::F32);
-    let weight = |i: usize| {
-        inputs
-            .get(i)
-            .is_some_and(|d| DType::WEIGHTS.contains(&d.dtype))
-    };
+    let refs: Vec<&TensorDesc> = inputs.iter().collect();
+    if crate::shape_check::output_desc(op, &refs).is_err() {
+        return false;
+    }
     match op {
-        Op::MatMul { has_bias } => f32_in(0) && weight(1) && (!has_bias || f32_in(2)),
-        Op::GetRows => weight(0) && inputs.get(1).is_some_and(|d| d.dtype == DType::I32),
-        _ => false,
+        Op::Attention { head_dim, .. } => *head_dim <= MAX_HEAD_DIM,
+        Op::KvWrite => inputs[0].dtype == DType::F32 || inputs[0].shape.cols() % 2 == 0,
+        _ => true,
     }
 }
 
@@ -147,12 +149,182 @@ pub fn lower(
                 })
                 .collect()
         }
-        _ => {
-            let _ = RopeMode::Normal;
-            return Err(Error::Unsupported {
-                backend: gpu.name.clone(),
-                op: format!("{:?}", node.op),
-            });
+        Op::GetRows => {
+            let t = &descs[0];
+            let n = dims(1)[0];
+            let d = t.shape.cols();
+            chunks(node.inputs[0])
+                .into_iter()
+                .enumerate()
+                .map(|(c, (first, rows))| Dispatch {
+                    key: key(gpu, Kernel::GetRows, Some(t.dtype), vec![]),
+                    params: vec![
+                        u(n),
+                        u(d),
+                        u(t.row_bytes()),
+                        u(first),
+                        u(rows),
+                        u(t.shape.rows()),
+                        0,
+                        0,
+                    ],
+                    bindings: vec![
+                        Binding::Chunk(node.inputs[0], c),
+                        Binding::Tensor(node.inputs[1]),
+                        Binding::Tensor(out),
+                    ],
+                    workgroups: groups_2d((n * d).div_ceil(64)),
+                })
+                .collect()
+        }
+        Op::Cast { to } => {
+            let count = descs[0].shape.elements();
+            let (kind, words) = match to {
+                DType::F32 => (0, count),
+                DType::F16 => (1, count.div_ceil(2)),
+                _ => (2, count.div_ceil(2)),
+            };
+            vec![Dispatch {
+                key: key(
+                    gpu,
+                    Kernel::Cast,
+                    Some(descs[0].dtype),
+                    vec![("OUT_KIND", kind)],
+                ),
+                params: vec![u(count), u(words), 0, 0],
+                bindings: vec![Binding::Tensor(node.inputs[0]), Binding::Tensor(out)],
+                workgroups: groups_2d(words.div_ceil(64)),
+            }]
+        }
+        Op::RmsNorm { eps } | Op::LayerNorm { eps } => {
+            let layer = matches!(node.op, Op::LayerNorm { .. });
+            let (rows, d) = (dims(0)[0], dims(0)[1]);
+            let b = if layer {
+                Binding::Tensor(node.inputs[2])
+            } else {
+                Binding::Dummy
+            };
+            vec![Dispatch {
+                key: key(gpu, Kernel::Norm, None, vec![("LAYER", u32::from(layer))]),
+                params: vec![u(d), eps.to_bits(), u(rows), 0],
+                bindings: vec![
+                    Binding::Tensor(node.inputs[0]),
+                    Binding::Tensor(node.inputs[1]),
+                    b,
+                    Binding::Tensor(out),
+                ],
+                workgroups: groups_2d(rows),
+            }]
+        }
+        Op::Softmax { scale } => {
+            let (rows, d) = (dims(0)[0], dims(0)[1]);
+            vec![Dispatch {
+                key: key(gpu, Kernel::Softmax, None, vec![]),
+                params: vec![u(d), scale.to_bits(), u(rows), 0],
+                bindings: vec![Binding::Tensor(node.inputs[0]), Binding::Tensor(out)],
+                workgroups: groups_2d(rows),
+            }]
+        }
+        Op::Rope {
+            mode,
+            head_dim,
+            n_dims,
+            freq_base,
+            freq_scale,
+        } => {
+            let (n, width) = (dims(0)[0], dims(0)[1]);
+            let neox = u32::from(*mode == RopeMode::Neox);
+            vec![Dispatch {
+                key: key(gpu, Kernel::Rope, None, vec![("NEOX", neox)]),
+                params: vec![
+                    u(n),
+                    u(width),
+                    u(*head_dim),
+                    u(*n_dims),
+                    freq_base.to_bits(),
+                    freq_scale.to_bits(),
+                    0,
+                    0,
+                ],
+                bindings: vec![
+                    Binding::Tensor(node.inputs[0]),
+                    Binding::Tensor(node.inputs[1]),
+                    Binding::Tensor(out),
+                ],
+                workgroups: groups_2d((n * width).div_ceil(64)),
+            }]
+        }
+        Op::SwiGlu | Op::GeGlu | Op::Add | Op::Mul => {
+            let which = match node.op {
+                Op::SwiGlu => 0,
+                Op::GeGlu => 1,
+                Op::Add => 2,
+                _ => 3,
+            };
+            let count = descs[0].shape.elements();
+            let b_len = descs[1].shape.elements().max(1);
+            vec![Dispatch {
+                key: key(gpu, Kernel::Elementwise, None, vec![("OP", which)]),
+                params: vec![u(count), u(b_len), 0, 0],
+                bindings: vec![
+                    Binding::Tensor(node.inputs[0]),
+                    Binding::Tensor(node.inputs[1]),
+                    Binding::Tensor(out),
+                ],
+                workgroups: groups_2d(count.div_ceil(64)),
+            }]
+        }
+        Op::Attention {
+            n_head,
+            n_kv_head,
+            head_dim,
+            scale,
+            causal,
+            softcap,
+        } => {
+            let n = dims(0)[0];
+            let kv_rows = dims(1)[0];
+            let f16 = u32::from(descs[1].dtype == DType::F16);
+            if descs[2].dtype != descs[1].dtype {
+                return Err(Error::Unsupported {
+                    backend: gpu.name.clone(),
+                    op: "attention with K and V in different dtypes".into(),
+                });
+            }
+            vec![Dispatch {
+                key: key(gpu, Kernel::Attention, None, vec![("KV_F16", f16)]),
+                params: vec![
+                    u(n),
+                    u(*n_head),
+                    u(*n_kv_head),
+                    u(*head_dim),
+                    u(kv_rows),
+                    scale.to_bits(),
+                    u32::from(*causal),
+                    softcap.unwrap_or(0.0).to_bits(),
+                ],
+                bindings: (0..4)
+                    .map(|i| Binding::Tensor(node.inputs[i]))
+                    .chain([Binding::Tensor(out)])
+                    .collect(),
+                workgroups: [u(*n_head), u(n), 1],
+            }]
+        }
+        Op::KvWrite => {
+            let (capacity, width) = (dims(0)[0], dims(0)[1]);
+            let n = dims(1)[0];
+            let f16 = descs[0].dtype == DType::F16;
+            let words = n * if f16 { width / 2 } else { width };
+            vec![Dispatch {
+                key: key(gpu, Kernel::KvWrite, None, vec![("KV_F16", u32::from(f16))]),
+                params: vec![u(n), u(width), u(capacity), 0],
+                bindings: vec![
+                    Binding::Tensor(node.inputs[0]),
+                    Binding::Tensor(node.inputs[1]),
+                    Binding::Tensor(node.inputs[2]),
+                ],
+                workgroups: groups_2d(words.div_ceil(64)),
+            }]
         }
     })
 }

@@ -6,10 +6,36 @@ use super::compile::Compiled;
 use super::errors;
 use crate::error::{Error, Result};
 use crate::graph::{TensorId, TensorKind};
+use crate::op::Op;
 use crate::tensor::HostTensor;
 use crate::Executable;
 
 impl Compiled {
+    /// Positions given as inputs must address the KV cache: a write past its end would be
+    /// silently dropped on the device, so it is refused here.
+    fn check_positions(&self, inputs: &[HostTensor]) -> Result<()> {
+        for node in self.graph.nodes() {
+            let (cache, pos) = match node.op {
+                Op::KvWrite => (node.inputs[0], node.inputs[2]),
+                Op::Attention { .. } => (node.inputs[1], node.inputs[3]),
+                _ => continue,
+            };
+            let Some(k) = self.graph.inputs().iter().position(|&i| i == pos) else {
+                continue;
+            };
+            let capacity = self.graph.tensor(cache).desc.shape.rows();
+            for p in inputs[k].to_i32()? {
+                if p < 0 || p as usize >= capacity {
+                    return Err(Error::InvalidInput(format!(
+                        "{:?}: position {p} outside the KV cache of {capacity} rows",
+                        node.op.kind()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn write_inputs(&self, inputs: &[HostTensor]) -> Result<()> {
         for (id, t) in self.graph.inputs().iter().zip(inputs) {
             let buffer = self.whole(*id)?;
@@ -81,6 +107,7 @@ impl Compiled {
 impl Executable for Compiled {
     fn run(&mut self, inputs: &[HostTensor]) -> Result<Vec<HostTensor>> {
         self.graph.check_inputs(inputs)?;
+        self.check_positions(inputs)?;
         let gpu = self.gpu.clone();
         errors::scoped(
             &gpu.device,

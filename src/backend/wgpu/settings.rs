@@ -55,8 +55,8 @@ pub struct WgpuSettings {
     pub api: GraphicsApi,
     /// Use only the plain shader variants even when the adapter has f16 and subgroups.
     pub force_fallback: bool,
-    /// Lower the storage-binding size limit below the adapter's (to test weight splitting).
-    /// `None` uses the adapter's limit.
+    /// Split weights larger than this many bytes by rows, below the adapter's binding limit
+    /// (to test splitting on small tensors). `None` uses the adapter's limit.
     pub max_binding_bytes: Option<u64>,
 }
 
