@@ -78,4 +78,16 @@ pub trait Executable: Send {
             op: format!("reading state tensor {}", id.0),
         })
     }
+
+    /// Overwrites a state tensor by its id in the compiled graph with `value` (same
+    /// description), so a KV cache filled by one executable (a batched prefill) can continue
+    /// in another (one-token decode) or on another device. Optional: `Unsupported` by
+    /// default; `InvalidInput` when `value` does not match the state tensor.
+    fn write_state(&mut self, id: crate::graph::TensorId, value: &HostTensor) -> Result<()> {
+        let _ = value;
+        Err(crate::Error::Unsupported {
+            backend: "this executable".into(),
+            op: format!("writing state tensor {}", id.0),
+        })
+    }
 }

@@ -63,7 +63,7 @@ pub fn run(backends: &[Arc<dyn Backend>]) -> edgeplane::Result<()> {
         (_, None) => "no cache dir: measuring, not cached".into(),
     };
     println!("3. Benchmark ({profile_note})");
-    let report = super::bench::bench(&sched, backends)?;
+    let report = edgeplane::sched::bench::bench_layer(&sched, backends)?;
     super::bench::print(&report);
     println!();
 

@@ -4,9 +4,14 @@
 //! A decode step (one token) is timed at a KV fill of half the context, end to end
 //! (`run`: upload, compute, read back), median over a few runs inside a time slice.
 
+use super::class::{BatchClass, OpClass, Work};
 use super::layer::{Layer, LayerConfig};
-use crate::backend::Backend;
+use super::plan::Plan;
+use super::profile::DeviceProfile;
+use super::scheduler::Scheduler;
+use crate::backend::{Backend, DeviceInfo};
 use crate::error::Result;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The layer's timing on one backend.
@@ -62,4 +67,164 @@ pub fn time_layer(
 /// head, from one layer's step time and the head's estimate.
 pub fn decode_tokens_per_s(config: &LayerConfig, layer_ms: f64, head_ms: f64) -> f64 {
     1e3 / (config.n_layer as f64 * layer_ms + head_ms)
+}
+
+/// One device's row of the benchmark.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DeviceBench {
+    /// What the device reports.
+    pub info: DeviceInfo,
+    /// The layer's timing, if it ran.
+    pub timing: Option<LayerTiming>,
+    /// Why it did not.
+    pub error: Option<String>,
+    /// Fitted per-class models from the profile.
+    pub classes: Vec<ClassRow>,
+}
+
+/// One fitted class model, as printed.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ClassRow {
+    /// The class.
+    pub class: String,
+    /// Points measured.
+    pub points: usize,
+    /// Fixed cost, µs.
+    pub launch_us: f64,
+    /// Implied bandwidth, GB/s.
+    pub gbps: f64,
+    /// Implied throughput, GFLOP/s.
+    pub gflops: f64,
+    /// Estimated time of this class's op in the 1B layer's decode step (first such op), µs.
+    pub layer_op_us: Option<f64>,
+}
+
+/// The whole benchmark.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BenchReport {
+    /// The layer timed.
+    pub layer: LayerConfig,
+    /// Its weight bytes.
+    pub weight_bytes: u64,
+    /// Per device.
+    pub devices: Vec<DeviceBench>,
+    /// The scheduler's plan, timed the same way.
+    pub auto: Option<LayerTiming>,
+    /// The best single device and its decode step, ms.
+    pub best_single: Option<(String, f64)>,
+    /// `(auto - best) / best`, percent (negative: the plan is faster).
+    pub auto_vs_best_percent: Option<f64>,
+    /// The scheduler's plan for the decode step.
+    pub plan: Plan,
+    /// Estimated decode tokens/s of a model of `layer.n_layer` such layers plus its head,
+    /// at the best measured decode step.
+    pub tokens_per_s: Option<f64>,
+}
+
+fn class_rows(profile: Option<&DeviceProfile>, layer: &Layer) -> Vec<ClassRow> {
+    let Some(p) = profile else { return Vec::new() };
+    p.classes
+        .iter()
+        .filter_map(|c| {
+            let m = c.model?;
+            let layer_op_us = layer
+                .graph
+                .nodes()
+                .iter()
+                .find(|n| OpClass::of(&layer.graph, n) == c.class)
+                .map(|n| m.predict_us(super::class::node_work(&layer.graph, n)));
+            Some(ClassRow {
+                class: c.class.to_string(),
+                points: c.samples.len(),
+                launch_us: m.launch_us,
+                gbps: m.bandwidth_gbps(),
+                gflops: m.gflops(),
+                layer_op_us,
+            })
+        })
+        .collect()
+}
+
+/// The output head's estimated decode time on the device that would run it, ms.
+pub fn head_ms(sched: &Scheduler, config: &LayerConfig) -> f64 {
+    let class = OpClass::MatMul {
+        weight: config.attn_dtype,
+        batch: BatchClass::Decode,
+    };
+    let elements = (config.vocab * config.hidden) as u64;
+    let work = Work {
+        bytes: config.attn_dtype.bytes_for(elements).unwrap_or(0) as f64
+            + 4.0 * (config.hidden + config.vocab) as f64,
+        flops: 2.0 * elements as f64,
+    };
+    let profile = sched.profile();
+    sched
+        .candidates(&Default::default())
+        .iter()
+        .filter_map(|&d| profile.device(&sched.devices()[d].key))
+        .map(|p| p.estimate(class, work).us)
+        .fold(f64::INFINITY, f64::min)
+        / 1e3
+}
+
+/// Measures (if needed) and times everything.
+pub fn bench_layer(sched: &Scheduler, backends: &[Arc<dyn Backend>]) -> Result<BenchReport> {
+    let config = LayerConfig::one_b();
+    let layer = Layer::build(config, 1)?;
+    let plan = sched.plan(&layer.graph)?; // measures what the profile lacks
+    log::info!("plan: {}", plan.why());
+    let profile = sched.profile();
+    let slice = Duration::from_millis(1500);
+    let mut devices = Vec::new();
+    for b in backends {
+        let info = b.info();
+        let timed = time_layer(b.as_ref(), &layer, 10, slice);
+        let key = super::profile::DeviceKey::of(&info);
+        devices.push(DeviceBench {
+            classes: class_rows(profile.device(&key), &layer),
+            timing: timed.as_ref().ok().cloned(),
+            error: timed.err().map(|e| e.to_string()),
+            info,
+        });
+    }
+    let auto = match time_layer(sched, &layer, 10, slice) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            log::warn!("the scheduler's plan failed to run: {e}");
+            None
+        }
+    };
+    let planned: Vec<&str> = plan.devices.iter().map(|s| s.as_str()).collect();
+    let best_single = devices
+        .iter()
+        .filter(|d| planned.contains(&d.info.backend.as_str()))
+        .filter_map(|d| {
+            d.timing
+                .as_ref()
+                .map(|t| (d.info.backend.clone(), t.decode_ms))
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    let auto_vs_best_percent = match (&auto, &best_single) {
+        (Some(a), Some((_, b))) => Some((a.decode_ms - b) / b * 100.0),
+        _ => None,
+    };
+    let best_ms = auto
+        .as_ref()
+        .map(|a| a.decode_ms)
+        .into_iter()
+        .chain(best_single.as_ref().map(|b| b.1))
+        .fold(f64::INFINITY, f64::min);
+    let tokens_per_s = best_ms
+        .is_finite()
+        .then(|| decode_tokens_per_s(&config, best_ms, head_ms(sched, &config)));
+    Ok(BenchReport {
+        layer: config,
+        weight_bytes: config.weight_bytes(),
+        devices,
+        auto,
+        best_single,
+        auto_vs_best_percent,
+        tokens_per_s,
+        plan,
+    })
 }

@@ -169,7 +169,7 @@ impl Scheduler {
                 .iter()
                 .map(|&d| {
                     let p = profile.device(&inner.devices[d].key);
-                    let io = p.is_none_or(|p| p.io.is_none());
+                    let io = p.is_none_or(|p| p.io_samples.is_empty());
                     let missing = classes
                         .iter()
                         .copied()

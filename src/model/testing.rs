@@ -1,0 +1,485 @@
+//! Small random-weight models and vocabularies for tests, benches and demos.
+//!
+//! Real checkpoints cannot be downloaded here, and random weights test the same code: the
+//! models are written with llama.cpp's tensor names and metadata (so llama.cpp loads the
+//! very same file as the oracle), in F32 or quantized, with the shapes that matter (head dim
+//! 64 and 128, grouped-query ratios 1/4/8, tied or separate output, Q/K/V biases).
+
+use super::config::Architecture;
+use super::source::{MemorySource, MetaValue};
+use crate::error::Result;
+use crate::tensor::{Bytes, TensorDesc};
+use crate::tokenizer::{byte_unicode, PreTokenizer, TokenType, TokenizerKind, TokenizerSpec};
+use crate::DType;
+use std::collections::{BTreeMap, HashMap};
+
+/// A deterministic generator (splitmix64), so every test model is reproducible by seed.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[-1, 1)`.
+    pub fn symmetric(&mut self) -> f32 {
+        ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+
+    /// A value in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+/// Which dtypes the weight matrices get.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightTypes {
+    /// Every matrix in this dtype.
+    All(DType),
+    /// Like llama.cpp's Q4_K_M: Q6_K for `attn_v`, `ffn_down` and `output`, Q4_K elsewhere.
+    Q4KM,
+    /// Like a real Q4_0 file: Q4_0 everywhere but `output` (and tied embeddings), Q6_K.
+    Q4_0WithQ6KOutput,
+}
+
+impl WeightTypes {
+    /// The dtype of the matrix named `name`.
+    pub fn dtype_for(self, name: &str, tied: bool) -> DType {
+        let is_output = name == "output.weight" || (tied && name == "token_embd.weight");
+        match self {
+            WeightTypes::All(d) => d,
+            WeightTypes::Q4KM => {
+                if is_output || name.contains("attn_v") || name.contains("ffn_down") {
+                    DType::Q6K
+                } else {
+                    DType::Q4K
+                }
+            }
+            WeightTypes::Q4_0WithQ6KOutput => {
+                if is_output {
+                    DType::Q6K
+                } else {
+                    DType::Q4_0
+                }
+            }
+        }
+    }
+}
+
+/// The tokenizer a test model carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestVocab {
+    /// SentencePiece (`llama`) with byte tokens.
+    SentencePiece,
+    /// Byte-level BPE (`gpt2`) with merges learned from [`CORPUS`], pre-tokenizer named.
+    BytePairEncoding(&'static str),
+}
+
+/// Shape and contents of a test model.
+#[derive(Clone, Debug)]
+pub struct TestModelSpec {
+    /// Architecture written to `general.architecture`.
+    pub arch: Architecture,
+    /// Residual width.
+    pub embedding_length: usize,
+    /// Blocks.
+    pub block_count: usize,
+    /// FFN hidden width.
+    pub feed_forward_length: usize,
+    /// Query heads.
+    pub head_count: usize,
+    /// Key/value heads.
+    pub head_count_kv: usize,
+    /// Context length written to the metadata.
+    pub context_length: usize,
+    /// Matrix dtypes.
+    pub weights: WeightTypes,
+    /// Reuse `token_embd` as the output projection (no `output.weight`).
+    pub tied_embeddings: bool,
+    /// Add `attn_q/k/v.bias`.
+    pub qkv_bias: bool,
+    /// The tokenizer.
+    pub vocab: TestVocab,
+    /// RoPE base.
+    pub rope_freq_base: f32,
+    /// Seed of the weights.
+    pub seed: u64,
+}
+
+impl TestModelSpec {
+    /// A small llama with head dim 64, no GQA, SentencePiece vocabulary, F32 weights.
+    pub fn tiny_llama() -> Self {
+        TestModelSpec {
+            arch: Architecture::Llama,
+            embedding_length: 256,
+            block_count: 2,
+            feed_forward_length: 512,
+            head_count: 4,
+            head_count_kv: 4,
+            context_length: 256,
+            weights: WeightTypes::All(DType::F32),
+            tied_embeddings: false,
+            qkv_bias: false,
+            vocab: TestVocab::SentencePiece,
+            rope_freq_base: 10000.0,
+            seed: 1,
+        }
+    }
+
+    /// A small qwen2 with head dim 64, GQA 4, Q/K/V biases, tied embeddings, BPE vocabulary.
+    pub fn tiny_qwen2() -> Self {
+        TestModelSpec {
+            arch: Architecture::Qwen2,
+            head_count: 8,
+            head_count_kv: 2,
+            embedding_length: 512,
+            tied_embeddings: true,
+            qkv_bias: true,
+            vocab: TestVocab::BytePairEncoding("qwen2"),
+            rope_freq_base: 1_000_000.0,
+            seed: 2,
+            ..Self::tiny_llama()
+        }
+    }
+
+    /// Head dim (`embedding_length / head_count`).
+    pub fn head_dim(&self) -> usize {
+        self.embedding_length / self.head_count
+    }
+}
+
+/// Text the test vocabularies are learned from and tests encode.
+pub const CORPUS: &str = "The quick brown fox jumps over the lazy dog. \
+    A model runs on every device and gives the same answer; the reference proves it. \
+    Hello world! Hello, edgeplane: 12345 tokens per second, 3.14159 and 2026. \
+    Quantized weights: q4_0, q8_0, q4_K, q6_K. Ünïcödé façade naïve café — 日本語のテキスト. \
+    It's what they've said we'll do, and I'd say you're right.\n\tTabs\tand\nnewlines\n";
+
+/// A SentencePiece vocabulary: `<unk> <s> </s>`, the 256 byte tokens, then every substring
+/// of up to 6 characters of the `▁`-prefixed words of `corpus`, word by word until
+/// `max_pieces`. Longer pieces score higher, so words merge into few tokens (all the
+/// substrings are there, so every merge has its intermediate pieces); characters outside
+/// the corpus fall back to bytes.
+pub fn sentencepiece_vocab(corpus: &str, max_pieces: usize) -> TokenizerSpec {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for word in corpus.split_whitespace() {
+        let chars: Vec<char> = format!("\u{2581}{word}").chars().collect();
+        for len in 1..=6.min(chars.len()) {
+            for start in 0..=chars.len() - len {
+                let piece: String = chars[start..start + len].iter().collect();
+                let count = counts.entry(piece.clone()).or_default();
+                if *count == 0 {
+                    order.push(piece);
+                }
+                *count += 1;
+            }
+        }
+    }
+    order.truncate(max_pieces);
+    let pieces: Vec<(String, usize)> = order
+        .into_iter()
+        .map(|p| {
+            let c = counts[&p];
+            (p, c)
+        })
+        .collect();
+    let mut tokens = vec!["<unk>".to_string(), "<s>".into(), "</s>".into()];
+    let mut types = vec![TokenType::Unknown, TokenType::Control, TokenType::Control];
+    let mut scores = vec![0.0, 0.0, 0.0];
+    for b in 0..=255u8 {
+        tokens.push(format!("<0x{b:02X}>"));
+        types.push(TokenType::Byte);
+        scores.push(0.0);
+    }
+    for (piece, count) in pieces {
+        let len = piece.chars().count() as f32;
+        tokens.push(piece);
+        types.push(TokenType::Normal);
+        scores.push(len + 0.1 * (count as f32).ln() - 10.0);
+    }
+    let mut spec = TokenizerSpec::new(TokenizerKind::SentencePiece, tokens);
+    spec.scores = scores;
+    spec.token_types = types;
+    spec.bos = Some(1);
+    spec.eos = Some(2);
+    spec.unk = Some(0);
+    spec
+}
+
+/// A byte-level BPE vocabulary: the 256 byte characters, then `n_merges` merges learned
+/// from `corpus` split by pre-tokenizer `pre` (most frequent pair first, ties by text), then
+/// `<|endoftext|>` as BOS/EOS.
+pub fn bpe_vocab(corpus: &str, pre: &str, n_merges: usize) -> Result<TokenizerSpec> {
+    let splitter = PreTokenizer::for_name(Some(pre))?;
+    let mut words: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+    for word in splitter.split(corpus)? {
+        let symbols = byte_unicode::encode_bytes(word.as_bytes())
+            .chars()
+            .map(String::from)
+            .collect();
+        *words.entry(symbols).or_default() += 1;
+    }
+    let mut tokens: Vec<String> = (0..=255u8)
+        .map(|b| byte_unicode::byte_to_char(b).to_string())
+        .collect();
+    let mut merges = Vec::new();
+    for _ in 0..n_merges {
+        let mut pairs: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for (symbols, count) in &words {
+            for pair in symbols.windows(2) {
+                *pairs.entry((pair[0].clone(), pair[1].clone())).or_default() += count;
+            }
+        }
+        let Some(((left, right), _)) = pairs
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+        else {
+            break;
+        };
+        let merged = format!("{left}{right}");
+        words = words
+            .into_iter()
+            .map(|(symbols, count)| {
+                let mut out: Vec<String> = Vec::with_capacity(symbols.len());
+                let mut i = 0;
+                while i < symbols.len() {
+                    if i + 1 < symbols.len() && symbols[i] == left && symbols[i + 1] == right {
+                        out.push(merged.clone());
+                        i += 2;
+                    } else {
+                        out.push(symbols[i].clone());
+                        i += 1;
+                    }
+                }
+                (out, count)
+            })
+            .fold(BTreeMap::new(), |mut acc, (symbols, count)| {
+                *acc.entry(symbols).or_default() += count;
+                acc
+            });
+        merges.push(format!("{left} {right}"));
+        if !tokens.contains(&merged) {
+            tokens.push(merged);
+        }
+    }
+    tokens.push("<|endoftext|>".into());
+    let mut types = vec![TokenType::Normal; tokens.len()];
+    let special = (tokens.len() - 1) as u32;
+    types[special as usize] = TokenType::Control;
+    let mut spec = TokenizerSpec::new(TokenizerKind::BytePairEncoding, tokens);
+    spec.token_types = types;
+    spec.merges = merges;
+    spec.pre = Some(pre.to_string());
+    spec.bos = Some(special);
+    spec.eos = Some(special);
+    Ok(spec)
+}
+
+/// Writes a tokenizer spec's fields to `tokenizer.ggml.*` metadata.
+pub fn set_tokenizer_metadata(source: &mut MemorySource, spec: &TokenizerSpec) {
+    let strings = |v: &[String]| MetaValue::Array(v.iter().cloned().map(MetaValue::Str).collect());
+    let model = match spec.kind {
+        TokenizerKind::SentencePiece => "llama",
+        TokenizerKind::BytePairEncoding => "gpt2",
+    };
+    source.set("tokenizer.ggml.model", MetaValue::Str(model.into()));
+    source.set("tokenizer.ggml.tokens", strings(&spec.tokens));
+    if !spec.scores.is_empty() {
+        source.set(
+            "tokenizer.ggml.scores",
+            MetaValue::Array(
+                spec.scores
+                    .iter()
+                    .map(|&s| MetaValue::Float(s as f64))
+                    .collect(),
+            ),
+        );
+    }
+    if !spec.token_types.is_empty() {
+        let number = |t: &TokenType| match t {
+            TokenType::Undefined => 0,
+            TokenType::Normal => 1,
+            TokenType::Unknown => 2,
+            TokenType::Control => 3,
+            TokenType::UserDefined => 4,
+            TokenType::Unused => 5,
+            TokenType::Byte => 6,
+        };
+        source.set(
+            "tokenizer.ggml.token_type",
+            MetaValue::Array(
+                spec.token_types
+                    .iter()
+                    .map(|t| MetaValue::Int(number(t)))
+                    .collect(),
+            ),
+        );
+    }
+    if !spec.merges.is_empty() {
+        source.set("tokenizer.ggml.merges", strings(&spec.merges));
+    }
+    if let Some(pre) = &spec.pre {
+        source.set("tokenizer.ggml.pre", MetaValue::Str(pre.clone()));
+    }
+    for (key, id) in [
+        ("tokenizer.ggml.bos_token_id", spec.bos),
+        ("tokenizer.ggml.eos_token_id", spec.eos),
+        ("tokenizer.ggml.unknown_token_id", spec.unk),
+    ] {
+        if let Some(id) = id {
+            source.set(key, MetaValue::Int(id as i64));
+        }
+    }
+}
+
+/// Random values for a matrix `[rows, cols]`, scaled by `1/sqrt(cols)` so activations stay
+/// near unit size through the blocks.
+fn random_matrix(rng: &mut Rng, rows: usize, cols: usize) -> Vec<f32> {
+    let scale = (3.0 / cols as f32).sqrt();
+    (0..rows * cols).map(|_| rng.symmetric() * scale).collect()
+}
+
+/// Stores `values` as `dtype` (quantizing as needed).
+fn tensor(
+    name: &str,
+    dtype: DType,
+    shape: &[usize],
+    values: &[f32],
+) -> Result<(TensorDesc, Bytes)> {
+    let desc = TensorDesc::new(dtype, shape.to_vec());
+    let bytes = edgeplane_kernels::quant::quantize(dtype, values)
+        .map_err(|e| crate::Error::Model(format!("test model tensor {name}: {e}")))?;
+    Ok((desc, Bytes::from_vec(bytes)))
+}
+
+/// Builds the model described by `spec` in memory: llama.cpp's metadata keys and tensor
+/// names, random weights quantized as `spec.weights` says.
+pub fn build_test_model(spec: &TestModelSpec) -> Result<MemorySource> {
+    let mut rng = Rng::new(spec.seed);
+    let mut m = MemorySource::default();
+    let arch = spec.arch.name();
+    let vocab = match spec.vocab {
+        TestVocab::SentencePiece => sentencepiece_vocab(CORPUS, 800),
+        TestVocab::BytePairEncoding(pre) => bpe_vocab(CORPUS, pre, 300)?,
+    };
+    let n_vocab = vocab.tokens.len();
+    let int = |v: usize| MetaValue::Int(v as i64);
+    m.set("general.architecture", MetaValue::Str(arch.into()));
+    m.set(
+        "general.name",
+        MetaValue::Str(format!("edgeplane test {arch}")),
+    );
+    m.set(format!("{arch}.context_length"), int(spec.context_length));
+    m.set(
+        format!("{arch}.embedding_length"),
+        int(spec.embedding_length),
+    );
+    m.set(format!("{arch}.block_count"), int(spec.block_count));
+    m.set(
+        format!("{arch}.feed_forward_length"),
+        int(spec.feed_forward_length),
+    );
+    m.set(format!("{arch}.attention.head_count"), int(spec.head_count));
+    m.set(
+        format!("{arch}.attention.head_count_kv"),
+        int(spec.head_count_kv),
+    );
+    m.set(
+        format!("{arch}.attention.layer_norm_rms_epsilon"),
+        MetaValue::Float(1e-5),
+    );
+    m.set(
+        format!("{arch}.rope.freq_base"),
+        MetaValue::Float(spec.rope_freq_base as f64),
+    );
+    m.set(format!("{arch}.rope.dimension_count"), int(spec.head_dim()));
+    set_tokenizer_metadata(&mut m, &vocab);
+
+    let d = spec.embedding_length;
+    let ff = spec.feed_forward_length;
+    let q = spec.head_count * spec.head_dim();
+    let kv = spec.head_count_kv * spec.head_dim();
+    let add_matrix = |m: &mut MemorySource,
+                      rng: &mut Rng,
+                      name: String,
+                      rows: usize,
+                      cols: usize|
+     -> Result<()> {
+        let dtype = spec.weights.dtype_for(&name, spec.tied_embeddings);
+        let values = random_matrix(rng, rows, cols);
+        let (desc, bytes) = tensor(&name, dtype, &[rows, cols], &values)?;
+        m.add_tensor(name, desc, bytes);
+        Ok(())
+    };
+    let add_vector = |m: &mut MemorySource,
+                      rng: &mut Rng,
+                      name: String,
+                      len: usize,
+                      base: f32,
+                      spread: f32|
+     -> Result<()> {
+        let values: Vec<f32> = (0..len).map(|_| base + spread * rng.symmetric()).collect();
+        let (desc, bytes) = tensor(&name, DType::F32, &[len], &values)?;
+        m.add_tensor(name, desc, bytes);
+        Ok(())
+    };
+    // Embeddings are larger than the other matrices so the residual stream starts near
+    // unit size.
+    let embd: Vec<f32> = (0..n_vocab * d).map(|_| rng.symmetric()).collect();
+    let name = "token_embd.weight";
+    let (desc, bytes) = tensor(
+        name,
+        spec.weights.dtype_for(name, spec.tied_embeddings),
+        &[n_vocab, d],
+        &embd,
+    )?;
+    m.add_tensor(name, desc, bytes);
+    for i in 0..spec.block_count {
+        let p = |t: &str| format!("blk.{i}.{t}");
+        add_vector(&mut m, &mut rng, p("attn_norm.weight"), d, 1.0, 0.2)?;
+        add_matrix(&mut m, &mut rng, p("attn_q.weight"), q, d)?;
+        add_matrix(&mut m, &mut rng, p("attn_k.weight"), kv, d)?;
+        add_matrix(&mut m, &mut rng, p("attn_v.weight"), kv, d)?;
+        if spec.qkv_bias {
+            add_vector(&mut m, &mut rng, p("attn_q.bias"), q, 0.0, 0.5)?;
+            add_vector(&mut m, &mut rng, p("attn_k.bias"), kv, 0.0, 0.5)?;
+            add_vector(&mut m, &mut rng, p("attn_v.bias"), kv, 0.0, 0.5)?;
+        }
+        add_matrix(&mut m, &mut rng, p("attn_output.weight"), d, q)?;
+        add_vector(&mut m, &mut rng, p("ffn_norm.weight"), d, 1.0, 0.2)?;
+        add_matrix(&mut m, &mut rng, p("ffn_gate.weight"), ff, d)?;
+        add_matrix(&mut m, &mut rng, p("ffn_up.weight"), ff, d)?;
+        add_matrix(&mut m, &mut rng, p("ffn_down.weight"), d, ff)?;
+    }
+    add_vector(&mut m, &mut rng, "output_norm.weight".into(), d, 1.0, 0.2)?;
+    if !spec.tied_embeddings {
+        // Larger than 1/sqrt(d) so the logits spread over several units and the argmax is
+        // decided by more than rounding noise.
+        let values: Vec<f32> = random_matrix(&mut rng, n_vocab, d)
+            .iter()
+            .map(|v| v * 4.0)
+            .collect();
+        let name = "output.weight";
+        let (desc, bytes) = tensor(
+            name,
+            spec.weights.dtype_for(name, false),
+            &[n_vocab, d],
+            &values,
+        )?;
+        m.add_tensor(name, desc, bytes);
+    }
+    Ok(m)
+}
