@@ -42,16 +42,33 @@ fn random_weights(dtype: DType, m: usize, k: usize) -> Vec<u8> {
     bytes
 }
 
-fn matmul_exe(b: &Wgpu, dtype: DType, n: usize, m: usize, k: usize) -> (Box<dyn Executable>, HostTensor) {
+fn matmul_exe(
+    b: &Wgpu,
+    dtype: DType,
+    n: usize,
+    m: usize,
+    k: usize,
+) -> (Box<dyn Executable>, HostTensor) {
     let mut g = Graph::new();
-    let x = g.input("x", TensorDesc::new(DType::F32, [n, k])).expect("x");
+    let x = g
+        .input("x", TensorDesc::new(DType::F32, [n, k]))
+        .expect("x");
     let w = g
-        .constant("w", TensorDesc::new(dtype, [m, k]), Bytes::from_vec(random_weights(dtype, m, k)))
+        .constant(
+            "w",
+            TensorDesc::new(dtype, [m, k]),
+            Bytes::from_vec(random_weights(dtype, m, k)),
+        )
         .expect("w");
-    let y = g.add(Op::MatMul { has_bias: false }, &[x, w]).expect("matmul");
+    let y = g
+        .add(Op::MatMul { has_bias: false }, &[x, w])
+        .expect("matmul");
     g.mark_output(y).expect("output");
     let xv: Vec<f32> = (0..n * k).map(|i| ((i % 17) as f32 - 8.0) * 0.05).collect();
-    (b.compile(&g).expect("compile"), HostTensor::from_f32([n, k], &xv).expect("x"))
+    (
+        b.compile(&g).expect("compile"),
+        HostTensor::from_f32([n, k], &xv).expect("x"),
+    )
 }
 
 fn median_run(exe: &mut Box<dyn Executable>, inputs: &[HostTensor], runs: usize) -> Duration {
@@ -82,9 +99,19 @@ fn matmul(c: &mut Criterion) {
         return;
     };
     let full = std::env::var("EDGEPLANE_BENCH_FULL").is_ok_and(|v| v == "1");
-    let shapes = [(2048, 2048), (8192, 2048), (2048, 8192), (4096, 4096), (11008, 4096), (4096, 11008)];
+    let shapes = [
+        (2048, 2048),
+        (8192, 2048),
+        (2048, 8192),
+        (4096, 4096),
+        (11008, 4096),
+        (4096, 11008),
+    ];
     let mut group = c.benchmark_group("wgpu_matmul");
-    group.sample_size(10).warm_up_time(Duration::from_millis(1)).measurement_time(Duration::from_millis(1));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_millis(1));
     for dtype in [DType::Q4_0, DType::Q8_0, DType::Q4K, DType::Q6K] {
         for (m, k) in shapes {
             for n in [1usize, 128, 512] {
@@ -98,10 +125,17 @@ fn matmul(c: &mut Criterion) {
                 let weight_bytes = dtype.bytes_for((m * k) as u64).unwrap_or(0) as f64;
                 let name = format!("{dtype} n={n} {m}x{k}");
                 let runs = if n == 1 { 5 } else { 1 };
-                report(&name, median_run(&mut exe, &inputs, runs), weight_bytes, 2.0 * (n * m * k) as f64);
+                report(
+                    &name,
+                    median_run(&mut exe, &inputs, runs),
+                    weight_bytes,
+                    2.0 * (n * m * k) as f64,
+                );
                 if n == 1 {
                     group.throughput(Throughput::Bytes(weight_bytes as u64));
-                    group.bench_function(&name, |bench| bench.iter(|| exe.run(&inputs).expect("run")));
+                    group.bench_function(&name, |bench| {
+                        bench.iter(|| exe.run(&inputs).expect("run"))
+                    });
                 }
             }
         }
@@ -110,16 +144,29 @@ fn matmul(c: &mut Criterion) {
 }
 
 fn attention(c: &mut Criterion) {
-    let Ok(backend) = Wgpu::from_env() else { return };
+    let Ok(backend) = Wgpu::from_env() else {
+        return;
+    };
     let (n_head, n_kv, head_dim) = (32, 8, 128);
     let mut group = c.benchmark_group("wgpu_attention");
-    group.sample_size(10).warm_up_time(Duration::from_millis(1)).measurement_time(Duration::from_millis(1));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_millis(1));
     for kv in [512usize, 4096] {
         let mut g = Graph::new();
-        let q = g.input("q", TensorDesc::new(DType::F32, [1, n_head * head_dim])).expect("q");
-        let k = g.state("k", TensorDesc::new(DType::F16, [kv, n_kv * head_dim])).expect("k");
-        let v = g.state("v", TensorDesc::new(DType::F16, [kv, n_kv * head_dim])).expect("v");
-        let p = g.input("pos", TensorDesc::new(DType::I32, [1])).expect("pos");
+        let q = g
+            .input("q", TensorDesc::new(DType::F32, [1, n_head * head_dim]))
+            .expect("q");
+        let k = g
+            .state("k", TensorDesc::new(DType::F16, [kv, n_kv * head_dim]))
+            .expect("k");
+        let v = g
+            .state("v", TensorDesc::new(DType::F16, [kv, n_kv * head_dim]))
+            .expect("v");
+        let p = g
+            .input("pos", TensorDesc::new(DType::I32, [1]))
+            .expect("pos");
         let op = Op::Attention {
             n_head,
             n_kv_head: n_kv,
