@@ -119,12 +119,10 @@ pub fn print(r: &BenchReport) {
         r.layer.context
     );
     println!("{}", timing_table(r));
-    if let (Some(a), Some((name, b))) = (&r.auto, &r.best_single) {
+    if let Some(c) = &r.comparison {
         println!(
-            "The plan: {:.2} ms against {:.2} ms for the best single device ({name}): {:+.1} %.",
-            a.decode_ms,
-            b,
-            (a.decode_ms - b) / b * 100.0
+            "The plan against the best single device ({}), {} alternating rounds: {:.2} ms vs {:.2} ms ({:+.1} %).",
+            c.best, c.rounds, c.auto_ms, c.best_ms, c.percent
         );
     }
     for d in &r.devices {
