@@ -62,8 +62,8 @@ fn main() {
     }
     if let Some(c) = &report.comparison {
         println!(
-            "\nplan vs best single device ({}), {} alternating rounds: {:.2} ms vs {:.2} ms = {:+.1} %",
-            c.best, c.rounds, c.auto_ms, c.best_ms, c.percent
+            "\nplan vs best single device ({}), {} alternating rounds: median {:.2} ms vs {:.2} ms = {:+.1} %; fastest {:.2} ms vs {:.2} ms",
+            c.best, c.rounds, c.auto_ms, c.best_ms, c.percent, c.auto_min_ms, c.best_min_ms
         );
     }
     println!(

@@ -121,8 +121,8 @@ pub fn print(r: &BenchReport) {
     println!("{}", timing_table(r));
     if let Some(c) = &r.comparison {
         println!(
-            "The plan against the best single device ({}), {} alternating rounds: {:.2} ms vs {:.2} ms ({:+.1} %).",
-            c.best, c.rounds, c.auto_ms, c.best_ms, c.percent
+            "The plan against the best single device ({}), {} alternating rounds: median {:.2} ms vs {:.2} ms ({:+.1} %), fastest {:.2} vs {:.2} ms.",
+            c.best, c.rounds, c.auto_ms, c.best_ms, c.percent, c.auto_min_ms, c.best_min_ms
         );
     }
     for d in &r.devices {

@@ -73,6 +73,10 @@ pub struct Comparison {
     pub best_ms: f64,
     /// The plan's median decode step in the alternation, ms.
     pub auto_ms: f64,
+    /// The best device's fastest step in the alternation, ms.
+    pub best_min_ms: f64,
+    /// The plan's fastest step in the alternation, ms.
+    pub auto_min_ms: f64,
     /// Rounds (one run of each per round).
     pub rounds: usize,
     /// `(auto - best) / best`, percent (negative: the plan is faster).
@@ -110,6 +114,8 @@ pub fn compare_with_best(
         best: best.info().backend,
         best_ms,
         auto_ms,
+        best_min_ms: ta[0],
+        auto_min_ms: tb[0],
         rounds: ta.len(),
         percent: (auto_ms - best_ms) / best_ms * 100.0,
     })
