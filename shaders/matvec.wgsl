@@ -1,5 +1,5 @@
 // Decode matmul, y[t, m] = sum_c x[t, c] * w[m, c] (+ bias[m]) for n <= 8 tokens.
-// One workgroup per weight row: invocations stride over the row's blocks, dequantize each
+// One workgroup per weight row: invocations stride over the row in SUB-value pieces, dequantize each
 // weight once in registers and use it for every token, then reduce across the workgroup.
 // `rows` rows of this binding start at global row `row_offset` (big weights are split).
 
@@ -27,6 +27,7 @@ struct Params {
 
 const WG: u32 = 64u;
 const MAX_N: u32 = 8u;
+const SUB: u32 = min(QK, 32u);
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -37,12 +38,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let row_byte = r * p.row_bytes;
     var acc: array<f32, MAX_N>;
-    let blocks = p.k / QK;
-    for (var blk = lid; blk < blocks; blk += WG) {
-        let b = row_byte + blk * BLOCK_BYTES;
-        let c0 = blk * QK;
-        for (var j = 0u; j < QK; j++) {
-            let w = dequant_block_elem(b, j);
+    // Invocations take SUB consecutive values at a time (a Q4_0 block, an eighth of a
+    // K-quant super-block), so short rows of big blocks still keep every invocation busy.
+    let units = p.k / SUB;
+    for (var u = lid; u < units; u += WG) {
+        let c0 = u * SUB;
+        let b = row_byte + (c0 / QK) * BLOCK_BYTES;
+        let j0 = c0 % QK;
+        for (var j = 0u; j < SUB; j++) {
+            let w = dequant_block_elem(b, j0 + j);
             for (var t = 0u; t < p.n; t++) {
                 acc[t] += w * x[t * p.k + c0 + j];
             }

@@ -319,8 +319,26 @@ fn attention(b: &dyn Backend) {
                     1e-10,
                 );
             }
-            let kstate = exe.read_state(kc2).unwrap().to_f32().unwrap();
-            assert_eq!(kstate, kcache, "k cache after two runs ({kv_dtype})");
+            let kstate = exe.read_state(kc2).unwrap();
+            assert_eq!(
+                kstate.to_f32().unwrap(),
+                kcache,
+                "k cache after two runs ({kv_dtype})"
+            );
+            // write_state then read_state round-trips; reset_state zeroes.
+            let mut moved = kstate.clone();
+            moved.data.reverse();
+            exe.write_state(vc2, &moved).unwrap();
+            assert_eq!(
+                exe.read_state(vc2).unwrap().data,
+                moved.data,
+                "write_state ({kv_dtype})"
+            );
+            exe.reset_state().unwrap();
+            assert!(
+                exe.read_state(kc2).unwrap().data.iter().all(|&b| b == 0),
+                "reset_state"
+            );
         }
     }
 }
