@@ -6,6 +6,7 @@
 //! threads stays deterministic.
 
 use super::dot::{axpy, dot_f32, f16_to_f32};
+use super::exp::exp_nonpositive;
 use super::simd::Simd;
 use std::ops::Range;
 
@@ -153,10 +154,12 @@ pub fn attend_group(
             state.acc[h * d..(h + 1) * d]
                 .iter_mut()
                 .for_each(|a| *a *= correction);
+            let mut block_sum = 0.0f32;
             for x in s.iter_mut() {
-                *x = (*x - new_max).exp();
-                state.sum[h] += *x;
+                *x = exp_nonpositive(*x - new_max);
+                block_sum += *x;
             }
+            state.sum[h] += block_sum;
             state.max[h] = new_max;
         }
         for j in start..end {
