@@ -253,8 +253,23 @@ fn decode_steps_write_the_cache_and_attend_like_a_direct_softmax() {
                     }
                 }
             }
-            let state = exe.read_state(kc).unwrap().to_f32().unwrap();
-            assert_eq!(state[5 * width + 3], round(ks[5 * width + 3]));
+            let state = exe.read_state(kc).unwrap();
+            assert_eq!(
+                state.to_f32().unwrap()[5 * width + 3],
+                round(ks[5 * width + 3])
+            );
+            // The cache moves to a fresh executable and reads back the same.
+            let mut other = b.compile(&g).unwrap();
+            other.write_state(kc, &state).unwrap();
+            assert_eq!(other.read_state(kc).unwrap(), state);
+            exe.reset_state().unwrap();
+            assert!(exe
+                .read_state(kc)
+                .unwrap()
+                .to_f32()
+                .unwrap()
+                .iter()
+                .all(|&v| v == 0.0));
         }
     }
 }
