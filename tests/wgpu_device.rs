@@ -86,7 +86,7 @@ fn bad_inputs_are_refused() {
         .run(&[row.clone(), HostTensor::from_i32([1], &[4]).unwrap()])
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
-    let err = exe.run(&[row.clone()]).unwrap_err();
+    let err = exe.run(std::slice::from_ref(&row)).unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
     let out = exe
         .run(&[row, HostTensor::from_i32([1], &[3]).unwrap()])
