@@ -27,6 +27,8 @@ struct Params {
 
 const WG: u32 = 64u;
 const MAX_N: u32 = 8u;
+// Tokens, fixed per pipeline so the token loops unroll and accumulators stay in registers.
+override N: u32 = 1u;
 const SUB: u32 = min(QK, 32u);
 
 @compute @workgroup_size(WG)
@@ -47,16 +49,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let j0 = c0 % QK;
         for (var j = 0u; j < SUB; j++) {
             let w = dequant_block_elem(b, j0 + j);
-            for (var t = 0u; t < p.n; t++) {
+            for (var t = 0u; t < N; t++) {
                 acc[t] += w * x[t * p.k + c0 + j];
             }
         }
     }
     let m = p.row_offset + r;
-    for (var t = 0u; t < MAX_N; t++) {
+    for (var t = 0u; t < N; t++) {
         // Every invocation takes part in every reduction (uniform control flow).
         let s = reduce_sum(acc[t], lid);
-        if (lid == 0u && t < p.n) {
+        if (lid == 0u) {
             var v = s;
             if (p.has_bias != 0u) {
                 v += bias[m];

@@ -124,7 +124,16 @@ pub fn lower(
                 .into_iter()
                 .enumerate()
                 .map(|(c, (first, rows))| Dispatch {
-                    key: key(gpu, kernel, Some(w.dtype), vec![]),
+                    key: key(
+                        gpu,
+                        kernel,
+                        Some(w.dtype),
+                        if kernel == Kernel::MatVec {
+                            vec![("N", u(n))]
+                        } else {
+                            vec![]
+                        },
+                    ),
                     params: vec![
                         u(n),
                         u(k),
