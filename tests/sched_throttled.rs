@@ -281,3 +281,25 @@ fn a_device_refusing_to_compile_is_planned_around() {
         got.warnings
     );
 }
+
+#[test]
+fn pin_and_exclude_policies_restrict_the_devices() {
+    use edgeplane::sched::Policy;
+    let layer = layer();
+    for (policy, only) in [
+        (Policy::Pin("mm".into()), "mm"),
+        (Policy::Exclude(vec!["mm".into()]), "small"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(VirtualClock::default());
+        let (mm, small) = pair(&clock, 50.0, 0.0);
+        let s = SchedSettings {
+            policy,
+            ..settings(dir.path(), &clock)
+        };
+        let sched = Scheduler::new(vec![mm, small], s);
+        let plan = sched.plan(&layer.graph).unwrap();
+        assert_eq!(plan.devices, [only]);
+        assert_eq!(plan.segments, 1);
+    }
+}

@@ -89,11 +89,12 @@ pub fn class_table(d: &DeviceBench) -> Table {
         "GFLOP/s",
         "in the 1B layer",
     ]);
+    // A term the fit dropped costs nothing: its rate is not a measurement, print a dash.
     let num = |x: f64| {
         if x.is_finite() {
             format!("{x:.1}")
         } else {
-            "∞".into()
+            "—".into()
         }
     };
     for c in &d.classes {

@@ -56,10 +56,17 @@ pub fn run(backends: &[Arc<dyn Backend>]) -> edgeplane::Result<()> {
     let sched = super::bench::scheduler(backends, settings, true);
     let profile_note = match (sched.load_outcome(), &cached) {
         (LoadOutcome::Loaded, Some(p)) => format!("profile reused from {}", p.display()),
-        (outcome, Some(p)) => format!(
-            "{outcome:?} profile: measuring, then caching in {}",
-            p.display()
-        ),
+        (outcome, Some(p)) => {
+            let why = match outcome {
+                LoadOutcome::Stale(w) => format!("the cached profile is stale ({w})"),
+                LoadOutcome::Corrupt(w) => format!("the cached profile is unreadable ({w})"),
+                _ => "first run".into(),
+            };
+            format!(
+                "{why}: measuring the devices, then caching in {}",
+                p.display()
+            )
+        }
         (_, None) => "no cache dir: measuring, not cached".into(),
     };
     println!("3. Benchmark ({profile_note})");

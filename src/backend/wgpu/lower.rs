@@ -47,6 +47,9 @@ fn u(v: usize) -> u32 {
     v as u32
 }
 
+/// Weight rows per workgroup of the decode kernel.
+pub const MATVEC_ROWS: u32 = 4;
+
 /// Tokens at or below which matmul uses the decode kernel.
 pub const DECODE_MAX_N: usize = 8;
 
@@ -124,7 +127,16 @@ pub fn lower(
                 .into_iter()
                 .enumerate()
                 .map(|(c, (first, rows))| Dispatch {
-                    key: key(gpu, kernel, Some(w.dtype), vec![]),
+                    key: key(
+                        gpu,
+                        kernel,
+                        Some(w.dtype),
+                        if kernel == Kernel::MatVec {
+                            vec![("N", u(n))]
+                        } else {
+                            vec![]
+                        },
+                    ),
                     params: vec![
                         u(n),
                         u(k),
@@ -142,7 +154,7 @@ pub fn lower(
                         Binding::Tensor(out),
                     ],
                     workgroups: if kernel == Kernel::MatVec {
-                        groups_2d(rows)
+                        groups_2d(rows.div_ceil(MATVEC_ROWS as usize))
                     } else {
                         [rows.div_ceil(32) as u32, n.div_ceil(32) as u32, 1]
                     },
