@@ -76,10 +76,11 @@ fn key(
     dtype: Option<DType>,
     constants: Vec<(&'static str, u32)>,
 ) -> PipelineKey {
+    let f16_data = dtype == Some(DType::F16) || constants.contains(&("KV_F16", 1));
     PipelineKey {
         kernel,
         dtype,
-        variant: gpu.variant(kernel),
+        variant: gpu.variant(kernel, f16_data),
         constants,
     }
 }
