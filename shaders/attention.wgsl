@@ -2,9 +2,11 @@
 // head) walks the valid keys in chunks of WG, keeps a running max and sum (online
 // softmax) and rescales its accumulator, so no score matrix is stored. Query head h reads
 // KV head h / (n_head / n_kv_head) in place (GQA without copies). K/V are f32 or f16
-// (KV_F16) words. Invocation t owns output dims t, t+WG, ... (head_dim <= 4*WG).
+// (KV_F16) words, or as native f16 in the f16 variant (the `kv` include). Invocation t
+// owns output dims t, t+WG, ... (head_dim <= 4*WG).
 
 //#include half
+//#include kv
 
 struct Params {
     n: u32,
@@ -19,8 +21,6 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> kc: array<u32>;
-@group(0) @binding(3) var<storage, read> vc: array<u32>;
 @group(0) @binding(4) var<storage, read> positions: array<i32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
 
@@ -31,16 +31,6 @@ const MAX_DIM_PER_INVOCATION: u32 = 4u;
 var<workgroup> q_shared: array<f32, 256>;
 var<workgroup> scores: array<f32, WG>;
 var<workgroup> key_limit: i32;
-
-fn kv_value(is_v: bool, idx: u32) -> f32 {
-    var word = 0u;
-    if (KV_F16 == 1u) {
-        if (is_v) { word = vc[idx >> 1u]; } else { word = kc[idx >> 1u]; }
-        return half_to_f32(word >> ((idx & 1u) * 16u));
-    }
-    if (is_v) { word = vc[idx]; } else { word = kc[idx]; }
-    return bitcast<f32>(word);
-}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

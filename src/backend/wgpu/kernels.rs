@@ -2,7 +2,8 @@
 //!
 //! Kernel templates in `shaders/` contain `//#include <part>` lines; [`compose`] replaces
 //! each with one part: `half` (f16 bit conversion), `reduce`
-//! (workgroup sum: shared-memory tree or subgroup variant), `common` (byte access to packed
+//! (workgroup sum: shared-memory tree or subgroup variant), `kv` (K/V cache reads: 32-bit
+//! words or native f16), `common` (byte access to packed
 //! weights) and `quant` (the per-dtype `dequant_block_elem` from `shaders/quant/`). A new
 //! quant format is one file in `shaders/quant/` plus one line in [`quant_source`].
 //!
@@ -90,6 +91,11 @@ impl Kernel {
         self.template().contains("//#include quant")
     }
 
+    /// Whether the template has a native-f16 variant (it includes `kv`), used for f16 data.
+    pub fn has_f16_variant(self) -> bool {
+        self.template().contains("//#include kv")
+    }
+
     /// Whether the template has a subgroup variant (it includes `reduce`).
     pub fn has_subgroup_variant(self) -> bool {
         self.template().contains("//#include reduce")
@@ -99,7 +105,7 @@ impl Kernel {
 /// Which optional device features a composed shader uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Variant {
-    /// Native f16 (`enable f16;`, needs `SHADER_F16`).
+    /// Native f16 (`enable f16;`, needs `SHADER_F16`): f16 caches read as `f16`.
     pub f16: bool,
     /// Subgroup reductions (needs `SUBGROUP`).
     pub subgroup: bool,
@@ -146,6 +152,8 @@ pub fn compose(kernel: Kernel, dtype: Option<DType>, variant: Variant) -> Result
             "half" => include_str!("../../../shaders/half_plain.wgsl"),
             "reduce" if variant.subgroup => include_str!("../../../shaders/reduce_subgroup.wgsl"),
             "reduce" => include_str!("../../../shaders/reduce_workgroup.wgsl"),
+            "kv" if variant.f16 => include_str!("../../../shaders/kv_f16.wgsl"),
+            "kv" => include_str!("../../../shaders/kv_words.wgsl"),
             "common" => include_str!("../../../shaders/common.wgsl"),
             "quant" => {
                 let d = dtype.ok_or_else(|| fail("needs a dtype".into()))?;

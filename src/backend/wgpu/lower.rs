@@ -47,6 +47,9 @@ fn u(v: usize) -> u32 {
     v as u32
 }
 
+/// Weight rows per workgroup of the decode kernel.
+pub const MATVEC_ROWS: u32 = 4;
+
 /// Tokens at or below which matmul uses the decode kernel.
 pub const DECODE_MAX_N: usize = 8;
 
@@ -73,10 +76,11 @@ fn key(
     dtype: Option<DType>,
     constants: Vec<(&'static str, u32)>,
 ) -> PipelineKey {
+    let f16_data = dtype == Some(DType::F16) || constants.contains(&("KV_F16", 1));
     PipelineKey {
         kernel,
         dtype,
-        variant: gpu.variant(kernel),
+        variant: gpu.variant(kernel, f16_data),
         constants,
     }
 }
@@ -151,7 +155,7 @@ pub fn lower(
                         Binding::Tensor(out),
                     ],
                     workgroups: if kernel == Kernel::MatVec {
-                        groups_2d(rows)
+                        groups_2d(rows.div_ceil(MATVEC_ROWS as usize))
                     } else {
                         [rows.div_ceil(32) as u32, n.div_ceil(32) as u32, 1]
                     },
