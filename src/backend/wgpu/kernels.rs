@@ -36,13 +36,15 @@ pub enum Kernel {
     Softmax,
     /// Flash attention over a KV cache.
     Attention,
+    /// Merges split-KV attention partials.
+    AttentionCombine,
     /// Writes rows into a KV cache.
     KvWrite,
 }
 
 impl Kernel {
     /// Every kernel family.
-    pub const ALL: [Kernel; 10] = [
+    pub const ALL: [Kernel; 11] = [
         Kernel::MatVec,
         Kernel::MatMulTiled,
         Kernel::GetRows,
@@ -52,6 +54,7 @@ impl Kernel {
         Kernel::Elementwise,
         Kernel::Softmax,
         Kernel::Attention,
+        Kernel::AttentionCombine,
         Kernel::KvWrite,
     ];
 
@@ -67,6 +70,7 @@ impl Kernel {
             Kernel::Elementwise => "elementwise.wgsl",
             Kernel::Softmax => "softmax.wgsl",
             Kernel::Attention => "attention.wgsl",
+            Kernel::AttentionCombine => "attention_combine.wgsl",
             Kernel::KvWrite => "kv_write.wgsl",
         }
     }
@@ -82,6 +86,7 @@ impl Kernel {
             Kernel::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
             Kernel::Softmax => include_str!("../../../shaders/softmax.wgsl"),
             Kernel::Attention => include_str!("../../../shaders/attention.wgsl"),
+            Kernel::AttentionCombine => include_str!("../../../shaders/attention_combine.wgsl"),
             Kernel::KvWrite => include_str!("../../../shaders/kv_write.wgsl"),
         }
     }
