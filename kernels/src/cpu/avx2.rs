@@ -12,3 +12,5 @@ fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256i {
 }
 
 super::x86_kernels::x86_dot_kernels!("avx2,fma,f16c", dot_u8_i8);
+
+crate::cpu::attention::attend_group_impl!(attend_group, dot_f32, axpy, f16_to_f32, "avx2,fma,f16c");

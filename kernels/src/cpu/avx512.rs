@@ -124,3 +124,11 @@ pub fn dot_q8_0_wide(w: &[u8], a: &ActivationRow) -> f32 {
     }
     sum
 }
+
+crate::cpu::attention::attend_group_impl!(
+    attend_group,
+    dot_f32,
+    axpy,
+    f16_to_f32,
+    "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"
+);
