@@ -303,3 +303,28 @@ fn pin_and_exclude_policies_restrict_the_devices() {
         assert_eq!(plan.segments, 1);
     }
 }
+
+#[test]
+fn the_kv_cache_on_a_surviving_device_outlives_the_re_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(VirtualClock::default());
+    // Matmuls on "mm", the KV cache and attention on "small".
+    let (mm, small) = pair(&clock, 50.0, 0.0);
+    let sched = Scheduler::new(vec![mm.clone(), small], settings(dir.path(), &clock));
+    let layer = layer();
+    let mut exe = sched.compile_auto(&layer.graph).unwrap();
+    let steps = steps(&layer);
+    let want = expected(&layer, &steps);
+    assert_eq!(exe.run_with_report(&steps[0]).unwrap().outputs, want[0]);
+    mm.switches.fail_runs.store(true, Ordering::SeqCst);
+    // Steps 1 and 2 read the cache step 0 wrote: right answers mean it survived the move.
+    let got = exe.run_with_report(&steps[1]).unwrap();
+    assert_eq!(got.outputs, want[1]);
+    assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);
+    assert!(
+        !got.warnings[0].contains("restarts from zero"),
+        "{:?}",
+        got.warnings
+    );
+    assert_eq!(exe.run_with_report(&steps[2]).unwrap().outputs, want[2]);
+}

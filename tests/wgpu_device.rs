@@ -5,6 +5,7 @@
 
 mod wgpu_support;
 
+use edgeplane::backend::wgpu::kernels::{Kernel, Variant};
 use edgeplane::backend::wgpu::{errors, Wgpu, WgpuSettings};
 use edgeplane::{Backend, DType, Error, Graph, HostTensor, Op, TensorDesc};
 
@@ -24,6 +25,25 @@ fn adapter_is_the_expected_one() {
     })
     .expect("the same adapter opens with forced fallbacks");
     assert!(!fallback.gpu().use_subgroup && !fallback.gpu().use_f16);
+    // Which variants the default settings pick follows the adapter's features.
+    let g = backend.gpu();
+    let has = |f| g.adapter_features.contains(f);
+    assert_eq!(
+        g.variant(Kernel::Attention, true).f16,
+        has(wgpu::Features::SHADER_F16)
+    );
+    assert!(
+        !g.variant(Kernel::Attention, false).f16,
+        "f32 caches use the word variant"
+    );
+    assert_eq!(
+        g.variant(Kernel::Norm, false).subgroup,
+        has(wgpu::Features::SUBGROUP)
+    );
+    assert_eq!(
+        fallback.gpu().variant(Kernel::Norm, false),
+        Variant::default()
+    );
     assert!(fallback
         .info()
         .features

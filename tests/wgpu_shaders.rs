@@ -98,8 +98,8 @@ fn every_shader_variant_validates() {
         failures.join("\n")
     );
     // 13 weight dtypes x (matvec, tiled, get_rows) x 2 + cast 3 x 2 + norm 4 + softmax 4
-    // + rope, elementwise, attention, kv_write 2 each.
-    assert_eq!(count, 13 * 3 * 2 + 6 + 8 + 8, "shaders composed");
+    // + rope, elementwise, attention, attention_combine, kv_write 2 each.
+    assert_eq!(count, 13 * 3 * 2 + 6 + 8 + 10, "shaders composed");
 }
 
 #[test]

@@ -43,12 +43,15 @@ pub fn run(backends: &[Arc<dyn Backend>]) -> edgeplane::Result<()> {
     println!("{}\n", devices_table(backends));
 
     println!(
-        "2. Conformance: every backend against the reference on the built-in layer\n   ({}; reduced width so the reference is quick)",
+        "2. Conformance on the built-in layer\n   ({}; reduced width so the reference is quick)",
         super::check::describe(&LayerConfig::reduced())
     );
     match super::check::check_all(backends, 4) {
-        Some(checks) => println!("{}\n", super::check::table(&checks)),
-        None => println!("   the reference backend is not compiled in; skipped\n"),
+        Some(report) => {
+            println!("   {}", super::check::heading(&report));
+            println!("{}\n", super::check::table(&report.checks));
+        }
+        None => println!("   only one backend: nothing to compare\n"),
     }
 
     let settings = SchedSettings::from_env();
