@@ -6,6 +6,7 @@
 //! lavapipe is slow, so samples are few, prefill runs once per case, and prefill runs
 //! beyond 2048x2048 only with `EDGEPLANE_BENCH_FULL=1`. Weights are random block
 //! bytes with finite scales: speed does not depend on the values.
+//! `EDGEPLANE_BENCH_ONLY=<substring>` picks cases by name (`q4_K n=1`, `attention`).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use edgeplane::backend::wgpu::Wgpu;
@@ -83,6 +84,11 @@ fn median_run(exe: &mut Box<dyn Executable>, inputs: &[HostTensor], runs: usize)
     t[t.len() / 2]
 }
 
+/// `EDGEPLANE_BENCH_ONLY=<substring>` runs only the cases whose name contains it.
+fn selected(name: &str) -> bool {
+    std::env::var("EDGEPLANE_BENCH_ONLY").map_or(true, |f| name.contains(&f))
+}
+
 fn report(name: &str, time: Duration, weight_bytes: f64, flops: f64) {
     let s = time.as_secs_f64();
     println!(
@@ -115,14 +121,14 @@ fn matmul(c: &mut Criterion) {
     for dtype in [DType::Q4_0, DType::Q8_0, DType::Q4K, DType::Q6K] {
         for (m, k) in shapes {
             for n in [1usize, 128, 512] {
-                if n > 1 && m * k > 2048 * 2048 && !full {
+                let name = format!("{dtype} n={n} {m}x{k}");
+                if (n > 1 && m * k > 2048 * 2048 && !full) || !selected(&name) {
                     continue;
                 }
                 let (mut exe, x) = matmul_exe(&backend, dtype, n, m, k);
                 let inputs = [x];
                 exe.run(&inputs).expect("warm-up run");
                 let weight_bytes = dtype.bytes_for((m * k) as u64).unwrap_or(0) as f64;
-                let name = format!("{dtype} n={n} {m}x{k}");
                 let runs = if n == 1 { 5 } else { 1 };
                 report(
                     &name,
@@ -153,6 +159,10 @@ fn attention(c: &mut Criterion) {
         .warm_up_time(Duration::from_millis(1))
         .measurement_time(Duration::from_millis(1));
     for kv in [512usize, 4096] {
+        let name = format!("attention decode f16 kv={kv}");
+        if !selected(&name) {
+            continue;
+        }
         let mut g = Graph::new();
         let q = g
             .input("q", TensorDesc::new(DType::F32, [1, n_head * head_dim]))
@@ -184,7 +194,6 @@ fn attention(c: &mut Criterion) {
         exe.run(&inputs).expect("warm-up run");
         let kv_bytes = (2 * kv * n_kv * head_dim * 2) as f64;
         let flops = (4 * n_head * kv * head_dim) as f64;
-        let name = format!("attention decode f16 kv={kv}");
         report(&name, median_run(&mut exe, &inputs, 5), kv_bytes, flops);
         group.throughput(Throughput::Bytes(kv_bytes as u64));
         group.bench_function(&name, |bench| bench.iter(|| exe.run(&inputs).expect("run")));

@@ -189,8 +189,15 @@ mod tests {
         };
         let s = compose(Kernel::MatVec, Some(DType::Q6K), v).unwrap();
         assert!(s.starts_with("enable f16;"));
-        assert!(s.contains("subgroupAdd"));
         assert!(s.contains("const BLOCK_BYTES: u32 = 210u;"));
+        let norm = compose(Kernel::Norm, None, v).unwrap();
+        assert!(norm.contains("subgroupAdd"));
+        let plain = compose(Kernel::Norm, None, Variant::default()).unwrap();
+        assert!(!plain.contains("subgroupAdd") && plain.contains("reduce_scratch"));
+        let attention = compose(Kernel::Attention, None, v).unwrap();
+        assert!(attention.contains("array<f16>"));
+        let attention = compose(Kernel::Attention, None, Variant::default()).unwrap();
+        assert!(!attention.contains("array<f16>") && attention.contains("kc: array<u32>"));
     }
 
     #[test]
