@@ -101,6 +101,20 @@ def dequant_blocks(name: str, qtype: T, n_blocks: int) -> np.ndarray:
     return raw
 
 
+# Float conversion edge cases, as f32 bit patterns: signed zeros, infinities, quiet NaN,
+# the largest finite f32 (overflows both), rounding ties (even/odd), subnormals.
+_COMMON_EDGES = [0x00000000, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0x7F7FFFFF,
+                 0x00000001, 0x80000001, 0x3F808000, 0x3F818000, 0x3F80C000, 0x007FFFFF]
+FLOAT_EDGES = {
+    # f16: 65520 rounds to infinity, 65519 to 65504; 2^-25 ties to zero, 3*2^-25 to 2^-23.
+    "f16": _COMMON_EDGES + [0x477FF000, 0x477FEF00, 0x33000000, 0x33C00000, 0x38800000,
+                            0x3F801000, 0x3F803000],
+    # bf16: signalling and negative NaNs must stay NaN (quiet bit forced).
+    "bf16": _COMMON_EDGES + [0x7F800001, 0xFF800001, 0x7FBFFFFF, 0xFFC00000, 0x3F7FFFFF,
+                             0x3F7F8000, 0xC0497FFF],
+}
+
+
 def quant_inputs(block_size: int, n_blocks: int) -> np.ndarray:
     scale = 10.0 ** RNG.uniform(-3, 2, (n_blocks, 1))
     x = (RNG.standard_normal((n_blocks, block_size)) * scale).astype(np.float32)
@@ -143,6 +157,8 @@ def main() -> None:
         block_size, _ = GGML_QUANT_SIZES[qtype]
         n_blocks = 16 if block_size == 32 else 512
         x = quant_inputs(block_size if block_size > 1 else 32, n_blocks // (1 if block_size > 1 else 32) or 1)
+        if block_size == 1:
+            x[-len(FLOAT_EDGES[name]):] = np.array(FLOAT_EDGES[name], dtype=np.uint32).view(np.float32)
         with np.errstate(all="ignore"):
             q = quants.quantize(x, qtype)
         q = np.ascontiguousarray(q).view(np.uint8).reshape(-1)

@@ -12,6 +12,8 @@ mod error;
 mod float;
 mod k_scales;
 mod k_search;
+#[cfg(test)]
+mod props;
 mod q2_k;
 mod q3_k;
 mod q4_0;
