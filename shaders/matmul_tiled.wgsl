@@ -2,7 +2,7 @@
 // A workgroup computes a TILE x TILE block of y (TILE weight rows x TILE tokens): each
 // step stages a TILE x KT slice of dequantized weights and of x in workgroup memory, then
 // each invocation accumulates a 4 x 4 register block. Weights are dequantized once per
-// tile, not once per token; block formats unpack whole 32-value pieces (dequant_piece).
+// tile, not once per token.
 
 //#include half
 //#include common
@@ -40,34 +40,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let tt = (lid / 8u) * 4u; // first of its 4 tokens
     var acc: array<f32, 16>;
     for (var k0 = 0u; k0 < p.k; k0 += KT) {
-        if (PIECE == KT) {
-            // Block formats: invocation a < TILE unpacks row a's aligned 32-value piece
-            // (k is a whole number of blocks, so the piece is inside the row).
-            if (lid < TILE) {
-                var piece: array<f32, 32>;
-                let valid = row0 + lid < p.rows;
-                if (valid) {
-                    let b = (row0 + lid) * p.row_bytes + (k0 / QK) * BLOCK_BYTES;
-                    dequant_piece(b, k0 % QK, &piece);
-                }
-                for (var j = 0u; j < KT; j++) {
-                    wt[lid * KT + j] = select(0.0, piece[j], valid);
-                }
-            }
-        } else {
-            for (var i = lid; i < TILE * KT; i += WG) {
-                let a = i / KT;
-                let c = k0 + i % KT;
-                var wv = 0.0;
-                if (row0 + a < p.rows && c < p.k) {
-                    wv = weight_elem((row0 + a) * p.row_bytes, c);
-                }
-                wt[i] = wv;
-            }
-        }
         for (var i = lid; i < TILE * KT; i += WG) {
             let a = i / KT;
             let c = k0 + i % KT;
+            var wv = 0.0;
+            if (row0 + a < p.rows && c < p.k) {
+                wv = weight_elem((row0 + a) * p.row_bytes, c);
+            }
+            wt[i] = wv;
             var xv = 0.0;
             if (tok0 + a < p.n && c < p.k) {
                 xv = x[(tok0 + a) * p.k + c];
