@@ -4,7 +4,7 @@
 
 mod sched_support;
 
-use edgeplane::backend::cpu::fast::{Fast, FastSettings};
+use edgeplane::backend::cpu::reference::Reference;
 use edgeplane::sched::layer::{Layer, LayerConfig};
 use edgeplane::sched::profile::LoadOutcome;
 use edgeplane::sched::{MeasureScale, SchedSettings, Scheduler};
@@ -15,13 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn reference() -> Arc<dyn Backend> {
-    Arc::new(
-        Fast::new(FastSettings {
-            threads: 1,
-            simd: None,
-        })
-        .unwrap(),
-    )
+    Arc::new(Reference::new())
 }
 
 fn settings(dir: &std::path::Path, clock: &Arc<VirtualClock>) -> SchedSettings {
