@@ -4,7 +4,9 @@
 //! harness must report as failing with their NMSE.
 
 use edgeplane::backend::cpu::reference::Reference;
-use edgeplane::conformance::{cases, nmse, run_case, run_suite, Case, CaseFilter, Tier};
+use edgeplane::conformance::{
+    cases, nmse, run_case, run_case_against, run_suite, Case, CaseFilter, Tier,
+};
 use edgeplane::{
     Backend, DType, DeviceInfo, Executable, Graph, HostTensor, Op, OpKind, Result, TensorDesc,
 };
@@ -363,4 +365,24 @@ fn cases_are_deterministic_and_filters_do_not_change_inputs() {
         let same = a.iter().find(|c| c.name == case.name).unwrap();
         assert_eq!(same.inputs, case.inputs);
     }
+}
+
+#[test]
+fn one_reference_output_checks_many_backends() {
+    let some = cases(&CaseFilter {
+        ops: Some(vec![OpKind::Attention]),
+        ..Default::default()
+    });
+    let expected = some[0].expected().unwrap();
+    let good = run_case_against(&Reference::new(), &some[0], &expected);
+    assert!(good.passed() && good.nmse == 0.0, "{good:?}");
+    let bad = run_case_against(
+        &Scaled {
+            error: 0.5,
+            panic: false,
+        },
+        &some[0],
+        &expected,
+    );
+    assert!(!bad.passed() && (bad.nmse - 0.25).abs() < 1e-6, "{bad:?}");
 }

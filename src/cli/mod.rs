@@ -7,6 +7,7 @@ pub mod plan;
 pub mod tour;
 
 use edgeplane::backend::cpu::fast::{Fast, FastSettings};
+use edgeplane::backend::cpu::reference::Reference;
 use edgeplane::backend::wgpu::Wgpu;
 use edgeplane::Backend;
 use std::sync::Arc;
@@ -35,7 +36,7 @@ pub enum Command {
 
 /// Every backend compiled in that opens on this machine; the ones that don't are logged.
 pub fn available_backends() -> Vec<Arc<dyn Backend>> {
-    let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
+    let mut backends: Vec<Arc<dyn Backend>> = vec![Arc::new(Reference::new())];
     match Fast::new(FastSettings::default()) {
         Ok(b) => backends.push(Arc::new(b)),
         Err(e) => log::warn!("fast CPU backend: {e}"),

@@ -80,6 +80,14 @@ pub struct Case {
     pub bound: f64,
 }
 
+impl Case {
+    /// The reference backend's outputs for this case; compute once and pass to
+    /// [`run_case_against`] to check several backends.
+    pub fn expected(&self) -> crate::Result<Vec<HostTensor>> {
+        expected(self)
+    }
+}
+
 /// The cases `filter` selects, in a fixed order, with inputs drawn from a PRNG seeded by
 /// each case's name (so a case has the same inputs whatever else is selected).
 pub fn cases(filter: &CaseFilter) -> Vec<Case> {

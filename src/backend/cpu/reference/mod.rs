@@ -7,7 +7,7 @@
 //! and attention accumulate in f64, and nothing is fused or reordered. It is deliberately
 //! slow; never schedule real work on it.
 //!
-//! Layout: [`executable`] interprets a compiled [`Graph`] node by node; `ops/` holds one
+//! Layout: `executable.rs` ([`ReferenceExecutable`]) interprets a compiled [`Graph`] node by node; `ops/` holds one
 //! file per op family over plain slices.
 
 mod executable;
