@@ -1,10 +1,11 @@
-// Decode matmul, y[t, m] = sum_c x[t, c] * w[m, c] (+ bias[m]) for n <= 8 tokens.
-// One workgroup per weight row: invocations stride over the row's blocks, dequantize each
-// weight once in registers and use it for every token, then reduce across the workgroup.
+// Decode matmul, y[t, m] = sum_c x[t, c] * w[m, c] (+ bias[m]) for n = N <= 8 tokens.
+// A workgroup takes ROWS weight rows, WG / ROWS invocations per row: each strides over its
+// row in PIECE-value pieces, dequantizes each weight once in registers and uses it for every
+// token; the row's partial sums are then added from workgroup memory (one barrier, a
+// short serial sum), so short rows do not pay a full-workgroup reduction each.
 // `rows` rows of this binding start at global row `row_offset` (big weights are split).
 
 //#include half
-//#include reduce
 //#include common
 //#include quant
 
@@ -27,37 +28,49 @@ struct Params {
 
 const WG: u32 = 64u;
 const MAX_N: u32 = 8u;
+// Tokens, fixed per pipeline so the token loops unroll and accumulators stay in registers.
+override N: u32 = 1u;
+// Weight rows per workgroup (divides WG).
+override ROWS: u32 = 4u;
+
+var<workgroup> partial: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-    let r = wid.x + wid.y * nwg.x;
-    if (r >= p.rows) {
-        return;
-    }
+    let lanes = WG / ROWS;
+    let r = (wid.x + wid.y * nwg.x) * ROWS + lid / lanes;
+    let lane = lid % lanes;
+    let live = r < p.rows;
     let row_byte = r * p.row_bytes;
     var acc: array<f32, MAX_N>;
-    let blocks = p.k / QK;
-    for (var blk = lid; blk < blocks; blk += WG) {
-        let b = row_byte + blk * BLOCK_BYTES;
-        let c0 = blk * QK;
-        for (var j = 0u; j < QK; j++) {
-            let w = dequant_block_elem(b, j);
-            for (var t = 0u; t < p.n; t++) {
+    let units = select(0u, p.k / PIECE, live);
+    for (var u = lane; u < units; u += lanes) {
+        let c0 = u * PIECE;
+        let b = row_byte + (c0 / QK) * BLOCK_BYTES;
+        var piece: array<f32, 32>;
+        dequant_piece(b, c0 % QK, &piece);
+        for (var j = 0u; j < PIECE; j++) {
+            let w = piece[j];
+            for (var t = 0u; t < N; t++) {
                 acc[t] += w * x[t * p.k + c0 + j];
             }
         }
     }
     let m = p.row_offset + r;
-    for (var t = 0u; t < MAX_N; t++) {
-        // Every invocation takes part in every reduction (uniform control flow).
-        let s = reduce_sum(acc[t], lid);
-        if (lid == 0u && t < p.n) {
-            var v = s;
+    for (var t = 0u; t < N; t++) {
+        partial[lid] = acc[t];
+        workgroupBarrier();
+        if (lane == 0u && live) {
+            var v = 0.0;
+            for (var i = 0u; i < lanes; i++) {
+                v += partial[lid + i];
+            }
             if (p.has_bias != 0u) {
                 v += bias[m];
             }
             y[t * p.m + m] = v;
         }
+        workgroupBarrier();
     }
 }

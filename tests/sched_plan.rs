@@ -247,3 +247,30 @@ fn partition_turns_boundary_tensors_into_inputs_and_outputs() {
     assert_eq!(constants(&segs[2]), ["norm"]);
     assert!(partition(&g, &[0, 1]).is_err());
 }
+
+#[test]
+fn the_explanation_names_device_estimate_and_runner_up_per_node() {
+    let g = chain();
+    let cands = [
+        device("a", 10.0, 100.0, 500.0, &g),
+        device("b", 100.0, 10.0, 500.0, &g),
+    ];
+    let p = plan(&g, &cands).unwrap();
+    let text = p.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    // One line per node, then the total and one line per device.
+    assert_eq!(lines.len(), 4 + 1 + 2, "{text}");
+    assert!(
+        lines[0].contains(" a ") && lines[0].contains("10.0 µs"),
+        "{text}"
+    );
+    assert!(lines[0].contains("runner-up b 100.0 µs"), "{text}");
+    assert!(lines[4].starts_with("total 720.0 µs"), "{text}");
+    assert!(lines[5].contains("all on a: 720.0 µs"), "{text}");
+    assert!(lines[6].contains("all on b: 720.0 µs"), "{text}");
+    assert!(
+        p.why().contains("4 nodes on a in 1 segment(s)"),
+        "{}",
+        p.why()
+    );
+}

@@ -4,7 +4,7 @@
 
 mod sched_support;
 
-use edgeplane::backend::cpu::fast::{Fast, FastSettings};
+use edgeplane::backend::cpu::reference::Reference;
 use edgeplane::sched::layer::{Layer, LayerConfig};
 use edgeplane::sched::profile::LoadOutcome;
 use edgeplane::sched::{MeasureScale, SchedSettings, Scheduler};
@@ -15,13 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn reference() -> Arc<dyn Backend> {
-    Arc::new(
-        Fast::new(FastSettings {
-            threads: 1,
-            simd: None,
-        })
-        .unwrap(),
-    )
+    Arc::new(Reference::new())
 }
 
 fn settings(dir: &std::path::Path, clock: &Arc<VirtualClock>) -> SchedSettings {
@@ -279,5 +273,88 @@ fn a_device_refusing_to_compile_is_planned_around() {
             .any(|w| w.contains("mm") && w.contains("refused")),
         "{:?}",
         got.warnings
+    );
+}
+
+#[test]
+fn pin_and_exclude_policies_restrict_the_devices() {
+    use edgeplane::sched::Policy;
+    let layer = layer();
+    for (policy, only) in [
+        (Policy::Pin("mm".into()), "mm"),
+        (Policy::Exclude(vec!["mm".into()]), "small"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(VirtualClock::default());
+        let (mm, small) = pair(&clock, 50.0, 0.0);
+        let s = SchedSettings {
+            policy,
+            ..settings(dir.path(), &clock)
+        };
+        let sched = Scheduler::new(vec![mm, small], s);
+        let plan = sched.plan(&layer.graph).unwrap();
+        assert_eq!(plan.devices, [only]);
+        assert_eq!(plan.segments, 1);
+    }
+}
+
+#[test]
+fn the_kv_cache_on_a_surviving_device_outlives_the_re_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(VirtualClock::default());
+    // Matmuls on "mm", the KV cache and attention on "small".
+    let (mm, small) = pair(&clock, 50.0, 0.0);
+    let sched = Scheduler::new(vec![mm.clone(), small], settings(dir.path(), &clock));
+    let layer = layer();
+    let mut exe = sched.compile_auto(&layer.graph).unwrap();
+    let steps = steps(&layer);
+    let want = expected(&layer, &steps);
+    assert_eq!(exe.run_with_report(&steps[0]).unwrap().outputs, want[0]);
+    mm.switches.fail_runs.store(true, Ordering::SeqCst);
+    // Steps 1 and 2 read the cache step 0 wrote: right answers mean it survived the move.
+    let got = exe.run_with_report(&steps[1]).unwrap();
+    assert_eq!(got.outputs, want[1]);
+    assert_eq!(got.warnings.len(), 1, "{:?}", got.warnings);
+    assert!(
+        !got.warnings[0].contains("restarts from zero"),
+        "{:?}",
+        got.warnings
+    );
+    assert_eq!(exe.run_with_report(&steps[2]).unwrap().outputs, want[2]);
+}
+
+#[test]
+fn the_scheduler_is_a_backend_named_auto() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(VirtualClock::default());
+    let (mm, small) = pair(&clock, 50.0, 0.0);
+    let sched = Scheduler::new(vec![mm, small], settings(dir.path(), &clock));
+    let auto: &dyn Backend = &sched;
+    assert_eq!(auto.info().backend, "auto");
+    assert_eq!(auto.info().features, ["mm", "small"]);
+    let layer = layer();
+    let steps = steps(&layer);
+    let want = expected(&layer, &steps);
+    let mut exe = auto.compile(&layer.graph).unwrap();
+    for (inputs, want) in steps.iter().zip(&want) {
+        assert_eq!(&exe.run(inputs).unwrap(), want);
+    }
+    // The layer check sees it as one more backend, within the bound (here: exact).
+    let check =
+        edgeplane::sched::check::check_layer(auto, reference().as_ref(), LayerConfig::reduced(), 2);
+    assert_eq!(check.nmse, Some(0.0), "{check:?}");
+    assert!(check.pass);
+    // ...and reports a backend that fails instead of passing it.
+    let broken = Throttled::new("broken", reference(), clock, Costs::default());
+    broken.switches.fail_runs.store(true, Ordering::SeqCst);
+    let check = edgeplane::sched::check::check_layer(
+        &broken,
+        reference().as_ref(),
+        LayerConfig::reduced(),
+        2,
+    );
+    assert!(
+        !check.pass && check.error.as_deref().is_some_and(|e| e.contains("lost")),
+        "{check:?}"
     );
 }

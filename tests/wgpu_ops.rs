@@ -319,9 +319,99 @@ fn attention(b: &dyn Backend) {
                     1e-10,
                 );
             }
-            let kstate = exe.read_state(kc2).unwrap().to_f32().unwrap();
-            assert_eq!(kstate, kcache, "k cache after two runs ({kv_dtype})");
+            let kstate = exe.read_state(kc2).unwrap();
+            assert_eq!(
+                kstate.to_f32().unwrap(),
+                kcache,
+                "k cache after two runs ({kv_dtype})"
+            );
+            // write_state then read_state round-trips; reset_state zeroes.
+            let mut moved = kstate.clone();
+            moved.data.reverse();
+            exe.write_state(vc2, &moved).unwrap();
+            assert_eq!(
+                exe.read_state(vc2).unwrap().data,
+                moved.data,
+                "write_state ({kv_dtype})"
+            );
+            exe.reset_state().unwrap();
+            assert!(
+                exe.read_state(kc2).unwrap().data.iter().all(|&b| b == 0),
+                "reset_state"
+            );
         }
+    }
+}
+
+/// Decode (n = 1) over a long cache takes the split-KV path (several splits plus the
+/// combine pass); caches filled through write_state.
+fn attention_split_kv(b: &dyn Backend) {
+    let (n_head, n_kv, hd, cap, pos) = (4, 2, 8, 700, 650usize);
+    for kv_dtype in [DType::F32, DType::F16] {
+        let op = Op::Attention {
+            n_head,
+            n_kv_head: n_kv,
+            head_dim: hd,
+            scale: 0.3,
+            causal: true,
+            softcap: Some(2.0),
+        };
+        let mut g = Graph::new();
+        let kc = g
+            .state("k", TensorDesc::new(kv_dtype, [cap, n_kv * hd]))
+            .unwrap();
+        let vc = g
+            .state("v", TensorDesc::new(kv_dtype, [cap, n_kv * hd]))
+            .unwrap();
+        let q = g.input("q", f32_desc(&[1, n_head * hd])).unwrap();
+        let p = g.input("pos", TensorDesc::new(DType::I32, [1])).unwrap();
+        let y = g.add(op, &[q, kc, vc, p]).unwrap();
+        g.mark_output(y).unwrap();
+        let mut exe = b.compile(&g).unwrap();
+        let kvals = values(cap * n_kv * hd, 61);
+        let vvals = values(cap * n_kv * hd, 62);
+        let as_state = |v: &[f32]| {
+            let t = HostTensor::from_f32([cap, n_kv * hd], v).unwrap();
+            let data = edgeplane_kernels::quant::quantize(kv_dtype, &t.to_f32().unwrap()).unwrap();
+            HostTensor::new(TensorDesc::new(kv_dtype, [cap, n_kv * hd]), data).unwrap()
+        };
+        let (ks, vs) = (as_state(&kvals), as_state(&vvals));
+        exe.write_state(kc, &ks).unwrap();
+        exe.write_state(vc, &vs).unwrap();
+        let (kf, vf) = (ks.to_f32().unwrap(), vs.to_f32().unwrap());
+        let qv = values(n_head * hd, 63);
+        let ins = [
+            HostTensor::from_f32([1, n_head * hd], &qv).unwrap(),
+            HostTensor::from_i32([1], &[pos as i32]).unwrap(),
+        ];
+        let got = exe.run(&ins).unwrap()[0].to_f32().unwrap();
+        let mut want = vec![0f32; n_head * hd];
+        for h in 0..n_head {
+            let kvh = h / (n_head / n_kv);
+            let scores: Vec<f64> = (0..=pos)
+                .map(|j| {
+                    let s = (0..hd)
+                        .map(|d| qv[h * hd + d] as f64 * kf[j * n_kv * hd + kvh * hd + d] as f64)
+                        .sum::<f64>()
+                        * 0.3;
+                    2.0 * (s / 2.0).tanh()
+                })
+                .collect();
+            let m = scores.iter().cloned().fold(f64::MIN, f64::max);
+            let sum: f64 = scores.iter().map(|x| (x - m).exp()).sum();
+            for d in 0..hd {
+                let o: f64 = (0..=pos)
+                    .map(|j| (scores[j] - m).exp() / sum * vf[j * n_kv * hd + kvh * hd + d] as f64)
+                    .sum();
+                want[h * hd + d] = o as f32;
+            }
+        }
+        close(
+            &format!("split-KV attention {kv_dtype}"),
+            &got,
+            &want,
+            1e-10,
+        );
     }
 }
 
@@ -335,5 +425,6 @@ fn ops_match_plain_loops() {
         rope(&backend);
         get_rows_and_cast(&backend);
         attention(&backend);
+        attention_split_kv(&backend);
     }
 }

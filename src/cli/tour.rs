@@ -43,12 +43,15 @@ pub fn run(backends: &[Arc<dyn Backend>]) -> edgeplane::Result<()> {
     println!("{}\n", devices_table(backends));
 
     println!(
-        "2. Conformance: every backend against the reference on the built-in layer\n   ({}; reduced width so the reference is quick)",
+        "2. Conformance on the built-in layer\n   ({}; reduced width so the reference is quick)",
         super::check::describe(&LayerConfig::reduced())
     );
     match super::check::check_all(backends, 4) {
-        Some(checks) => println!("{}\n", super::check::table(&checks)),
-        None => println!("   the reference backend is not compiled in; skipped\n"),
+        Some(report) => {
+            println!("   {}", super::check::heading(&report));
+            println!("{}\n", super::check::table(&report.checks));
+        }
+        None => println!("   only one backend: nothing to compare\n"),
     }
 
     let settings = SchedSettings::from_env();
@@ -56,10 +59,17 @@ pub fn run(backends: &[Arc<dyn Backend>]) -> edgeplane::Result<()> {
     let sched = super::bench::scheduler(backends, settings, true);
     let profile_note = match (sched.load_outcome(), &cached) {
         (LoadOutcome::Loaded, Some(p)) => format!("profile reused from {}", p.display()),
-        (outcome, Some(p)) => format!(
-            "{outcome:?} profile: measuring, then caching in {}",
-            p.display()
-        ),
+        (outcome, Some(p)) => {
+            let why = match outcome {
+                LoadOutcome::Stale(w) => format!("the cached profile is stale ({w})"),
+                LoadOutcome::Corrupt(w) => format!("the cached profile is unreadable ({w})"),
+                _ => "first run".into(),
+            };
+            format!(
+                "{why}: measuring the devices, then caching in {}",
+                p.display()
+            )
+        }
         (_, None) => "no cache dir: measuring, not cached".into(),
     };
     println!("3. Benchmark ({profile_note})");
@@ -75,7 +85,7 @@ pub fn run(backends: &[Arc<dyn Backend>]) -> edgeplane::Result<()> {
     println!("5. Estimated decode speed");
     match report.tokens_per_s {
         Some(tps) => println!(
-            "   {tps:.1} tokens/s for a {}-layer model of this layer (plus a {}-entry output head),\n   from the measured decode step; {} measuring runs this time, tour took {:.1} s.",
+            "   {tps:.1} tokens/s for a {}-layer model of this layer (plus a {}-entry output head),\n   from the plan's measured decode step; {} measuring runs this time, tour took {:.1} s.",
             report.layer.n_layer,
             report.layer.vocab,
             sched.measurement_runs(),

@@ -39,12 +39,12 @@ impl CostModel {
     }
 }
 
-/// One measured point: the work done and the median time it took.
+/// One measured point: the work done and the time it took (fastest of a few runs).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sample {
     /// Work of the measured op.
     pub work: Work,
-    /// Median time, µs.
+    /// Time, µs.
     pub time_us: f64,
 }
 

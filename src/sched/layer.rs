@@ -6,7 +6,7 @@
 //! 8 KV heads of 64, 16 layers); [`LayerConfig::reduced`] keeps the structure at a size the
 //! reference backend checks in well under a second.
 
-use super::workload::{values, weight_bytes, QUANTIZE_LIMIT};
+use super::workload::{values, weight_bytes};
 use crate::error::Result;
 use crate::graph::{Graph, TensorId};
 use crate::op::{Op, RopeMode};
@@ -100,19 +100,8 @@ fn weight(
     cols: usize,
     seed: u64,
 ) -> Result<TensorId> {
-    // Scale like a trained layer (~1/sqrt(cols)) so activations stay O(1) through the
-    // layer. Weights too big to quantize quickly are for timing only (see QUANTIZE_LIMIT).
-    let scale = 1.0 / (cols as f32).sqrt();
-    let quantized = (rows * cols <= QUANTIZE_LIMIT)
-        .then(|| {
-            let v: Vec<f32> = values(rows * cols, seed)
-                .iter()
-                .map(|x| x * scale)
-                .collect();
-            edgeplane_kernels::quant::quantize(dt, &v).ok()
-        })
-        .flatten();
-    let bytes = quantized.unwrap_or_else(|| weight_bytes(dt, rows, cols, seed));
+    // Spread like a trained layer (~1/sqrt(cols)) so activations stay O(1) through it.
+    let bytes = weight_bytes(dt, rows, cols, 1.0 / (cols as f32).sqrt(), seed);
     g.constant(
         name,
         TensorDesc::new(dt, [rows, cols]),

@@ -10,6 +10,7 @@
 //! `"auto"`.
 
 pub mod bench;
+pub mod blocks;
 pub mod check;
 pub mod class;
 pub mod exec;

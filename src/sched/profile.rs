@@ -47,7 +47,7 @@ impl DeviceKey {
 pub struct ClassProfile {
     /// The class.
     pub class: OpClass,
-    /// Measured points (median per size).
+    /// Measured points (fastest run per size).
     pub samples: Vec<Sample>,
     /// Model fitted to `samples`.
     pub model: Option<CostModel>,

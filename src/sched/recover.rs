@@ -5,7 +5,8 @@
 //!
 //! State (the KV cache) held by the failed device's segments is lost with it: the rerun
 //! starts those caches from zero, and the warning says so, so a caller mid-sequence knows
-//! to replay its prompt.
+//! to replay its prompt. Caches on devices that still work are read before the re-plan and
+//! written into their new segments (`read_state`/`write_state`).
 
 use super::exec::{compile_segments, run_segments, CompiledSegment, DeviceError};
 use super::partition::partition;
@@ -146,6 +147,8 @@ impl AutoExecutable {
                         .segments
                         .iter()
                         .any(|s| s.device == device && !s.segment.states.is_empty());
+                    // KV caches on the devices that still work survive the re-plan.
+                    let kept = self.save_states(device);
                     self.sched.mark_failed(&name);
                     self.warn(format!(
                         "{name} failed ({error}); re-planned without it and reran{}",
@@ -156,11 +159,40 @@ impl AutoExecutable {
                         }
                     ));
                     self.rebuild()?;
+                    self.restore_states(kept);
                 }
                 Err(DeviceError { error, .. }) => return Err(error),
             }
         }
         Err(Error::Schedule("every device failed".into()))
+    }
+}
+
+impl AutoExecutable {
+    /// Reads every state tensor held by segments not on `failed` (best effort: a backend
+    /// that cannot read its state just loses it).
+    fn save_states(&self, failed: usize) -> Vec<(TensorId, HostTensor)> {
+        let mut kept = Vec::new();
+        for s in self.segments.iter().filter(|s| s.device != failed) {
+            for (orig, sub) in &s.segment.states {
+                if let Ok(v) = s.exe.read_state(*sub) {
+                    kept.push((*orig, v));
+                }
+            }
+        }
+        kept
+    }
+
+    /// Writes saved state tensors into the segments that now hold them.
+    fn restore_states(&mut self, kept: Vec<(TensorId, HostTensor)>) {
+        for (id, value) in kept {
+            if let Err(e) = self.write_state(id, &value) {
+                self.warn(format!(
+                    "the KV cache {} could not be moved to its new device ({e}); it restarts from zero",
+                    self.graph.tensor(id).name
+                ));
+            }
+        }
     }
 }
 
@@ -181,6 +213,19 @@ impl Executable for AutoExecutable {
         for s in &self.segments {
             if let Some((_, sub)) = s.segment.states.iter().find(|(orig, _)| *orig == id) {
                 return s.exe.read_state(*sub);
+            }
+        }
+        Err(Error::InvalidInput(format!(
+            "tensor {} is not a state tensor of the graph",
+            id.0
+        )))
+    }
+
+    fn write_state(&mut self, id: TensorId, value: &HostTensor) -> Result<()> {
+        for s in &mut self.segments {
+            if let Some((_, sub)) = s.segment.states.iter().find(|(orig, _)| *orig == id) {
+                let sub = *sub;
+                return s.exe.write_state(sub, value);
             }
         }
         Err(Error::InvalidInput(format!(

@@ -96,31 +96,33 @@ pub fn values(count: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// Weights above this many values are only ever timed, never checked: they get fast
-/// pseudo-random blocks instead of a (slow, for the K-quants) real quantization.
+/// Weights above this many values are only ever timed, never checked: they get random
+/// well-formed blocks ([`super::blocks`]) instead of a real quantization, which for the
+/// K-quants takes seconds at 1B-layer sizes.
 pub const QUANTIZE_LIMIT: usize = 1 << 20;
 
-/// Bytes of `dtype` for a `[rows, cols]` weight: `values` quantized when small and a
-/// quantizer exists, else pseudo-random blocks whose f16 scales are small, finite and
-/// normal (timing does not depend on the values; NaNs or subnormals could).
-pub fn weight_bytes(dtype: DType, rows: usize, cols: usize, seed: u64) -> Vec<u8> {
-    if rows * cols <= QUANTIZE_LIMIT {
-        let v = values(rows * cols, seed);
+/// Bytes of a `[rows, cols]` weight of `dtype` with values of spread `sigma`: `values`
+/// quantized when small and a quantizer exists, else random well-formed blocks.
+pub fn weight_bytes(dtype: DType, rows: usize, cols: usize, sigma: f32, seed: u64) -> Vec<u8> {
+    let elements = rows * cols;
+    if elements <= QUANTIZE_LIMIT || !dtype.is_quantized() {
+        let v: Vec<f32> = values(elements, seed)
+            .iter()
+            .map(|x| x * sigma * 3f32.sqrt())
+            .collect();
         if let Ok(b) = edgeplane_kernels::quant::quantize(dtype, &v) {
             return b;
         }
     }
-    let len = dtype.bytes_for((rows * cols) as u64).unwrap_or(0) as usize;
-    let mut bytes: Vec<u8> = values(len, seed ^ 0x5eed)
-        .iter()
-        .map(|x| ((x + 1.0) * 127.0) as u8)
-        .collect();
-    // Every byte pair read as an f16 is then between 2^-7 and 2^-6 in magnitude: keep the
-    // high byte of each pair in 0x20..0x24 so no scale is NaN, infinite or subnormal.
-    for pair in bytes.chunks_exact_mut(2) {
-        pair[1] = 0x20 | (pair[1] & 0x03);
-    }
-    bytes
+    let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 32) as u8
+    };
+    super::blocks::random_weights(dtype, elements, sigma, &mut next)
+        .unwrap_or_else(|| vec![0; dtype.bytes_for(elements as u64).unwrap_or(0) as usize])
 }
 
 fn f32_input(
@@ -165,7 +167,7 @@ pub fn build(
             let w = g.constant(
                 "w",
                 TensorDesc::new(weight, [m, k]),
-                Bytes::from_vec(weight_bytes(weight, m, k, 2)),
+                Bytes::from_vec(weight_bytes(weight, m, k, 1.0 / (k as f32).sqrt(), 2)),
             )?;
             g.add(Op::MatMul { has_bias: false }, &[x, w])?
         }

@@ -174,4 +174,8 @@ impl Executable for ThrottledExe {
     fn read_state(&self, id: TensorId) -> Result<HostTensor> {
         self.inner.read_state(id)
     }
+
+    fn write_state(&mut self, id: TensorId, value: &HostTensor) -> Result<()> {
+        self.inner.write_state(id, value)
+    }
 }

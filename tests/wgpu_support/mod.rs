@@ -2,6 +2,8 @@
 //! `EDGEPLANE_REQUIRE_GPU=1`), seeded data and small block quantizers.
 #![allow(dead_code)]
 
+pub mod ggml_dequant;
+
 use edgeplane::backend::wgpu::{Wgpu, WgpuSettings};
 
 /// The backend, or `None` (with a note) when no adapter exists. Panics when

@@ -5,12 +5,11 @@
 //! that [`Partial::merge`] combines in a fixed order, so splitting a long cache over
 //! threads stays deterministic.
 
-use super::dot::{axpy, dot_f32, f16_to_f32};
-use super::simd::Simd;
+use super::simd::{Simd, SimdLevel};
 use std::ops::Range;
 
 /// Keys per block: scores for a block stay in registers/L1.
-const KEY_BLOCK: usize = 32;
+pub(crate) const KEY_BLOCK: usize = 32;
 
 /// Parameters of the attention op that the kernel needs.
 #[derive(Clone, Copy, Debug)]
@@ -43,28 +42,6 @@ pub enum KvCache<'a> {
     F16(&'a [half::f16]),
 }
 
-impl KvCache<'_> {
-    /// Head `g`'s slice of row `j` as f32, converted into `buf` when stored as f16.
-    fn head_row<'b>(
-        &'b self,
-        simd: Simd,
-        p: &AttentionParams,
-        j: usize,
-        g: usize,
-        buf: &'b mut [f32],
-    ) -> &'b [f32] {
-        let d = p.head_dim;
-        let at = j * p.n_kv_head * d + g * d;
-        match self {
-            KvCache::F32(v) => &v[at..at + d],
-            KvCache::F16(v) => {
-                f16_to_f32(simd, &v[at..at + d], buf);
-                buf
-            }
-        }
-    }
-}
-
 /// Unnormalised softmax state of a group of heads over some keys.
 #[derive(Clone, Debug)]
 pub struct Partial {
@@ -77,7 +54,7 @@ pub struct Partial {
 }
 
 impl Partial {
-    fn empty(group: usize, head_dim: usize) -> Partial {
+    pub(crate) fn empty(group: usize, head_dim: usize) -> Partial {
         Partial {
             max: vec![f32::NEG_INFINITY; group],
             sum: vec![0.0; group],
@@ -113,6 +90,98 @@ impl Partial {
     }
 }
 
+/// Generates one attention-group kernel from the dot / axpy / f16-widening primitives of
+/// an instruction set (and its `target_feature` string), so the algorithm is written once
+/// and its inner calls inline into SIMD code.
+macro_rules! attend_group_impl {
+    ($name:ident, $dot:path, $axpy:path, $widen:path $(, $features:literal)?) => {
+        /// Attention of one GQA group over `keys` (see [`crate::cpu::attention::attend_group`]).
+        $(#[target_feature(enable = $features)])?
+        pub(crate) fn $name(
+            p: &$crate::cpu::attention::AttentionParams,
+            q: &[f32],
+            k: $crate::cpu::attention::KvCache,
+            v: $crate::cpu::attention::KvCache,
+            g: usize,
+            keys: std::ops::Range<usize>,
+        ) -> $crate::cpu::attention::Partial {
+            use $crate::cpu::attention::{KvCache, Partial, KEY_BLOCK};
+            use $crate::cpu::exp::exp_nonpositive;
+            let group = p.group();
+            let d = p.head_dim;
+            let row_at = |j: usize| j * p.n_kv_head * d + g * d;
+            let mut state = Partial::empty(group, d);
+            let mut kbuf = vec![0.0f32; d];
+            let mut vbuf = vec![0.0f32; d];
+            let mut scores = vec![0.0f32; group * KEY_BLOCK];
+            let mut start = keys.start;
+            while start < keys.end {
+                let end = (start + KEY_BLOCK).min(keys.end);
+                let len = end - start;
+                for j in start..end {
+                    let at = row_at(j);
+                    let krow: &[f32] = match k {
+                        KvCache::F32(c) => &c[at..at + d],
+                        KvCache::F16(c) => {
+                            $widen(&c[at..at + d], &mut kbuf);
+                            &kbuf
+                        }
+                    };
+                    for h in 0..group {
+                        let mut sc = $dot(&q[h * d..(h + 1) * d], krow) * p.scale;
+                        if let Some(c) = p.softcap {
+                            sc = c * (sc / c).tanh();
+                        }
+                        scores[h * KEY_BLOCK + (j - start)] = sc;
+                    }
+                }
+                for h in 0..group {
+                    let s = &mut scores[h * KEY_BLOCK..h * KEY_BLOCK + len];
+                    let block_max = s.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+                    let new_max = state.max[h].max(block_max);
+                    let correction = exp_nonpositive(state.max[h] - new_max);
+                    state.sum[h] *= correction;
+                    state.acc[h * d..(h + 1) * d]
+                        .iter_mut()
+                        .for_each(|a| *a *= correction);
+                    let mut block_sum = 0.0f32;
+                    for x in s.iter_mut() {
+                        *x = exp_nonpositive(*x - new_max);
+                        block_sum += *x;
+                    }
+                    state.sum[h] += block_sum;
+                    state.max[h] = new_max;
+                }
+                for j in start..end {
+                    let at = row_at(j);
+                    let vrow: &[f32] = match v {
+                        KvCache::F32(c) => &c[at..at + d],
+                        KvCache::F16(c) => {
+                            $widen(&c[at..at + d], &mut vbuf);
+                            &vbuf
+                        }
+                    };
+                    for h in 0..group {
+                        let w = scores[h * KEY_BLOCK + (j - start)];
+                        $axpy(&mut state.acc[h * d..(h + 1) * d], w, vrow);
+                    }
+                }
+                start = end;
+            }
+            state
+        }
+    };
+}
+
+pub(crate) use attend_group_impl;
+
+attend_group_impl!(
+    attend_group_scalar,
+    super::scalar::dot_f32,
+    super::scalar::axpy,
+    super::scalar::f16_to_f32
+);
+
 /// Attention of the group of query heads sharing KV head `g` (`q`: `group × head_dim`,
 /// already the right heads of one query row) over `keys`.
 pub fn attend_group(
@@ -124,57 +193,20 @@ pub fn attend_group(
     g: usize,
     keys: Range<usize>,
 ) -> Partial {
-    let group = p.group();
-    let d = p.head_dim;
-    let mut state = Partial::empty(group, d);
-    let mut kbuf = vec![0.0f32; d];
-    let mut vbuf = vec![0.0f32; d];
-    let mut scores = vec![0.0f32; group * KEY_BLOCK];
-    let mut start = keys.start;
-    while start < keys.end {
-        let end = (start + KEY_BLOCK).min(keys.end);
-        let len = end - start;
-        for j in start..end {
-            let krow = k.head_row(simd, p, j, g, &mut kbuf);
-            for h in 0..group {
-                let mut s = dot_f32(simd, &q[h * d..(h + 1) * d], krow) * p.scale;
-                if let Some(c) = p.softcap {
-                    s = c * (s / c).tanh();
-                }
-                scores[h * KEY_BLOCK + (j - start)] = s;
-            }
-        }
-        for h in 0..group {
-            let s = &mut scores[h * KEY_BLOCK..h * KEY_BLOCK + len];
-            let block_max = s.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
-            let new_max = state.max[h].max(block_max);
-            let correction = (state.max[h] - new_max).exp();
-            state.sum[h] *= correction;
-            state.acc[h * d..(h + 1) * d]
-                .iter_mut()
-                .for_each(|a| *a *= correction);
-            for x in s.iter_mut() {
-                *x = (*x - new_max).exp();
-                state.sum[h] += *x;
-            }
-            state.max[h] = new_max;
-        }
-        for j in start..end {
-            let vrow = v.head_row(simd, p, j, g, &mut vbuf);
-            for h in 0..group {
-                let w = scores[h * KEY_BLOCK + (j - start)];
-                axpy(simd, &mut state.acc[h * d..(h + 1) * d], w, vrow);
-            }
-        }
-        start = end;
+    match simd.level() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX2+FMA+F16C.
+        SimdLevel::Avx2 => unsafe { super::avx2::attend_group(p, q, k, v, g, keys) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
+        SimdLevel::Avx512Vnni => unsafe { super::avx512::attend_group(p, q, k, v, g, keys) },
+        _ => attend_group_scalar(p, q, k, v, g, keys),
     }
-    state
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::simd::SimdLevel;
 
     #[test]
     fn matches_a_direct_softmax_and_splits_merge_to_the_same_answer() {

@@ -2,15 +2,15 @@
 
 use std::arch::x86_64::*;
 
-/// Sums four adjacent signed-byte products per i32 lane. `maddubs` wants one unsigned
-/// operand, so `|x|` is paired with `y` carrying `x`'s sign; no pair sum can saturate
-/// because activations stay within ±127.
+/// Sums four adjacent unsigned·signed byte products per i32 lane: `maddubs` to i16 pairs
+/// (no saturation: callers pass `|x| ≤ 128` against activations within ±127), then
+/// `madd` with ones.
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c")]
-fn dot_i8(x: __m256i, y: __m256i) -> __m256i {
-    let ax = _mm256_sign_epi8(x, x);
-    let sy = _mm256_sign_epi8(y, x);
-    _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sy), _mm256_set1_epi16(1))
+fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256i {
+    _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1))
 }
 
-super::x86_kernels::x86_dot_kernels!("avx2,fma,f16c", dot_i8);
+super::x86_kernels::x86_dot_kernels!("avx2,fma,f16c", dot_u8_i8);
+
+crate::cpu::attention::attend_group_impl!(attend_group, dot_f32, axpy, f16_to_f32, "avx2,fma,f16c");

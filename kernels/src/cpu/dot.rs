@@ -58,8 +58,8 @@ pub fn dot(simd: Simd, dtype: DType, w: &[u8], a: &ActivationRow) -> f32 {
             // F16C and AVX-512 F/BW/VL/VNNI (`Simd::new` checks).
             unsafe {
                 match dtype {
-                    DType::Q4_0 => k::dot_q4_0(w, a),
-                    DType::Q8_0 => k::dot_q8_0(w, a),
+                    DType::Q4_0 => k::dot_q4_0_wide(w, a),
+                    DType::Q8_0 => k::dot_q8_0_wide(w, a),
                     DType::Q4K => k::dot_q4_k(w, a),
                     DType::Q6K => k::dot_q6_k(w, a),
                     DType::F32 => k::dot_f32_bytes(w, a.floats),
@@ -72,6 +72,43 @@ pub fn dot(simd: Simd, dtype: DType, w: &[u8], a: &ActivationRow) -> f32 {
         #[cfg(not(target_arch = "x86_64"))]
         _ => dot(Simd::scalar(), dtype, w, a),
     }
+}
+
+/// One weight row · four activation rows, with the weight blocks unpacked once (the
+/// prefill GEMM's inner kernel). Equal to four [`dot`] calls up to float summation order;
+/// the scalar level and the float dtypes are exactly four `dot` calls.
+pub fn dot4(simd: Simd, dtype: DType, w: &[u8], a: &[ActivationRow; 4]) -> [f32; 4] {
+    macro_rules! rows {
+        ($k:ident) => {
+            match dtype {
+                DType::Q4_0 => Some($k::rows_q4_0::<4>(w, a)),
+                DType::Q8_0 => Some($k::rows_q8_0::<4>(w, a)),
+                DType::Q4K => Some($k::rows_q4_k::<4>(w, a)),
+                DType::Q6K => Some($k::rows_q6_k::<4>(w, a)),
+                _ => None,
+            }
+        };
+    }
+    let fused = match simd.level() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX2+FMA+F16C.
+        SimdLevel::Avx2 => unsafe {
+            use super::avx2 as k;
+            rows!(k)
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
+        SimdLevel::Avx512Vnni => unsafe {
+            use super::avx512 as k;
+            match dtype {
+                DType::Q4_0 => Some(k::rows_q4_0_wide::<4>(w, a)),
+                DType::Q8_0 => Some(k::rows_q8_0_wide::<4>(w, a)),
+                _ => rows!(k),
+            }
+        },
+        _ => None,
+    };
+    fused.unwrap_or_else(|| std::array::from_fn(|r| dot(simd, dtype, w, &a[r])))
 }
 
 /// `Σ a·b` over f32 slices (attention scores).
@@ -116,7 +153,7 @@ pub fn f16_to_f32(simd: Simd, src: &[half::f16], dst: &mut [f32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::activation::{ActivationFormat, ActivationRows};
+    use crate::cpu::activation::{ActivationFormat, ActivationRow, ActivationRows};
 
     /// A deterministic pseudo-random generator (xorshift) for test data.
     fn noise(seed: u64, n: usize) -> Vec<f32> {
@@ -173,7 +210,6 @@ mod tests {
 
     #[test]
     fn every_simd_level_matches_the_scalar_spec() {
-        let k = 512;
         for dtype in [
             DType::Q4_0,
             DType::Q8_0,
@@ -183,14 +219,31 @@ mod tests {
             DType::F16,
             DType::BF16,
         ] {
+            // An odd number of 32-blocks exercises the wide kernels' tail.
+            let k = if dtype.block_size() == 32 { 544 } else { 512 };
             for seed in 0..4 {
                 let w = random_weights(dtype, k, seed + 10);
                 let x = noise(seed, k);
                 let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
                 let want = dot(Simd::scalar(), dtype, &w, &acts.row(0));
                 assert!(want.is_finite() && want != 0.0, "{dtype}: spec gave {want}");
+                let x4 = noise(seed + 50, 4 * k);
+                let acts4 = ActivationRows::new(ActivationFormat::for_weight(dtype), &x4, k);
+                let rows4: [ActivationRow; 4] = std::array::from_fn(|r| acts4.row(r));
+                let want4: Vec<f32> = rows4
+                    .iter()
+                    .map(|r| dot(Simd::scalar(), dtype, &w, r))
+                    .collect();
                 for level in SimdLevel::available() {
                     let simd = Simd::new(level).expect("listed as available");
+                    let got4 = dot4(simd, dtype, &w, &rows4);
+                    for r in 0..4 {
+                        let tol = 1e-5 * want4[r].abs().max(1.0);
+                        assert!(
+                            (got4[r] - want4[r]).abs() <= tol,
+                            "{dtype} {level} dot4 row {r}"
+                        );
+                    }
                     let got = dot(simd, dtype, &w, &acts.row(0));
                     let tol = 1e-5 * want.abs().max(1.0);
                     assert!(

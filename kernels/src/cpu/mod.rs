@@ -18,6 +18,7 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 pub mod dot;
+pub mod exp;
 pub mod glu;
 pub mod layout;
 pub mod matmul;

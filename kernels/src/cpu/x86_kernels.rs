@@ -7,10 +7,18 @@
 //! by a [`super::simd::Simd`] token.
 
 /// Generates the dot kernels for one feature set. `$features` is the `target_feature`
-/// string; `$dot_i8` is a function `(x: __m256i, y: __m256i) -> __m256i` that sums the
-/// products of four adjacent signed bytes into each i32 lane.
+/// string; `$dot_u8_i8` is a function `(u: __m256i, s: __m256i) -> __m256i` that sums the
+/// products of four adjacent unsigned·signed byte pairs into each i32 lane (callers keep
+/// the pair sums within i16, as `maddubs` needs).
 macro_rules! x86_dot_kernels {
-    ($features:literal, $dot_i8:ident) => {
+    ($features:literal, $dot_u8_i8:ident) => {
+        /// Signed·signed byte dot: `|x|` paired with `y` carrying `x`'s sign.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn dot_i8(x: __m256i, y: __m256i) -> __m256i {
+            $dot_u8_i8(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x))
+        }
+
         use crate::cpu::activation::ActivationRow;
         use crate::cpu::layout::{q4_0, q4_k, q6_k, q8_0};
 
@@ -56,6 +64,22 @@ macro_rules! x86_dot_kernels {
             unsafe { _mm_loadu_si128(s.as_ptr() as *const __m128i) }
         }
 
+        /// The eight Q4_K mins, each repeated for two i16 lanes (`[m0, m0, m1, m1, ..]`), to
+        /// `madd` against the sixteen per-16 activation sums.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn q4_k_mins_pairs(mn: &[u8; 8]) -> __m256i {
+            let m = _mm_cvtsi64_si128(i64::from_le_bytes(*mn));
+            _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m, m))
+        }
+
+        /// Σ mins·sums of one 256-block as eight i32 lanes.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn block_sums_dot(sums: &[i16], b: usize, weights16: __m256i) -> __m256i {
+            _mm256_madd_epi16(load32(sums, b * 16), weights16)
+        }
+
         /// Q4_0 weights · 32-block activations.
         #[target_feature(enable = $features)]
         pub fn dot_q4_0(w: &[u8], a: &ActivationRow) -> f32 {
@@ -68,7 +92,7 @@ macro_rules! x86_dot_kernels {
                 let lo = _mm_and_si128(qs, m4);
                 let hi = _mm_and_si128(_mm_srli_epi16::<4>(qs), m4);
                 let x = _mm256_sub_epi8(_mm256_set_m128i(hi, lo), eight);
-                let p = $dot_i8(x, load32(a.quants, b * 32));
+                let p = dot_i8(x, load32(a.quants, b * 32));
                 let d = _mm256_set1_ps(f16_at(w, at) * a.scales[b]);
                 acc[b & 1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[b & 1]);
             }
@@ -81,7 +105,7 @@ macro_rules! x86_dot_kernels {
             let mut acc = [_mm256_setzero_ps(); 2];
             for b in 0..w.len() / q8_0::BYTES {
                 let at = b * q8_0::BYTES;
-                let p = $dot_i8(load32(w, at + q8_0::QS), load32(a.quants, b * 32));
+                let p = dot_i8(load32(w, at + q8_0::QS), load32(a.quants, b * 32));
                 let d = _mm256_set1_ps(f16_at(w, at) * a.scales[b]);
                 acc[b & 1] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[b & 1]);
             }
@@ -93,16 +117,13 @@ macro_rules! x86_dot_kernels {
         pub fn dot_q4_k(w: &[u8], a: &ActivationRow) -> f32 {
             let m4 = _mm256_set1_epi8(0xF);
             let mut acc = _mm256_setzero_ps();
-            let mut offset = 0.0f32;
+            let mut offset = _mm256_setzero_ps();
             for b in 0..w.len() / q4_k::BYTES {
                 let at = b * q4_k::BYTES;
                 let (sc, mn) = q4_k::scales_and_mins(&w[at + q4_k::SCALES..at + q4_k::QS]);
-                let bs = &a.sums[b * 16..b * 16 + 16];
-                let mut summ = 0i32;
-                for s in 0..8 {
-                    summ += i32::from(mn[s]) * (i32::from(bs[2 * s]) + i32::from(bs[2 * s + 1]));
-                }
-                offset += f16_at(w, at + 2) * a.scales[b] * summ as f32;
+                let summ = block_sums_dot(a.sums, b, q4_k_mins_pairs(&mn));
+                let dm = _mm256_set1_ps(f16_at(w, at + 2) * a.scales[b]);
+                offset = _mm256_fmadd_ps(dm, _mm256_cvtepi32_ps(summ), offset);
                 let mut sumi = _mm256_setzero_si256();
                 for j in 0..4 {
                     let q = load32(w, at + q4_k::QS + 32 * j);
@@ -123,7 +144,7 @@ macro_rules! x86_dot_kernels {
                 let d = _mm256_set1_ps(f16_at(w, at) * a.scales[b]);
                 acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
             }
-            hsum(acc) - offset
+            hsum(_mm256_sub_ps(acc, offset))
         }
 
         /// Q6_K weights · 256-block activations. Quants are used unsigned (0..63) and the
@@ -133,17 +154,15 @@ macro_rules! x86_dot_kernels {
             let m4 = _mm256_set1_epi8(0xF);
             let m2 = _mm256_set1_epi8(3);
             let mut acc = _mm256_setzero_ps();
-            let mut offset = 0.0f32;
+            let mut offset = _mm256_setzero_ps();
             for b in 0..w.len() / q6_k::BYTES {
                 let at = b * q6_k::BYTES;
                 let sc = &w[at + q6_k::SCALES..at + q6_k::SCALES + 16];
-                let bs = &a.sums[b * 16..b * 16 + 16];
-                let mut summ = 0i32;
-                for s in 0..16 {
-                    summ += i32::from(sc[s] as i8) * i32::from(bs[s]);
-                }
+                let scales16 = _mm256_cvtepi8_epi16(load16(w, at + q6_k::SCALES));
+                let summ = block_sums_dot(a.sums, b, scales16);
                 let d = f16_at(w, at + q6_k::D) * a.scales[b];
-                offset += d * 32.0 * summ as f32;
+                offset =
+                    _mm256_fmadd_ps(_mm256_set1_ps(d * 32.0), _mm256_cvtepi32_ps(summ), offset);
                 let mut sumi = _mm256_setzero_si256();
                 for h in 0..2 {
                     let ql0 = load32(w, at + 64 * h);
@@ -187,7 +206,166 @@ macro_rules! x86_dot_kernels {
                 }
                 acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
             }
-            hsum(acc) - offset
+            hsum(_mm256_sub_ps(acc, offset))
+        }
+
+        /// Q4_0 weights · `R` activation rows: each block is unpacked once for all rows.
+        #[target_feature(enable = $features)]
+        pub fn rows_q4_0<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
+            let m4 = _mm_set1_epi8(0xF);
+            let eight = _mm256_set1_epi8(8);
+            let mut acc = [_mm256_setzero_ps(); R];
+            for b in 0..w.len() / q4_0::BYTES {
+                let at = b * q4_0::BYTES;
+                let qs = load16(w, at + q4_0::QS);
+                let lo = _mm_and_si128(qs, m4);
+                let hi = _mm_and_si128(_mm_srli_epi16::<4>(qs), m4);
+                let x = _mm256_sub_epi8(_mm256_set_m128i(hi, lo), eight);
+                let ax = _mm256_sign_epi8(x, x);
+                let dw = f16_at(w, at);
+                for r in 0..R {
+                    let sy = _mm256_sign_epi8(load32(a[r].quants, b * 32), x);
+                    let p = $dot_u8_i8(ax, sy);
+                    let d = _mm256_set1_ps(dw * a[r].scales[b]);
+                    acc[r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[r]);
+                }
+            }
+            acc.map(|v| hsum(v))
+        }
+
+        /// Q8_0 weights · `R` activation rows.
+        #[target_feature(enable = $features)]
+        pub fn rows_q8_0<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
+            let mut acc = [_mm256_setzero_ps(); R];
+            for b in 0..w.len() / q8_0::BYTES {
+                let at = b * q8_0::BYTES;
+                let x = load32(w, at + q8_0::QS);
+                let ax = _mm256_sign_epi8(x, x);
+                let dw = f16_at(w, at);
+                for r in 0..R {
+                    let sy = _mm256_sign_epi8(load32(a[r].quants, b * 32), x);
+                    let p = $dot_u8_i8(ax, sy);
+                    let d = _mm256_set1_ps(dw * a[r].scales[b]);
+                    acc[r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[r]);
+                }
+            }
+            acc.map(|v| hsum(v))
+        }
+
+        /// Q4_K weights · `R` activation rows.
+        #[target_feature(enable = $features)]
+        pub fn rows_q4_k<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
+            let m4 = _mm256_set1_epi8(0xF);
+            let mut acc = [_mm256_setzero_ps(); R];
+            let mut offset = [_mm256_setzero_ps(); R];
+            for b in 0..w.len() / q4_k::BYTES {
+                let at = b * q4_k::BYTES;
+                let (sc, mn) = q4_k::scales_and_mins(&w[at + q4_k::SCALES..at + q4_k::QS]);
+                let d = f16_at(w, at);
+                let dmin = f16_at(w, at + 2);
+                let mut sumi = [_mm256_setzero_si256(); R];
+                for j in 0..4 {
+                    let q = load32(w, at + q4_k::QS + 32 * j);
+                    let lo = _mm256_and_si256(q, m4);
+                    let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
+                    let slo = _mm256_set1_epi16(i16::from(sc[2 * j]));
+                    let shi = _mm256_set1_epi16(i16::from(sc[2 * j + 1]));
+                    for r in 0..R {
+                        let ylo = load32(a[r].quants, b * 256 + 64 * j);
+                        let yhi = load32(a[r].quants, b * 256 + 64 * j + 32);
+                        let plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, ylo), slo);
+                        let phi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, yhi), shi);
+                        sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(plo, phi));
+                    }
+                }
+                let mins = q4_k_mins_pairs(&mn);
+                for r in 0..R {
+                    let summ = block_sums_dot(a[r].sums, b, mins);
+                    let dm = _mm256_set1_ps(dmin * a[r].scales[b]);
+                    offset[r] = _mm256_fmadd_ps(dm, _mm256_cvtepi32_ps(summ), offset[r]);
+                    let dv = _mm256_set1_ps(d * a[r].scales[b]);
+                    acc[r] = _mm256_fmadd_ps(dv, _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+                }
+            }
+            let mut out = [0.0f32; R];
+            for r in 0..R {
+                out[r] = hsum(_mm256_sub_ps(acc[r], offset[r]));
+            }
+            out
+        }
+
+        /// Q6_K weights · `R` activation rows.
+        #[target_feature(enable = $features)]
+        pub fn rows_q6_k<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
+            let m4 = _mm256_set1_epi8(0xF);
+            let m2 = _mm256_set1_epi8(3);
+            let mut acc = [_mm256_setzero_ps(); R];
+            let mut offset = [_mm256_setzero_ps(); R];
+            for b in 0..w.len() / q6_k::BYTES {
+                let at = b * q6_k::BYTES;
+                let sc = &w[at + q6_k::SCALES..at + q6_k::SCALES + 16];
+                let dw = f16_at(w, at + q6_k::D);
+                let mut sumi = [_mm256_setzero_si256(); R];
+                for h in 0..2 {
+                    let ql0 = load32(w, at + 64 * h);
+                    let ql1 = load32(w, at + 64 * h + 32);
+                    let qh = load32(w, at + q6_k::QH + 32 * h);
+                    let q = [
+                        _mm256_or_si256(
+                            _mm256_and_si256(ql0, m4),
+                            _mm256_slli_epi16::<4>(_mm256_and_si256(qh, m2)),
+                        ),
+                        _mm256_or_si256(
+                            _mm256_and_si256(ql1, m4),
+                            _mm256_slli_epi16::<4>(_mm256_and_si256(
+                                _mm256_srli_epi16::<2>(qh),
+                                m2,
+                            )),
+                        ),
+                        _mm256_or_si256(
+                            _mm256_and_si256(_mm256_srli_epi16::<4>(ql0), m4),
+                            _mm256_slli_epi16::<4>(_mm256_and_si256(
+                                _mm256_srli_epi16::<4>(qh),
+                                m2,
+                            )),
+                        ),
+                        _mm256_or_si256(
+                            _mm256_and_si256(_mm256_srli_epi16::<4>(ql1), m4),
+                            _mm256_slli_epi16::<4>(_mm256_and_si256(
+                                _mm256_srli_epi16::<6>(qh),
+                                m2,
+                            )),
+                        ),
+                    ];
+                    for (k, qk) in q.into_iter().enumerate() {
+                        let s_lo = i16::from(sc[8 * h + 2 * k] as i8);
+                        let s_hi = i16::from(sc[8 * h + 2 * k + 1] as i8);
+                        let scale = _mm256_set_m128i(_mm_set1_epi16(s_hi), _mm_set1_epi16(s_lo));
+                        for r in 0..R {
+                            let y = load32(a[r].quants, b * 256 + 128 * h + 32 * k);
+                            let p = _mm256_madd_epi16(_mm256_maddubs_epi16(qk, y), scale);
+                            sumi[r] = _mm256_add_epi32(sumi[r], p);
+                        }
+                    }
+                }
+                let scales16 = _mm256_cvtepi8_epi16(load16(w, at + q6_k::SCALES));
+                for r in 0..R {
+                    let summ = block_sums_dot(a[r].sums, b, scales16);
+                    let d = dw * a[r].scales[b];
+                    offset[r] = _mm256_fmadd_ps(
+                        _mm256_set1_ps(d * 32.0),
+                        _mm256_cvtepi32_ps(summ),
+                        offset[r],
+                    );
+                    acc[r] =
+                        _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
+                }
+            }
+            let mut out = [0.0f32; R];
+            for r in 0..R {
+                out[r] = hsum(_mm256_sub_ps(acc[r], offset[r]));
+            }
+            out
         }
 
         /// f32 weights (raw little-endian bytes) · f32.

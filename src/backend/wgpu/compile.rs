@@ -153,8 +153,9 @@ fn compile_inner(gpu: &Arc<Gpu>, graph: &Graph) -> Result<Compiled> {
                 None => vec![(0, rows)],
             }
         };
+        let mut scratch = dummy.clone();
         for d in lower::lower(gpu, graph, node, &chunk_rows)? {
-            steps.push(build_step(gpu, &bufs, &dummy, &d)?);
+            steps.push(build_step(gpu, &bufs, &dummy, &mut scratch, &d)?);
         }
         // Free intermediates whose last reader this node was.
         for t in &node.inputs {
@@ -195,10 +196,13 @@ fn missing(gpu: &Gpu, id: TensorId) -> Error {
     }
 }
 
+/// Builds one dispatch. `scratch` is the last scratch buffer created for this node, for a
+/// later dispatch of the node that reads it.
 fn build_step(
     gpu: &Gpu,
     bufs: &[Option<TensorBuffer>],
     dummy: &Arc<::wgpu::Buffer>,
+    scratch: &mut Arc<::wgpu::Buffer>,
     d: &Dispatch,
 ) -> Result<Step> {
     let pipeline = gpu.pipeline(&d.key)?;
@@ -220,6 +224,16 @@ fn build_step(
     for b in &d.bindings {
         resolved.push(match *b {
             Binding::Dummy => dummy.clone(),
+            Binding::Scratch(bytes) => {
+                *scratch = Arc::new(gpu.device.create_buffer(&::wgpu::BufferDescriptor {
+                    label: Some("scratch"),
+                    size: buffers::padded(bytes),
+                    usage: buffers::STORAGE,
+                    mapped_at_creation: false,
+                }));
+                scratch.clone()
+            }
+            Binding::LastScratch => scratch.clone(),
             Binding::Tensor(id) => match &bufs[id.0] {
                 Some(TensorBuffer::Whole(b)) => b.clone(),
                 _ => return Err(missing(gpu, id)),

@@ -101,12 +101,12 @@ impl Gpu {
         })
     }
 
-    /// The variant to use for `kernel`: every feature the device allows that the kernel
-    /// has a variant for. No kernel has an f16 variant yet: naga 30 types
-    /// `bitcast<vec2<f16>>(u32)` wrongly, which the f16 unpack needed.
-    pub fn variant(&self, kernel: Kernel) -> Variant {
+    /// The variant to use for `kernel` on data that is (`f16_data`) or is not f16: every
+    /// feature the device allows that the kernel has a variant for. Weight unpacking has no
+    /// f16 variant: naga 30 types `bitcast<vec2<f16>>(u32)` wrongly, which it would need.
+    pub fn variant(&self, kernel: Kernel, f16_data: bool) -> Variant {
         Variant {
-            f16: false,
+            f16: self.use_f16 && f16_data && kernel.has_f16_variant(),
             subgroup: self.use_subgroup && kernel.has_subgroup_variant(),
         }
     }

@@ -2,9 +2,12 @@
 //!
 //! Kernel templates in `shaders/` contain `//#include <part>` lines; [`compose`] replaces
 //! each with one part: `half` (f16 bit conversion), `reduce`
-//! (workgroup sum: shared-memory tree or subgroup variant), `common` (byte access to packed
-//! weights) and `quant` (the per-dtype `dequant_block_elem` from `shaders/quant/`). A new
-//! quant format is one file in `shaders/quant/` plus one line in [`quant_source`].
+//! (workgroup sum: shared-memory tree or subgroup variant), `kv` (K/V cache reads: 32-bit
+//! words or native f16), `common` (byte access to packed
+//! weights) and `quant` (the per-dtype `dequant_block_elem` from `shaders/quant/`, and its
+//! optional `dequant_piece` — a faster whole-piece unpacking — or, when a file has none, the
+//! per-element default from `piece_default.wgsl`). A new quant format is one file in
+//! `shaders/quant/` plus one line in [`quant_source`].
 //!
 //! **Weight layout.** Quantized weights stay raw GGUF block bytes, bound as `array<u32>`
 //! and read through byte-extracting helpers (`wbyte`, `wu16`): no repacking at upload,
@@ -35,13 +38,15 @@ pub enum Kernel {
     Softmax,
     /// Flash attention over a KV cache.
     Attention,
+    /// Merges split-KV attention partials.
+    AttentionCombine,
     /// Writes rows into a KV cache.
     KvWrite,
 }
 
 impl Kernel {
     /// Every kernel family.
-    pub const ALL: [Kernel; 10] = [
+    pub const ALL: [Kernel; 11] = [
         Kernel::MatVec,
         Kernel::MatMulTiled,
         Kernel::GetRows,
@@ -51,6 +56,7 @@ impl Kernel {
         Kernel::Elementwise,
         Kernel::Softmax,
         Kernel::Attention,
+        Kernel::AttentionCombine,
         Kernel::KvWrite,
     ];
 
@@ -66,6 +72,7 @@ impl Kernel {
             Kernel::Elementwise => "elementwise.wgsl",
             Kernel::Softmax => "softmax.wgsl",
             Kernel::Attention => "attention.wgsl",
+            Kernel::AttentionCombine => "attention_combine.wgsl",
             Kernel::KvWrite => "kv_write.wgsl",
         }
     }
@@ -81,6 +88,7 @@ impl Kernel {
             Kernel::Elementwise => include_str!("../../../shaders/elementwise.wgsl"),
             Kernel::Softmax => include_str!("../../../shaders/softmax.wgsl"),
             Kernel::Attention => include_str!("../../../shaders/attention.wgsl"),
+            Kernel::AttentionCombine => include_str!("../../../shaders/attention_combine.wgsl"),
             Kernel::KvWrite => include_str!("../../../shaders/kv_write.wgsl"),
         }
     }
@@ -88,6 +96,11 @@ impl Kernel {
     /// Whether the template includes a per-dtype unpack function.
     pub fn takes_dtype(self) -> bool {
         self.template().contains("//#include quant")
+    }
+
+    /// Whether the template has a native-f16 variant (it includes `kv`), used for f16 data.
+    pub fn has_f16_variant(self) -> bool {
+        self.template().contains("//#include kv")
     }
 
     /// Whether the template has a subgroup variant (it includes `reduce`).
@@ -99,7 +112,7 @@ impl Kernel {
 /// Which optional device features a composed shader uses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Variant {
-    /// Native f16 (`enable f16;`, needs `SHADER_F16`).
+    /// Native f16 (`enable f16;`, needs `SHADER_F16`): f16 caches read as `f16`.
     pub f16: bool,
     /// Subgroup reductions (needs `SUBGROUP`).
     pub subgroup: bool,
@@ -146,10 +159,20 @@ pub fn compose(kernel: Kernel, dtype: Option<DType>, variant: Variant) -> Result
             "half" => include_str!("../../../shaders/half_plain.wgsl"),
             "reduce" if variant.subgroup => include_str!("../../../shaders/reduce_subgroup.wgsl"),
             "reduce" => include_str!("../../../shaders/reduce_workgroup.wgsl"),
+            "kv" if variant.f16 => include_str!("../../../shaders/kv_f16.wgsl"),
+            "kv" => include_str!("../../../shaders/kv_words.wgsl"),
             "common" => include_str!("../../../shaders/common.wgsl"),
             "quant" => {
                 let d = dtype.ok_or_else(|| fail("needs a dtype".into()))?;
-                quant_source(d).ok_or_else(|| fail(format!("no unpack function for {d}")))?
+                let unpack =
+                    quant_source(d).ok_or_else(|| fail(format!("no unpack function for {d}")))?;
+                out.push_str(&format!("// ---- quant {d} ----\n"));
+                out.push_str(unpack);
+                // A format without its own piece unpacking gets the per-element default.
+                if !unpack.contains("fn dequant_piece") {
+                    out.push_str(include_str!("../../../shaders/piece_default.wgsl"));
+                }
+                continue;
             }
             other => return Err(fail(format!("unknown include {other:?}"))),
         };
@@ -168,6 +191,17 @@ mod tests {
         let s = compose(Kernel::MatVec, Some(DType::Q4_0), Variant::default()).unwrap();
         assert!(!s.contains("//#include"));
         assert!(s.contains("const BLOCK_BYTES: u32 = 18u;"));
+        assert_eq!(
+            s.matches("fn dequant_piece").count(),
+            1,
+            "own piece function only"
+        );
+        let q5 = compose(Kernel::MatVec, Some(DType::Q5_0), Variant::default()).unwrap();
+        assert_eq!(
+            q5.matches("fn dequant_piece").count(),
+            1,
+            "default piece function"
+        );
         assert!(s.contains("fn half_to_f32"));
         assert!(!s.contains("subgroupAdd"));
         let v = Variant {
@@ -176,8 +210,15 @@ mod tests {
         };
         let s = compose(Kernel::MatVec, Some(DType::Q6K), v).unwrap();
         assert!(s.starts_with("enable f16;"));
-        assert!(s.contains("subgroupAdd"));
         assert!(s.contains("const BLOCK_BYTES: u32 = 210u;"));
+        let norm = compose(Kernel::Norm, None, v).unwrap();
+        assert!(norm.contains("subgroupAdd"));
+        let plain = compose(Kernel::Norm, None, Variant::default()).unwrap();
+        assert!(!plain.contains("subgroupAdd") && plain.contains("reduce_scratch"));
+        let attention = compose(Kernel::Attention, None, v).unwrap();
+        assert!(attention.contains("array<f16>"));
+        let attention = compose(Kernel::Attention, None, Variant::default()).unwrap();
+        assert!(!attention.contains("array<f16>") && attention.contains("kc: array<u32>"));
     }
 
     #[test]

@@ -19,6 +19,10 @@ pub enum Binding {
     Chunk(TensorId, usize),
     /// A placeholder for an absent optional input (no bias).
     Dummy,
+    /// A new device-only buffer of this many bytes (split-KV partials).
+    Scratch(usize),
+    /// The scratch buffer of the previous dispatch of the same node.
+    LastScratch,
 }
 
 /// One compute dispatch.
@@ -47,6 +51,15 @@ fn u(v: usize) -> u32 {
     v as u32
 }
 
+/// Keys per split of split-KV attention at n = 1; caches up to this long are not split.
+pub const SPLIT_KEYS: usize = 256;
+
+/// Most splits of split-KV attention.
+pub const MAX_SPLITS: usize = 64;
+
+/// Weight rows per workgroup of the decode kernel.
+pub const MATVEC_ROWS: u32 = 4;
+
 /// Tokens at or below which matmul uses the decode kernel.
 pub const DECODE_MAX_N: usize = 8;
 
@@ -73,10 +86,11 @@ fn key(
     dtype: Option<DType>,
     constants: Vec<(&'static str, u32)>,
 ) -> PipelineKey {
+    let f16_data = dtype == Some(DType::F16) || constants.contains(&("KV_F16", 1));
     PipelineKey {
         kernel,
         dtype,
-        variant: gpu.variant(kernel),
+        variant: gpu.variant(kernel, f16_data),
         constants,
     }
 }
@@ -124,7 +138,16 @@ pub fn lower(
                 .into_iter()
                 .enumerate()
                 .map(|(c, (first, rows))| Dispatch {
-                    key: key(gpu, kernel, Some(w.dtype), vec![]),
+                    key: key(
+                        gpu,
+                        kernel,
+                        Some(w.dtype),
+                        if kernel == Kernel::MatVec {
+                            vec![("N", u(n))]
+                        } else {
+                            vec![]
+                        },
+                    ),
                     params: vec![
                         u(n),
                         u(k),
@@ -142,7 +165,7 @@ pub fn lower(
                         Binding::Tensor(out),
                     ],
                     workgroups: if kernel == Kernel::MatVec {
-                        groups_2d(rows)
+                        groups_2d(rows.div_ceil(MATVEC_ROWS as usize))
                     } else {
                         [rows.div_ceil(32) as u32, n.div_ceil(32) as u32, 1]
                     },
@@ -291,8 +314,25 @@ pub fn lower(
                     op: "attention with K and V in different dtypes".into(),
                 });
             }
-            vec![Dispatch {
-                key: key(gpu, Kernel::Attention, None, vec![("KV_F16", f16)]),
+            let splits = if n == 1 && kv_rows > SPLIT_KEYS {
+                kv_rows.div_ceil(SPLIT_KEYS).min(MAX_SPLITS)
+            } else {
+                1
+            };
+            let split_keys = kv_rows.div_ceil(splits);
+            let mut bindings: Vec<Binding> = (0..4)
+                .map(|i| Binding::Tensor(node.inputs[i]))
+                .chain([Binding::Tensor(out)])
+                .collect();
+            let partial_bytes = n * n_head * splits * (head_dim + 2) * 4;
+            bindings.push(if splits > 1 {
+                Binding::Scratch(partial_bytes)
+            } else {
+                Binding::Dummy
+            });
+            let constants = vec![("KV_F16", f16), ("SPLITS", u(splits))];
+            let mut dispatches = vec![Dispatch {
+                key: key(gpu, Kernel::Attention, None, constants),
                 params: vec![
                     u(n),
                     u(*n_head),
@@ -302,13 +342,23 @@ pub fn lower(
                     scale.to_bits(),
                     u32::from(*causal),
                     softcap.unwrap_or(0.0).to_bits(),
+                    u(split_keys),
+                    0,
+                    0,
+                    0,
                 ],
-                bindings: (0..4)
-                    .map(|i| Binding::Tensor(node.inputs[i]))
-                    .chain([Binding::Tensor(out)])
-                    .collect(),
-                workgroups: [u(*n_head), u(n), 1],
-            }]
+                bindings,
+                workgroups: [u(*n_head), u(n), u(splits)],
+            }];
+            if splits > 1 {
+                dispatches.push(Dispatch {
+                    key: key(gpu, Kernel::AttentionCombine, None, vec![]),
+                    params: vec![u(n), u(*n_head), u(*head_dim), u(splits)],
+                    bindings: vec![Binding::LastScratch, Binding::Tensor(out)],
+                    workgroups: groups_2d((n * n_head * head_dim).div_ceil(64)),
+                });
+            }
+            dispatches
         }
         Op::KvWrite => {
             let (capacity, width) = (dims(0)[0], dims(0)[1]);

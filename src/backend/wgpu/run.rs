@@ -150,6 +150,32 @@ impl Executable for Compiled {
         )
     }
 
+    fn write_state(&mut self, id: TensorId, value: &HostTensor) -> Result<()> {
+        if !self.state_ids().contains(&id) {
+            return Err(Error::InvalidInput(format!(
+                "tensor {} is not a state tensor",
+                id.0
+            )));
+        }
+        let want = &self.graph.tensor(id).desc;
+        if &value.desc != want || value.data.len() != want.byte_len()? {
+            return Err(Error::InvalidInput(format!(
+                "state tensor {}: expected {want}, got {} ({} bytes)",
+                id.0,
+                value.desc,
+                value.data.len()
+            )));
+        }
+        let gpu = self.gpu.clone();
+        errors::scoped(&gpu.device, &gpu.health, &gpu.name, "writing state", || {
+            let mut data = value.data.clone();
+            data.resize(data.len().div_ceil(4) * 4, 0);
+            gpu.queue.write_buffer(self.whole(id)?, 0, &data);
+            gpu.queue.submit([]);
+            Ok(())
+        })
+    }
+
     fn read_state(&self, id: TensorId) -> Result<HostTensor> {
         if !self.state_ids().contains(&id) {
             return Err(Error::InvalidInput(format!(

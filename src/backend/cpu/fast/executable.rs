@@ -249,6 +249,25 @@ impl Executable for FastExecutable {
         Ok(())
     }
 
+    fn write_state(&mut self, id: TensorId, value: &HostTensor) -> Result<()> {
+        match self.graph.tensors().get(id.0) {
+            Some(t) if matches!(t.kind, TensorKind::State) => {
+                if value.desc != t.desc || value.data.len() != t.desc.byte_len()? {
+                    return Err(Error::InvalidInput(format!(
+                        "state {}: expected {}, got {}",
+                        t.name, t.desc, value.desc
+                    )));
+                }
+                self.values[id.0] = Some(Value::from_bytes(t.desc.dtype, &value.data));
+                Ok(())
+            }
+            _ => Err(Error::InvalidInput(format!(
+                "tensor {} is not a state tensor",
+                id.0
+            ))),
+        }
+    }
+
     fn read_state(&self, id: TensorId) -> Result<HostTensor> {
         match self.graph.tensors().get(id.0) {
             Some(t) if matches!(t.kind, TensorKind::State) => self.value(id)?.to_host(&t.desc),
