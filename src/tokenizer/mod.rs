@@ -273,6 +273,7 @@ impl Tokenizer {
             unk: in_range(spec.unk.or(default_unk)),
             tokens: spec.tokens,
         };
+        let pre_adds_bos = pre.as_ref().is_some_and(|p| p.default_add_bos);
         let mut special_by_length: Vec<u32> = (0..n as u32)
             .filter(|&id| {
                 vocab.token_type(id).is_special() && !vocab.tokens[id as usize].is_empty()
@@ -285,7 +286,7 @@ impl Tokenizer {
             special_by_length,
             bos: in_range(spec.bos.or(default_bos)),
             eos: in_range(spec.eos.or(default_eos)),
-            add_bos: spec.add_bos.unwrap_or(sentencepiece),
+            add_bos: spec.add_bos.unwrap_or(sentencepiece || pre_adds_bos),
             add_eos: spec.add_eos.unwrap_or(false),
             add_space_prefix: spec.add_space_prefix.unwrap_or(sentencepiece),
             vocab,

@@ -24,6 +24,8 @@ pub struct PreTokenizer {
     regexes: Vec<Regex>,
     /// Whether a word that is itself a token skips the merges (llama 3's `ignore_merges`).
     pub ignore_merges: bool,
+    /// Whether llama.cpp adds BOS by default for this pre-tokenizer (llama 3 does).
+    pub default_add_bos: bool,
 }
 
 impl PreTokenizer {
@@ -54,6 +56,8 @@ impl PreTokenizer {
             .collect::<Result<_>>()?;
         Ok(PreTokenizer {
             regexes,
+            // llama.cpp sets both for the llama 3 family only.
+            default_add_bos: ignore_merges,
             ignore_merges,
         })
     }
