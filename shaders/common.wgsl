@@ -28,6 +28,11 @@ fn wf16(o: u32) -> f32 {
     return half_to_f32(wu16(o));
 }
 
+// Values a decode invocation unpacks at once: a whole legacy block, or an aligned
+// 32-value piece of a K-quant super-block. `dequant_piece(b, j0, &piece)` fills the first
+// PIECE entries with values j0 .. j0 + PIECE of the block at byte b (j0 a multiple of PIECE).
+const PIECE: u32 = min(QK, 32u);
+
 // Element `col` of the weight row that starts at byte `row_byte`.
 fn weight_elem(row_byte: u32, col: u32) -> f32 {
     return dequant_block_elem(row_byte + (col / QK) * BLOCK_BYTES, col % QK);

@@ -1,6 +1,6 @@
 // Decode matmul, y[t, m] = sum_c x[t, c] * w[m, c] (+ bias[m]) for n = N <= 8 tokens.
 // A workgroup takes ROWS weight rows, WG / ROWS invocations per row: each strides over its
-// row in SUB-value pieces, dequantizes each weight once in registers and uses it for every
+// row in PIECE-value pieces, dequantizes each weight once in registers and uses it for every
 // token; the row's partial sums are then added from workgroup memory (one barrier, a
 // short serial sum), so short rows do not pay a full-workgroup reduction each.
 // `rows` rows of this binding start at global row `row_offset` (big weights are split).
@@ -28,7 +28,6 @@ struct Params {
 
 const WG: u32 = 64u;
 const MAX_N: u32 = 8u;
-const SUB: u32 = min(QK, 32u);
 // Tokens, fixed per pipeline so the token loops unroll and accumulators stay in registers.
 override N: u32 = 1u;
 // Weight rows per workgroup (divides WG).
@@ -45,13 +44,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let live = r < p.rows;
     let row_byte = r * p.row_bytes;
     var acc: array<f32, MAX_N>;
-    let units = select(0u, p.k / SUB, live);
+    let units = select(0u, p.k / PIECE, live);
     for (var u = lane; u < units; u += lanes) {
-        let c0 = u * SUB;
+        let c0 = u * PIECE;
         let b = row_byte + (c0 / QK) * BLOCK_BYTES;
-        let j0 = c0 % QK;
-        for (var j = 0u; j < SUB; j++) {
-            let w = dequant_block_elem(b, j0 + j);
+        var piece: array<f32, 32>;
+        dequant_piece(b, c0 % QK, &piece);
+        for (var j = 0u; j < PIECE; j++) {
+            let w = piece[j];
             for (var t = 0u; t < N; t++) {
                 acc[t] += w * x[t * p.k + c0 + j];
             }

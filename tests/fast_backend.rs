@@ -361,3 +361,72 @@ fn bad_positions_are_errors_not_panics() {
     })
     .is_ok());
 }
+
+#[test]
+fn every_weight_dtype_matmul_and_get_rows_match_dequantized_loops() {
+    use edgeplane_kernels::quant::{dequantize, quantize};
+    let (n, m, k) = (5, 9, 512);
+    let x = noise(20, n * k);
+    let wf = noise(21, m * k);
+    let bias = vec![0.0; m];
+    for dtype in DType::WEIGHTS {
+        // Formats without a quantizer get random blocks with small f16 scales (ggml offsets).
+        let w = quantize(dtype, &wf).unwrap_or_else(|_| {
+            let scale_offsets: &[usize] = match dtype {
+                DType::Q2K => &[80, 82],
+                DType::Q3K => &[108],
+                DType::Q5K | DType::Q4_1 | DType::Q5_1 | DType::Q4K => &[0, 2],
+                _ => &[0],
+            };
+            let mut bytes: Vec<u8> = noise(22, m * k / dtype.block_size() * dtype.block_bytes())
+                .iter()
+                .map(|v| ((v + 1.0) * 127.9) as u8)
+                .collect();
+            for blk in bytes.chunks_exact_mut(dtype.block_bytes()) {
+                for &o in scale_offsets {
+                    blk[o..o + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
+                }
+            }
+            bytes
+        });
+        let exact = dequantize(dtype, &w, m * k).unwrap();
+        let want = naive_matmul(&exact, &x, n, m, k, &bias);
+        for b in backends() {
+            let got = run_matmul(&b, dtype, w.clone(), &x, n, m, k, &bias);
+            let num: f64 = got
+                .iter()
+                .zip(&want)
+                .map(|(a, c)| f64::from(a - c).powi(2))
+                .sum();
+            let den: f64 = want.iter().map(|c| f64::from(*c).powi(2)).sum();
+            assert!(
+                num / den < 1e-4,
+                "{dtype} {:?}: nmse {}",
+                b.simd_level(),
+                num / den
+            );
+        }
+        let b = &backends()[0];
+        let mut g = Graph::new();
+        let t = g
+            .constant("t", TensorDesc::new(dtype, [m, k]), w.clone().into())
+            .unwrap();
+        let ids = g.input("ids", TensorDesc::new(DType::I32, [3])).unwrap();
+        let rows = g.add(Op::GetRows, &[t, ids]).unwrap();
+        g.mark_output(rows).unwrap();
+        let out = b
+            .compile(&g)
+            .unwrap()
+            .run(&[HostTensor::from_i32([3], &[8, 0, 3]).unwrap()])
+            .unwrap()[0]
+            .to_f32()
+            .unwrap();
+        for (i, r) in [8usize, 0, 3].into_iter().enumerate() {
+            assert_eq!(
+                out[i * k..(i + 1) * k],
+                exact[r * k..(r + 1) * k],
+                "{dtype} row {r}"
+            );
+        }
+    }
+}

@@ -4,7 +4,7 @@
 
 mod sched_support;
 
-use edgeplane::backend::cpu::fast::{Fast, FastSettings};
+use edgeplane::backend::cpu::reference::Reference;
 use edgeplane::sched::layer::{Layer, LayerConfig};
 use edgeplane::sched::profile::LoadOutcome;
 use edgeplane::sched::{MeasureScale, SchedSettings, Scheduler};
@@ -15,13 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn reference() -> Arc<dyn Backend> {
-    Arc::new(
-        Fast::new(FastSettings {
-            threads: 1,
-            simd: None,
-        })
-        .unwrap(),
-    )
+    Arc::new(Reference::new())
 }
 
 fn settings(dir: &std::path::Path, clock: &Arc<VirtualClock>) -> SchedSettings {
@@ -327,4 +321,40 @@ fn the_kv_cache_on_a_surviving_device_outlives_the_re_plan() {
         got.warnings
     );
     assert_eq!(exe.run_with_report(&steps[2]).unwrap().outputs, want[2]);
+}
+
+#[test]
+fn the_scheduler_is_a_backend_named_auto() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(VirtualClock::default());
+    let (mm, small) = pair(&clock, 50.0, 0.0);
+    let sched = Scheduler::new(vec![mm, small], settings(dir.path(), &clock));
+    let auto: &dyn Backend = &sched;
+    assert_eq!(auto.info().backend, "auto");
+    assert_eq!(auto.info().features, ["mm", "small"]);
+    let layer = layer();
+    let steps = steps(&layer);
+    let want = expected(&layer, &steps);
+    let mut exe = auto.compile(&layer.graph).unwrap();
+    for (inputs, want) in steps.iter().zip(&want) {
+        assert_eq!(&exe.run(inputs).unwrap(), want);
+    }
+    // The layer check sees it as one more backend, within the bound (here: exact).
+    let check =
+        edgeplane::sched::check::check_layer(auto, reference().as_ref(), LayerConfig::reduced(), 2);
+    assert_eq!(check.nmse, Some(0.0), "{check:?}");
+    assert!(check.pass);
+    // ...and reports a backend that fails instead of passing it.
+    let broken = Throttled::new("broken", reference(), clock, Costs::default());
+    broken.switches.fail_runs.store(true, Ordering::SeqCst);
+    let check = edgeplane::sched::check::check_layer(
+        &broken,
+        reference().as_ref(),
+        LayerConfig::reduced(),
+        2,
+    );
+    assert!(
+        !check.pass && check.error.as_deref().is_some_and(|e| e.contains("lost")),
+        "{check:?}"
+    );
 }

@@ -10,3 +10,20 @@ fn dequant_block_elem(b: u32, e: u32) -> f32 {
     let sm = k_scale_min(b + 4u, 2u * g + hi);
     return wf16(b) * sm.x * f32(q) - wf16(b + 2u) * sm.y;
 }
+
+// One 32-value sub-block: scale and min decoded once, quants read a word at a time
+// (super-blocks are 144 bytes, so qs is 4-byte aligned).
+fn dequant_piece(b: u32, j0: u32, piece: ptr<function, array<f32, 32>>) {
+    let g = j0 / 64u;
+    let hi = (j0 % 64u) / 32u;
+    let sm = k_scale_min(b + 4u, 2u * g + hi);
+    let d = wf16(b) * sm.x;
+    let mn = wf16(b + 2u) * sm.y;
+    let base = (b + 16u + g * 32u) >> 2u;
+    for (var w = 0u; w < 8u; w++) {
+        let word = wq[base + w] >> (hi * 4u);
+        for (var i = 0u; i < 4u; i++) {
+            (*piece)[w * 4u + i] = d * f32((word >> (i * 8u)) & 15u) - mn;
+        }
+    }
+}

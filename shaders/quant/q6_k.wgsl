@@ -12,3 +12,21 @@ fn dequant_block_elem(b: u32, e: u32) -> f32 {
     let sc = wsbyte(b + 192u + n * 8u + l / 16u + 2u * c);
     return wf16(b + 208u) * f32(sc) * (f32(low | (high << 4u)) - 32.0);
 }
+
+// One 32-value quarter: two scales and d decoded once, ql/qh read 16 bits at a time.
+fn dequant_piece(b: u32, j0: u32, piece: ptr<function, array<f32, 32>>) {
+    let n = j0 / 128u;
+    let c = (j0 % 128u) / 32u;
+    let d = wf16(b + 208u);
+    let d0 = d * f32(wsbyte(b + 192u + n * 8u + 2u * c));
+    let d1 = d * f32(wsbyte(b + 192u + n * 8u + 1u + 2u * c));
+    let ql = b + n * 64u + (c & 1u) * 32u;
+    let qh = b + 128u + n * 32u;
+    for (var l = 0u; l < 32u; l += 2u) {
+        let lows = wu16(ql + l) >> ((c >> 1u) * 4u);
+        let highs = wu16(qh + l) >> (2u * c);
+        let scale = select(d0, d1, l >= 16u);
+        (*piece)[l] = scale * (f32((lows & 15u) | ((highs & 3u) << 4u)) - 32.0);
+        (*piece)[l + 1u] = scale * (f32(((lows >> 8u) & 15u) | (((highs >> 8u) & 3u) << 4u)) - 32.0);
+    }
+}

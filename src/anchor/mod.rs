@@ -6,3 +6,5 @@
 pub mod candle;
 #[cfg(feature = "anchor-ggml")]
 pub mod ggml;
+#[cfg(feature = "anchor-ggml")]
+pub mod llama;

@@ -13,6 +13,24 @@ use crate::graph::Graph;
 use crate::op::Op;
 use crate::tensor::{HostTensor, TensorDesc};
 
+/// Every backend compiled in that opens on this machine, the CPU reference first. Backends
+/// that fail to open (no GPU adapter, for instance) are logged and left out. Each new
+/// backend adds itself here; the CLI's `devices`, `check`, `bench` and the tour all list
+/// what this returns.
+pub fn available_backends() -> Vec<std::sync::Arc<dyn Backend>> {
+    use std::sync::Arc;
+    let mut backends: Vec<Arc<dyn Backend>> = vec![Arc::new(cpu::reference::Reference::new())];
+    match cpu::fast::Fast::new(cpu::fast::FastSettings::default()) {
+        Ok(b) => backends.push(Arc::new(b)),
+        Err(e) => log::warn!("fast CPU backend: {e}"),
+    }
+    match wgpu::Wgpu::from_env() {
+        Ok(b) => backends.push(Arc::new(b)),
+        Err(e) => log::warn!("wgpu backend: {e}"),
+    }
+    backends
+}
+
 /// What kind of silicon a device is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum DeviceKind {

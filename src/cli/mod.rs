@@ -3,11 +3,12 @@
 
 pub mod bench;
 pub mod check;
+pub mod devices;
+pub mod inspect;
 pub mod plan;
+pub mod tensor;
 pub mod tour;
 
-use edgeplane::backend::cpu::fast::{Fast, FastSettings};
-use edgeplane::backend::wgpu::Wgpu;
 use edgeplane::Backend;
 use std::sync::Arc;
 
@@ -31,37 +32,54 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// The scheduler's plan for the built-in layer, explained.
     Plan(plan::PlanArgs),
+    /// A GGUF file's metadata and tensor table.
+    Inspect(inspect::InspectArgs),
+    /// One tensor of a GGUF file, dequantized to f32, written as a .npy array.
+    Tensor(tensor::TensorArgs),
+    /// Every backend compiled in that opens here, with what its device reports.
+    Devices(devices::DevicesArgs),
 }
 
 /// Every backend compiled in that opens on this machine; the ones that don't are logged.
 pub fn available_backends() -> Vec<Arc<dyn Backend>> {
-    let mut backends: Vec<Arc<dyn Backend>> = Vec::new();
-    match Fast::new(FastSettings::default()) {
-        Ok(b) => backends.push(Arc::new(b)),
-        Err(e) => log::warn!("fast CPU backend: {e}"),
-    }
-    match Wgpu::from_env() {
-        Ok(b) => backends.push(Arc::new(b)),
-        Err(e) => log::warn!("wgpu backend: {e}"),
-    }
-    backends
+    edgeplane::backend::available_backends()
 }
 
-/// Runs the parsed command line; the process exit code.
+/// Runs the parsed command line; the process exit code: 0 on success, 1 on any error or
+/// failed check. Errors print as `error: <message>` followed by their causes. Backends are
+/// opened only by the commands that use them, so `inspect` never touches a GPU.
 pub fn run(cli: Cli) -> i32 {
-    let backends = available_backends();
     let result = match cli.command.unwrap_or(Command::Tour) {
-        Command::Tour => tour::run(&backends).map(|()| true),
-        Command::Check(args) => check::run(&args, &backends),
-        Command::Bench(args) => bench::run(&args, &backends).map(|()| true),
-        Command::Plan(args) => plan::run(&args, &backends).map(|()| true),
+        Command::Tour => tour::run(&available_backends()).map(|()| true),
+        Command::Check(args) => check::run(&args, &available_backends()),
+        Command::Bench(args) => bench::run(&args, &available_backends()).map(|()| true),
+        Command::Plan(args) => plan::run(&args, &available_backends()).map(|()| true),
+        Command::Inspect(args) => inspect::run(&args).map(|()| true),
+        Command::Tensor(args) => tensor::run(&args).map(|()| true),
+        Command::Devices(args) => devices::run(&args, &available_backends()).map(|()| true),
     };
     match result {
         Ok(true) => 0,
         Ok(false) => 1,
         Err(e) => {
-            eprintln!("error: {e}");
-            2
+            eprintln!("error: {}", error_chain(&e));
+            1
         }
     }
+}
+
+/// `message: cause: cause`, the error and every source below it.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // thiserror messages often already include their source; don't repeat it.
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }

@@ -85,7 +85,7 @@ pub fn run(backends: &[Arc<dyn Backend>]) -> edgeplane::Result<()> {
     println!("5. Estimated decode speed");
     match report.tokens_per_s {
         Some(tps) => println!(
-            "   {tps:.1} tokens/s for a {}-layer model of this layer (plus a {}-entry output head),\n   from the measured decode step; {} measuring runs this time, tour took {:.1} s.",
+            "   {tps:.1} tokens/s for a {}-layer model of this layer (plus a {}-entry output head),\n   from the plan's measured decode step; {} measuring runs this time, tour took {:.1} s.",
             report.layer.n_layer,
             report.layer.vocab,
             sched.measurement_runs(),

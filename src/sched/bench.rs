@@ -175,7 +175,7 @@ pub struct BenchReport {
     /// The scheduler's plan for the decode step.
     pub plan: Plan,
     /// Estimated decode tokens/s of a model of `layer.n_layer` such layers plus its head,
-    /// at the best measured decode step.
+    /// at the plan's measured decode step.
     pub tokens_per_s: Option<f64>,
 }
 
@@ -268,12 +268,13 @@ pub fn bench_layer(sched: &Scheduler, backends: &[Arc<dyn Backend>]) -> Result<B
             .map_err(|e| log::warn!("comparing the plan with {name}: {e}"))
             .ok()
     });
-    let best_ms = auto
+    // The plan's step from the alternating rounds (the more careful measurement), else
+    // from its own timing.
+    let best_ms = comparison
         .as_ref()
-        .map(|a| a.decode_ms)
-        .into_iter()
-        .chain(best_single.as_ref().map(|b| b.1))
-        .fold(f64::INFINITY, f64::min);
+        .map(|c| c.auto_ms)
+        .or(auto.as_ref().map(|a| a.decode_ms))
+        .unwrap_or(f64::INFINITY);
     let tokens_per_s = best_ms
         .is_finite()
         .then(|| decode_tokens_per_s(&config, best_ms, head_ms(sched, &config)));

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 /// Name of the reference backend, which the planner skips unless asked.
-pub const REFERENCE_BACKEND: &str = "cpu-ref";
+pub const REFERENCE_BACKEND: &str = crate::backend::cpu::reference::BACKEND_NAME;
 
 /// What one measuring pass did.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]

@@ -132,3 +132,99 @@ crate::cpu::attention::attend_group_impl!(
     f16_to_f32,
     "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"
 );
+
+/// Q4_0 weights · `R` activation rows, two blocks per 512-bit step (prefill): the block
+/// pair is unpacked once, the sign of `x - 8` moved onto each row's activations.
+#[allow(clippy::incompatible_msrv)]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub fn rows_q4_0_wide<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
+    use crate::cpu::layout::q4_0;
+    let nb = w.len() / q4_0::BYTES;
+    let m4 = _mm512_set1_epi8(0xF);
+    let eight = _mm512_set1_epi8(8);
+    let zero = _mm512_setzero_si512();
+    let mut acc = [_mm512_setzero_ps(); R];
+    let mut b = 0;
+    while b + 2 <= nb {
+        let at0 = b * q4_0::BYTES;
+        let at1 = at0 + q4_0::BYTES;
+        let q0 = load16(w, at0 + q4_0::QS);
+        let q1 = load16(w, at1 + q4_0::QS);
+        let x = _mm512_inserti32x4::<3>(
+            _mm512_inserti32x4::<2>(_mm512_inserti32x4::<1>(_mm512_castsi128_si512(q0), q0), q1),
+            q1,
+        );
+        let xs = _mm512_sub_epi8(
+            _mm512_and_si512(
+                _mm512_mask_blend_epi64(0b1100_1100, x, _mm512_srli_epi16::<4>(x)),
+                m4,
+            ),
+            eight,
+        );
+        let negative = _mm512_movepi8_mask(xs);
+        let ax = _mm512_abs_epi8(xs);
+        let (dw0, dw1) = (f16_at(w, at0), f16_at(w, at1));
+        for r in 0..R {
+            let y = load64(a[r].quants, b * 32);
+            let sy = _mm512_mask_sub_epi8(y, negative, zero, y);
+            let p = _mm512_dpbusd_epi32(zero, ax, sy);
+            let d = pair_scales(dw0 * a[r].scales[b], dw1 * a[r].scales[b + 1]);
+            acc[r] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc[r]);
+        }
+        b += 2;
+    }
+    let mut out = [0.0f32; R];
+    for r in 0..R {
+        out[r] = _mm512_reduce_add_ps(acc[r]);
+    }
+    if b < nb {
+        let tails: [ActivationRow; R] = std::array::from_fn(|r| tail_row(&a[r], b));
+        let t = rows_q4_0::<R>(&w[b * q4_0::BYTES..], &tails);
+        for r in 0..R {
+            out[r] += t[r];
+        }
+    }
+    out
+}
+
+/// Q8_0 weights · `R` activation rows, two blocks per 512-bit step (prefill).
+#[allow(clippy::incompatible_msrv)]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub fn rows_q8_0_wide<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
+    use crate::cpu::layout::q8_0;
+    let nb = w.len() / q8_0::BYTES;
+    let zero = _mm512_setzero_si512();
+    let mut acc = [_mm512_setzero_ps(); R];
+    let mut b = 0;
+    while b + 2 <= nb {
+        let at0 = b * q8_0::BYTES;
+        let at1 = at0 + q8_0::BYTES;
+        let x = _mm512_inserti64x4::<1>(
+            _mm512_castsi256_si512(load32(w, at0 + q8_0::QS)),
+            load32(w, at1 + q8_0::QS),
+        );
+        let negative = _mm512_movepi8_mask(x);
+        let ax = _mm512_abs_epi8(x);
+        let (dw0, dw1) = (f16_at(w, at0), f16_at(w, at1));
+        for r in 0..R {
+            let y = load64(a[r].quants, b * 32);
+            let sy = _mm512_mask_sub_epi8(y, negative, zero, y);
+            let p = _mm512_dpbusd_epi32(zero, ax, sy);
+            let d = pair_scales(dw0 * a[r].scales[b], dw1 * a[r].scales[b + 1]);
+            acc[r] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc[r]);
+        }
+        b += 2;
+    }
+    let mut out = [0.0f32; R];
+    for r in 0..R {
+        out[r] = _mm512_reduce_add_ps(acc[r]);
+    }
+    if b < nb {
+        let tails: [ActivationRow; R] = std::array::from_fn(|r| tail_row(&a[r], b));
+        let t = rows_q8_0::<R>(&w[b * q8_0::BYTES..], &tails);
+        for r in 0..R {
+            out[r] += t[r];
+        }
+    }
+    out
+}

@@ -100,7 +100,11 @@ pub fn dot4(simd: Simd, dtype: DType, w: &[u8], a: &[ActivationRow; 4]) -> [f32;
         // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
         SimdLevel::Avx512Vnni => unsafe {
             use super::avx512 as k;
-            rows!(k)
+            match dtype {
+                DType::Q4_0 => Some(k::rows_q4_0_wide::<4>(w, a)),
+                DType::Q8_0 => Some(k::rows_q8_0_wide::<4>(w, a)),
+                _ => rows!(k),
+            }
         },
         _ => None,
     };

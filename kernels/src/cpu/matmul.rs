@@ -44,8 +44,8 @@ impl WeightMatrix<'_> {
 
 /// Weight rows per tile: 16 rows of a 4096-wide Q4_0 matrix are 37 KiB.
 const WEIGHT_TILE_ROWS: usize = 16;
-/// Activation bytes per block, sized for a share of L2.
-const ACTIVATION_BLOCK_BYTES: usize = 256 * 1024;
+/// Activation bytes per block: with a weight tile they stay close to L1 (48 KiB here).
+const ACTIVATION_BLOCK_BYTES: usize = 64 * 1024;
 
 /// Computes `out[(r - rows.start) * n + i] = W[r] · x[i]` for `r` in `rows` and every
 /// activation row `i` (`n = acts.rows()`): weight-major, so threads own disjoint slices.

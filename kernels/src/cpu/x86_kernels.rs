@@ -64,6 +64,22 @@ macro_rules! x86_dot_kernels {
             unsafe { _mm_loadu_si128(s.as_ptr() as *const __m128i) }
         }
 
+        /// The eight Q4_K mins, each repeated for two i16 lanes (`[m0, m0, m1, m1, ..]`), to
+        /// `madd` against the sixteen per-16 activation sums.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn q4_k_mins_pairs(mn: &[u8; 8]) -> __m256i {
+            let m = _mm_cvtsi64_si128(i64::from_le_bytes(*mn));
+            _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m, m))
+        }
+
+        /// Σ mins·sums of one 256-block as eight i32 lanes.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn block_sums_dot(sums: &[i16], b: usize, weights16: __m256i) -> __m256i {
+            _mm256_madd_epi16(load32(sums, b * 16), weights16)
+        }
+
         /// Q4_0 weights · 32-block activations.
         #[target_feature(enable = $features)]
         pub fn dot_q4_0(w: &[u8], a: &ActivationRow) -> f32 {
@@ -101,16 +117,13 @@ macro_rules! x86_dot_kernels {
         pub fn dot_q4_k(w: &[u8], a: &ActivationRow) -> f32 {
             let m4 = _mm256_set1_epi8(0xF);
             let mut acc = _mm256_setzero_ps();
-            let mut offset = 0.0f32;
+            let mut offset = _mm256_setzero_ps();
             for b in 0..w.len() / q4_k::BYTES {
                 let at = b * q4_k::BYTES;
                 let (sc, mn) = q4_k::scales_and_mins(&w[at + q4_k::SCALES..at + q4_k::QS]);
-                let bs = &a.sums[b * 16..b * 16 + 16];
-                let mut summ = 0i32;
-                for s in 0..8 {
-                    summ += i32::from(mn[s]) * (i32::from(bs[2 * s]) + i32::from(bs[2 * s + 1]));
-                }
-                offset += f16_at(w, at + 2) * a.scales[b] * summ as f32;
+                let summ = block_sums_dot(a.sums, b, q4_k_mins_pairs(&mn));
+                let dm = _mm256_set1_ps(f16_at(w, at + 2) * a.scales[b]);
+                offset = _mm256_fmadd_ps(dm, _mm256_cvtepi32_ps(summ), offset);
                 let mut sumi = _mm256_setzero_si256();
                 for j in 0..4 {
                     let q = load32(w, at + q4_k::QS + 32 * j);
@@ -131,7 +144,7 @@ macro_rules! x86_dot_kernels {
                 let d = _mm256_set1_ps(f16_at(w, at) * a.scales[b]);
                 acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
             }
-            hsum(acc) - offset
+            hsum(_mm256_sub_ps(acc, offset))
         }
 
         /// Q6_K weights · 256-block activations. Quants are used unsigned (0..63) and the
@@ -141,17 +154,15 @@ macro_rules! x86_dot_kernels {
             let m4 = _mm256_set1_epi8(0xF);
             let m2 = _mm256_set1_epi8(3);
             let mut acc = _mm256_setzero_ps();
-            let mut offset = 0.0f32;
+            let mut offset = _mm256_setzero_ps();
             for b in 0..w.len() / q6_k::BYTES {
                 let at = b * q6_k::BYTES;
                 let sc = &w[at + q6_k::SCALES..at + q6_k::SCALES + 16];
-                let bs = &a.sums[b * 16..b * 16 + 16];
-                let mut summ = 0i32;
-                for s in 0..16 {
-                    summ += i32::from(sc[s] as i8) * i32::from(bs[s]);
-                }
+                let scales16 = _mm256_cvtepi8_epi16(load16(w, at + q6_k::SCALES));
+                let summ = block_sums_dot(a.sums, b, scales16);
                 let d = f16_at(w, at + q6_k::D) * a.scales[b];
-                offset += d * 32.0 * summ as f32;
+                offset =
+                    _mm256_fmadd_ps(_mm256_set1_ps(d * 32.0), _mm256_cvtepi32_ps(summ), offset);
                 let mut sumi = _mm256_setzero_si256();
                 for h in 0..2 {
                     let ql0 = load32(w, at + 64 * h);
@@ -195,7 +206,7 @@ macro_rules! x86_dot_kernels {
                 }
                 acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
             }
-            hsum(acc) - offset
+            hsum(_mm256_sub_ps(acc, offset))
         }
 
         /// Q4_0 weights · `R` activation rows: each block is unpacked once for all rows.
@@ -246,7 +257,7 @@ macro_rules! x86_dot_kernels {
         pub fn rows_q4_k<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
             let m4 = _mm256_set1_epi8(0xF);
             let mut acc = [_mm256_setzero_ps(); R];
-            let mut offset = [0.0f32; R];
+            let mut offset = [_mm256_setzero_ps(); R];
             for b in 0..w.len() / q4_k::BYTES {
                 let at = b * q4_k::BYTES;
                 let (sc, mn) = q4_k::scales_and_mins(&w[at + q4_k::SCALES..at + q4_k::QS]);
@@ -267,21 +278,18 @@ macro_rules! x86_dot_kernels {
                         sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(plo, phi));
                     }
                 }
+                let mins = q4_k_mins_pairs(&mn);
                 for r in 0..R {
-                    let bs = &a[r].sums[b * 16..b * 16 + 16];
-                    let mut summ = 0i32;
-                    for s in 0..8 {
-                        summ +=
-                            i32::from(mn[s]) * (i32::from(bs[2 * s]) + i32::from(bs[2 * s + 1]));
-                    }
-                    offset[r] += dmin * a[r].scales[b] * summ as f32;
+                    let summ = block_sums_dot(a[r].sums, b, mins);
+                    let dm = _mm256_set1_ps(dmin * a[r].scales[b]);
+                    offset[r] = _mm256_fmadd_ps(dm, _mm256_cvtepi32_ps(summ), offset[r]);
                     let dv = _mm256_set1_ps(d * a[r].scales[b]);
                     acc[r] = _mm256_fmadd_ps(dv, _mm256_cvtepi32_ps(sumi[r]), acc[r]);
                 }
             }
             let mut out = [0.0f32; R];
             for r in 0..R {
-                out[r] = hsum(acc[r]) - offset[r];
+                out[r] = hsum(_mm256_sub_ps(acc[r], offset[r]));
             }
             out
         }
@@ -292,7 +300,7 @@ macro_rules! x86_dot_kernels {
             let m4 = _mm256_set1_epi8(0xF);
             let m2 = _mm256_set1_epi8(3);
             let mut acc = [_mm256_setzero_ps(); R];
-            let mut offset = [0.0f32; R];
+            let mut offset = [_mm256_setzero_ps(); R];
             for b in 0..w.len() / q6_k::BYTES {
                 let at = b * q6_k::BYTES;
                 let sc = &w[at + q6_k::SCALES..at + q6_k::SCALES + 16];
@@ -340,21 +348,22 @@ macro_rules! x86_dot_kernels {
                         }
                     }
                 }
+                let scales16 = _mm256_cvtepi8_epi16(load16(w, at + q6_k::SCALES));
                 for r in 0..R {
-                    let bs = &a[r].sums[b * 16..b * 16 + 16];
-                    let mut summ = 0i32;
-                    for s in 0..16 {
-                        summ += i32::from(sc[s] as i8) * i32::from(bs[s]);
-                    }
+                    let summ = block_sums_dot(a[r].sums, b, scales16);
                     let d = dw * a[r].scales[b];
-                    offset[r] += d * 32.0 * summ as f32;
+                    offset[r] = _mm256_fmadd_ps(
+                        _mm256_set1_ps(d * 32.0),
+                        _mm256_cvtepi32_ps(summ),
+                        offset[r],
+                    );
                     acc[r] =
                         _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
                 }
             }
             let mut out = [0.0f32; R];
             for r in 0..R {
-                out[r] = hsum(acc[r]) - offset[r];
+                out[r] = hsum(_mm256_sub_ps(acc[r], offset[r]));
             }
             out
         }

@@ -4,8 +4,10 @@
 //! each with one part: `half` (f16 bit conversion), `reduce`
 //! (workgroup sum: shared-memory tree or subgroup variant), `kv` (K/V cache reads: 32-bit
 //! words or native f16), `common` (byte access to packed
-//! weights) and `quant` (the per-dtype `dequant_block_elem` from `shaders/quant/`). A new
-//! quant format is one file in `shaders/quant/` plus one line in [`quant_source`].
+//! weights) and `quant` (the per-dtype `dequant_block_elem` from `shaders/quant/`, and its
+//! optional `dequant_piece` — a faster whole-piece unpacking — or, when a file has none, the
+//! per-element default from `piece_default.wgsl`). A new quant format is one file in
+//! `shaders/quant/` plus one line in [`quant_source`].
 //!
 //! **Weight layout.** Quantized weights stay raw GGUF block bytes, bound as `array<u32>`
 //! and read through byte-extracting helpers (`wbyte`, `wu16`): no repacking at upload,
@@ -162,7 +164,15 @@ pub fn compose(kernel: Kernel, dtype: Option<DType>, variant: Variant) -> Result
             "common" => include_str!("../../../shaders/common.wgsl"),
             "quant" => {
                 let d = dtype.ok_or_else(|| fail("needs a dtype".into()))?;
-                quant_source(d).ok_or_else(|| fail(format!("no unpack function for {d}")))?
+                let unpack =
+                    quant_source(d).ok_or_else(|| fail(format!("no unpack function for {d}")))?;
+                out.push_str(&format!("// ---- quant {d} ----\n"));
+                out.push_str(unpack);
+                // A format without its own piece unpacking gets the per-element default.
+                if !unpack.contains("fn dequant_piece") {
+                    out.push_str(include_str!("../../../shaders/piece_default.wgsl"));
+                }
+                continue;
             }
             other => return Err(fail(format!("unknown include {other:?}"))),
         };
@@ -181,6 +191,17 @@ mod tests {
         let s = compose(Kernel::MatVec, Some(DType::Q4_0), Variant::default()).unwrap();
         assert!(!s.contains("//#include"));
         assert!(s.contains("const BLOCK_BYTES: u32 = 18u;"));
+        assert_eq!(
+            s.matches("fn dequant_piece").count(),
+            1,
+            "own piece function only"
+        );
+        let q5 = compose(Kernel::MatVec, Some(DType::Q5_0), Variant::default()).unwrap();
+        assert_eq!(
+            q5.matches("fn dequant_piece").count(),
+            1,
+            "default piece function"
+        );
         assert!(s.contains("fn half_to_f32"));
         assert!(!s.contains("subgroupAdd"));
         let v = Variant {

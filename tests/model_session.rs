@@ -1,0 +1,146 @@
+//! The model runner on the CPU backends: batch and step modes agree, the KV cache carries a
+//! sequence across calls, and bad models and requests fail with errors that name the
+//! problem.
+
+use edgeplane::backend::cpu::fast::{Fast, FastSettings};
+use edgeplane::model::testing::{build_test_model, TestModelSpec};
+use edgeplane::model::{MemorySource, MetaValue, Model, Session, SessionOptions};
+use edgeplane::{Backend, Error};
+use std::sync::Arc;
+
+fn fast() -> Arc<dyn Backend> {
+    Arc::new(
+        Fast::new(FastSettings {
+            threads: 2,
+            simd: None,
+        })
+        .expect("fast backend"),
+    )
+}
+
+fn model(spec: &TestModelSpec) -> Arc<Model> {
+    let source = build_test_model(spec).expect("test model");
+    Arc::new(Model::from_source(&source).expect("model loads"))
+}
+
+/// Normalized mean squared error of `got` against `want`.
+fn nmse(got: &[f32], want: &[f32]) -> f64 {
+    assert_eq!(got.len(), want.len());
+    let err: f64 = got
+        .iter()
+        .zip(want)
+        .map(|(g, w)| ((g - w) as f64).powi(2))
+        .sum();
+    let energy: f64 = want.iter().map(|w| (*w as f64).powi(2)).sum();
+    err / energy.max(1e-30)
+}
+
+const TOKENS: [u32; 7] = [1, 300, 17, 42, 399, 5, 260];
+
+#[test]
+fn batch_and_step_agree_and_state_carries_over() {
+    for spec in [TestModelSpec::tiny_llama(), TestModelSpec::tiny_qwen2()] {
+        let m = model(&spec);
+        let backend = fast();
+        let mut batch =
+            Session::new(m.clone(), backend.clone(), SessionOptions::default()).unwrap();
+        let all = batch.eval(&TOKENS).unwrap();
+        assert_eq!(all.len(), TOKENS.len() * m.vocab_size());
+        assert!(all.iter().all(|v| v.is_finite()));
+
+        let mut step = Session::new(m.clone(), backend.clone(), SessionOptions::default()).unwrap();
+        let stepped = step.eval_steps(&TOKENS).unwrap();
+        let e = nmse(&stepped, &all);
+        assert!(e < 1e-6, "{:?}: batch vs step NMSE {e:e}", spec.arch);
+
+        // Prefill 4, then decode the rest one by one: the cache moves (or is replayed).
+        let mut mixed = Session::new(m.clone(), backend, SessionOptions::default()).unwrap();
+        let mut got = mixed.eval(&TOKENS[..4]).unwrap();
+        for &t in &TOKENS[4..] {
+            got.extend(mixed.eval(&[t]).unwrap());
+        }
+        assert_eq!(mixed.position(), TOKENS.len());
+        let e = nmse(&got, &all);
+        assert!(
+            e < 1e-6,
+            "{:?}: prefill+decode vs batch NMSE {e:e}",
+            spec.arch
+        );
+
+        // A different prefix gives different logits for the same last token (attention
+        // really reads the cache).
+        let mut other = Session::new(m.clone(), fast(), SessionOptions::default()).unwrap();
+        let mut tokens = TOKENS;
+        tokens[0] = 2;
+        let changed = other.eval(&tokens).unwrap();
+        let v = m.vocab_size();
+        let tail = (TOKENS.len() - 1) * v;
+        assert!(nmse(&changed[tail..], &all[tail..]) > 1e-4);
+    }
+}
+
+#[test]
+fn context_overflow_is_reported_with_the_limit() {
+    let m = model(&TestModelSpec::tiny_llama());
+    let options = SessionOptions {
+        context: Some(8),
+        ..SessionOptions::default()
+    };
+    let mut s = Session::new(m, fast(), options).unwrap();
+    s.eval(&TOKENS).unwrap();
+    match s.eval(&[1, 2]) {
+        Err(Error::ContextOverflow { needed, limit }) => assert_eq!((needed, limit), (9, 8)),
+        other => panic!("expected a context overflow, got {other:?}"),
+    }
+    // The sequence is intact and the last position still fits.
+    s.eval(&[3]).unwrap();
+    s.reset().unwrap();
+    assert_eq!(s.position(), 0);
+}
+
+#[test]
+fn token_ids_outside_the_vocabulary_are_refused() {
+    let m = model(&TestModelSpec::tiny_llama());
+    let vocab = m.vocab_size() as u32;
+    let mut s = Session::new(m, fast(), SessionOptions::default()).unwrap();
+    let err = s.eval(&[1, vocab]).unwrap_err().to_string();
+    assert!(err.contains(&format!("token id {vocab}")), "{err}");
+}
+
+fn load_error(source: &MemorySource) -> String {
+    Model::from_source(source).unwrap_err().to_string()
+}
+
+#[test]
+fn bad_models_name_the_problem() {
+    let good = build_test_model(&TestModelSpec::tiny_llama()).unwrap();
+
+    let mut m = good.clone();
+    m.set("general.architecture", MetaValue::Str("gptj".into()));
+    let err = load_error(&m);
+    assert!(err.contains("unsupported architecture \"gptj\""), "{err}");
+
+    let mut m = good.clone();
+    assert!(m.remove_tensor("blk.1.ffn_up.weight"));
+    let err = load_error(&m);
+    assert!(err.contains("missing tensor blk.1.ffn_up.weight"), "{err}");
+
+    let mut m = good.clone();
+    m.set("llama.attention.head_count_kv", MetaValue::Int(2));
+    let err = load_error(&m);
+    assert!(
+        err.contains("tensor blk.0.attn_k.weight has shape [256, 256]"),
+        "{err}"
+    );
+    assert!(err.contains("llama.attention.head_count_kv = 2"), "{err}");
+
+    let mut m = good.clone();
+    m.metadata.remove("llama.block_count");
+    let err = load_error(&m);
+    assert!(err.contains("llama.block_count is missing"), "{err}");
+
+    let mut m = good;
+    m.set("llama.feed_forward_length", MetaValue::Int(384));
+    let err = load_error(&m);
+    assert!(err.contains("blk.0.ffn_gate.weight"), "{err}");
+}
