@@ -277,3 +277,13 @@ fn bad_input_prints_error_and_exits_1() {
         &["out.npy"],
     );
 }
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    expect_error(&["inspect".as_ref()], &["FILE"]);
+    expect_error(&["no-such-command".as_ref()], &["no-such-command"]);
+    let help = edgeplane(&["--help".as_ref()]);
+    assert_eq!(help.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("inspect") && text.contains("tensor") && text.contains("devices"));
+}
