@@ -5,7 +5,10 @@ pub mod bench;
 pub mod check;
 pub mod devices;
 pub mod inspect;
+pub mod logits;
+pub mod model_args;
 pub mod plan;
+pub mod run;
 pub mod tensor;
 pub mod tour;
 
@@ -38,6 +41,10 @@ pub enum Command {
     Tensor(tensor::TensorArgs),
     /// Every backend compiled in that opens here, with what its device reports.
     Devices(devices::DevicesArgs),
+    /// f32 logits of a token sequence through a GGUF model, as a .npy array.
+    Logits(logits::LogitsArgs),
+    /// Generate text from a prompt, streaming tokens, with tokens/s.
+    Run(run::RunArgs),
 }
 
 /// Every backend compiled in that opens on this machine; the ones that don't are logged.
@@ -57,6 +64,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Inspect(args) => inspect::run(&args).map(|()| true),
         Command::Tensor(args) => tensor::run(&args).map(|()| true),
         Command::Devices(args) => devices::run(&args, &available_backends()).map(|()| true),
+        Command::Logits(args) => logits::run(&args).map(|()| true),
+        Command::Run(args) => run::run(&args).map(|()| true),
     };
     match result {
         Ok(true) => 0,

@@ -67,7 +67,7 @@ fn dequantize_rows(desc: &edgeplane::TensorDesc, bytes: &[u8]) -> Result<Vec<f32
 }
 
 /// Writes `values` as a C-order float32 array of `shape`.
-fn write_npy(path: &std::path::Path, shape: &[u64], values: &[f32]) -> Result<()> {
+pub fn write_npy(path: &std::path::Path, shape: &[u64], values: &[f32]) -> Result<()> {
     let io = |e| Error::io(path, e);
     let file = std::fs::File::create(path).map_err(io)?;
     let mut buffered = std::io::BufWriter::new(file);
