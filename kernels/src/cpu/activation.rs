@@ -2,8 +2,9 @@
 //! integer lanes as in ggml: Q8_0-style blocks of 32 for the 32-wide formats, Q8_K-style
 //! super-blocks of 256 with per-16 sums for the K-quants.
 //!
-//! The layout is ours, not ggml's: scales are f32 (ggml's Q8_0 rounds them to f16, which
-//! only loses accuracy) and scales, quants and sums live in separate arrays so SIMD loads are
+//! The layout is ours, not ggml's: scales are kept as f32 values (Q8_0 scales rounded to f16
+//! as ggml stores them, so our dot products match ggml's and a model's logits match
+//! llama.cpp's) and scales, quants and sums live in separate arrays so SIMD loads are
 //! aligned to the quants. Nothing outside this crate stores these blocks.
 
 use crate::DType;
@@ -99,6 +100,13 @@ impl ActivationRows {
                     .zip(out.quants.chunks_exact_mut(block))
                 {
                     *scale = quantize_block(src, q);
+                }
+                if format == ActivationFormat::Q8Block32 {
+                    // ggml stores Q8_0 activation scales as f16; rounding ours the same way
+                    // makes our dot products equal ggml's, not just close to them.
+                    for scale in &mut out.scales {
+                        *scale = half::f16::from_f32(*scale).to_f32();
+                    }
                 }
                 if format == ActivationFormat::Q8Block256 {
                     out.sums = out
@@ -213,7 +221,18 @@ mod tests {
                 for (i, &q) in row.quants.iter().enumerate() {
                     let scale = row.scales[i / b];
                     let back = f32::from(q) * scale;
-                    assert!((back - x[r * 256 + i]).abs() <= scale * 0.5 + 1e-6);
+                    // Q8_0 scales are f16-rounded after quantizing (as ggml does), which
+                    // moves each value by at most |q| * scale * 2^-11 on top of the half step.
+                    let scale_rounding = if format == ActivationFormat::Q8Block32 {
+                        127.0 * scale / 2048.0
+                    } else {
+                        0.0
+                    };
+                    let err = (back - x[r * 256 + i]).abs();
+                    assert!(
+                        err <= scale * 0.5 + scale_rounding + 1e-6,
+                        "{format:?} {i}: {err}"
+                    );
                 }
                 if format == ActivationFormat::Q8Block256 {
                     let s: i32 = row.quants[16..32].iter().map(|&v| i32::from(v)).sum();
