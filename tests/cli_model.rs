@@ -59,16 +59,25 @@ fn logits_agree_across_backends_and_modes() {
     let e = nmse(&reference, &ref_step);
     assert!(e < 1e-10, "cpu-ref batch vs step NMSE {e}");
 
-    for mode in ["batch", "step"] {
-        let (s, fast) = logits(
-            &model,
-            "cpu",
-            mode,
-            &dir.path().join(format!("cpu_{mode}.npy")),
+    let has_gpu = edgeplane::backend::available_backends()
+        .iter()
+        .any(|b| b.info().backend.starts_with("wgpu:"));
+    if !has_gpu {
+        assert!(
+            std::env::var("EDGEPLANE_REQUIRE_GPU").as_deref() != Ok("1"),
+            "EDGEPLANE_REQUIRE_GPU=1 but no wgpu adapter was found"
         );
-        assert_eq!(s, shape);
-        let e = nmse(&reference, &fast);
-        assert!(e < 5e-4, "cpu {mode} vs cpu-ref NMSE {e}");
+        eprintln!("no wgpu adapter: checking the model on the CPU backends only");
+    }
+    let backends: &[&str] = if has_gpu { &["cpu", "wgpu"] } else { &["cpu"] };
+    for backend in backends {
+        for mode in ["batch", "step"] {
+            let out = dir.path().join(format!("{backend}_{mode}.npy"));
+            let (s, got) = logits(&model, backend, mode, &out);
+            assert_eq!(s, shape);
+            let e = nmse(&reference, &got);
+            assert!(e < 5e-4, "{backend} {mode} vs cpu-ref NMSE {e}");
+        }
     }
 }
 
