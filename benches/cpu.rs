@@ -19,6 +19,7 @@
 use criterion::Criterion;
 use edgeplane::backend::cpu::fast::{Fast, FastSettings};
 use edgeplane::{Backend, DType, Executable, Graph, HostTensor, Op, TensorDesc};
+use edgeplane_kernels::noise::noise;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -58,18 +59,6 @@ fn bench(c: &mut Criterion, id: &str, mut f: impl FnMut()) {
             el
         })
     });
-}
-
-fn noise(seed: u64, n: usize) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
 }
 
 /// Random blocks of `dtype` with small finite f16 scales (speed does not depend on values,

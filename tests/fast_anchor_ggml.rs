@@ -8,18 +8,7 @@ use edgeplane::anchor::ggml::{quantize, AttentionShape, GgmlAttention, GgmlMatMu
 use edgeplane::backend::cpu::fast::{Fast, FastSettings};
 use edgeplane::{Backend, DType, Graph, HostTensor, Op, TensorDesc};
 use edgeplane_kernels::cpu::SimdLevel;
-
-fn noise(seed: u64, n: usize) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
+use edgeplane_kernels::noise::noise;
 
 fn nmse(got: &[f32], want: &[f32]) -> f64 {
     let num: f64 = got

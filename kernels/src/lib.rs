@@ -6,6 +6,7 @@
 
 pub mod cpu;
 pub mod dtype;
+pub mod noise;
 pub mod quant;
 
 pub use dtype::DType;

@@ -155,18 +155,7 @@ mod tests {
     use super::*;
     use crate::cpu::activation::{ActivationFormat, ActivationRow, ActivationRows};
 
-    /// A deterministic pseudo-random generator (xorshift) for test data.
-    fn noise(seed: u64, n: usize) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::noise::noise;
 
     fn random_bytes(seed: u64, n: usize) -> Vec<u8> {
         noise(seed, n)
