@@ -190,17 +190,35 @@ impl ActivationRows {
     }
 }
 
-/// Symmetric 8-bit quantization of one block: scale `amax / 127`, round to nearest.
-/// Returns the scale.
+/// Symmetric 8-bit quantization of one block, with ggml's arithmetic so our quants equal
+/// its `block_q8_0`/`block_q8_K` bit for bit: the multiplier is `127 / amax` (not the
+/// reciprocal of the scale, which can differ by an ulp), products round half to even
+/// (ggml's `_mm256_round_ps` and `nearest_int`), and the returned scale is `amax / 127`
+/// for 32-blocks and `1 / (127 / amax)` for 256-blocks, as each ggml format stores it.
 fn quantize_block(src: &[f32], q: &mut [i8]) -> f32 {
-    let amax = src.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    let scale = amax / 127.0;
-    let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
-    for (o, v) in q.iter_mut().zip(src) {
-        // |v * inv| <= 127 up to rounding; the clamp keeps NaN-free inputs in range.
-        *o = (v * inv).round().clamp(-127.0, 127.0) as i8;
+    // NaN wins the fold (f32::max would drop it), so a NaN or inf input gives a non-finite
+    // scale and the dot products come out NaN instead of silently finite.
+    let amax = src.iter().fold(0.0f32, |m, v| {
+        if v.is_nan() || v.abs() > m {
+            v.abs()
+        } else {
+            m
+        }
+    });
+    if amax == 0.0 || !amax.is_finite() {
+        q.fill(0);
+        return if amax == 0.0 { 0.0 } else { f32::NAN };
     }
-    scale
+    let inv = 127.0 / amax;
+    for (o, v) in q.iter_mut().zip(src) {
+        // |v * inv| <= 127 up to rounding; the clamp keeps the cast in range.
+        *o = (v * inv).round_ties_even().clamp(-127.0, 127.0) as i8;
+    }
+    if src.len() == 256 {
+        1.0 / inv
+    } else {
+        amax / 127.0
+    }
 }
 
 #[cfg(test)]
