@@ -144,6 +144,15 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            name: "llama f32 hd64 linear rope x4",
+            spec: TestModelSpec {
+                block_count: 1,
+                rope_scaling_factor: Some(4.0),
+                seed: 8,
+                ..llama.clone()
+            },
+        },
+        Case {
             name: "llama q8_0 hd64 gqa1",
             spec: TestModelSpec {
                 weights: WeightTypes::All(DType::Q8_0),
