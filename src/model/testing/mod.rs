@@ -118,6 +118,8 @@ pub struct TestModelSpec {
     pub vocab: TestVocab,
     /// RoPE base.
     pub rope_freq_base: f32,
+    /// Linear RoPE scaling factor (`rope.scaling.type = linear`), if any.
+    pub rope_scaling_factor: Option<f32>,
     /// Seed of the weights.
     pub seed: u64,
 }
@@ -138,6 +140,7 @@ impl TestModelSpec {
             qkv_bias: false,
             vocab: TestVocab::SentencePiece,
             rope_freq_base: 10000.0,
+            rope_scaling_factor: None,
             seed: 1,
         }
     }
@@ -225,6 +228,16 @@ pub fn build_test_model(spec: &TestModelSpec) -> Result<MemorySource> {
         MetaValue::Float(spec.rope_freq_base as f64),
     );
     m.set(format!("{arch}.rope.dimension_count"), int(spec.head_dim()));
+    if let Some(factor) = spec.rope_scaling_factor {
+        m.set(
+            format!("{arch}.rope.scaling.type"),
+            MetaValue::Str("linear".into()),
+        );
+        m.set(
+            format!("{arch}.rope.scaling.factor"),
+            MetaValue::Float(factor as f64),
+        );
+    }
     set_tokenizer_metadata(&mut m, &vocab);
 
     let d = spec.embedding_length;
@@ -301,4 +314,31 @@ pub fn build_test_model(spec: &TestModelSpec) -> Result<MemorySource> {
         m.add_tensor(name, desc, bytes);
     }
     Ok(m)
+}
+
+/// A copy of `source` with every quantized tensor replaced by its dequantized F32 values:
+/// the same model without weight-format arithmetic. llama.cpp runs it with f32 activations
+/// (nothing to round them to 8 bits for), which is what a backend that dequantizes weights
+/// and multiplies in f32 (`cpu-ref`, `wgpu`) computes on the quantized file.
+pub fn dequantized(source: &MemorySource) -> Result<MemorySource> {
+    let mut out = MemorySource {
+        metadata: source.metadata.clone(),
+        tensors: Vec::with_capacity(source.tensors.len()),
+    };
+    for (name, desc, bytes) in &source.tensors {
+        if desc.dtype == DType::F32 {
+            out.tensors
+                .push((name.clone(), desc.clone(), bytes.clone()));
+            continue;
+        }
+        let values = edgeplane_kernels::quant::dequantize(
+            desc.dtype,
+            bytes.as_slice(),
+            desc.shape.elements(),
+        )
+        .map_err(|e| crate::Error::Model(format!("dequantizing {name}: {e}")))?;
+        let (desc, bytes) = tensor(name, DType::F32, desc.shape.dims(), &values)?;
+        out.tensors.push((name.clone(), desc, bytes));
+    }
+    Ok(out)
 }
