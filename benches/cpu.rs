@@ -169,10 +169,10 @@ fn selected(id: &str) -> bool {
     }
 }
 
-/// Like [`bench`], for rows with a costly `setup` (gigabytes of weight copies): it runs
-/// only if the filter selects `id`, before criterion starts timing (criterion's warm-up
-/// would otherwise count it as iteration time), followed by one untimed call of `f`
-/// (first-call costs: page faults, lazy packing); its state is dropped when the row is done.
+/// Like [`bench`], for rows with a costly `setup` (gigabytes of weight copies, candle's
+/// weight packing): it runs only if the filter selects `id`, before criterion starts
+/// timing (criterion's warm-up would otherwise count it as iteration time); its state is
+/// dropped when the row is done.
 fn bench_with_setup<S>(
     c: &mut Criterion,
     id: &str,
@@ -183,7 +183,6 @@ fn bench_with_setup<S>(
         return;
     }
     let mut state = setup();
-    f(&mut state);
     bench(c, id, || f(&mut state));
 }
 
@@ -397,9 +396,11 @@ fn main() {
                     &mut c,
                     &ids[2],
                     || {
-                        // candle repacks some weights on its first call, which is untimed.
-                        edgeplane::anchor::candle::CandleMatMul::new(dtype, &w, m, k)
-                            .expect("candle takes ggml blocks")
+                        let cm = edgeplane::anchor::candle::CandleMatMul::new(dtype, &w, m, k)
+                            .expect("candle takes ggml blocks");
+                        // candle packs some weights on its first call: keep that untimed.
+                        cm.run(&x, n).expect("candle runs");
+                        cm
                     },
                     |cm| {
                         std::hint::black_box(cm.run(&x, n).expect("candle runs"));
