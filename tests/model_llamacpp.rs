@@ -1,28 +1,67 @@
 //! llama.cpp as the oracle: the same GGUF file, the same tokens, compared logits and token
-//! ids. Needs `--features anchor-ggml` (builds llama.cpp).
+//! ids, on every backend (`cpu`, `cpu-ref`, `wgpu`). Needs `--features anchor-ggml`
+//! (builds llama.cpp). Under `EDGEPLANE_REQUIRE_GPU=1` the wgpu test fails without a
+//! Vulkan adapter instead of skipping.
 //!
-//! Bounds: F32 weights must match to NMSE ≤ 1e-5. For quantized weights llama.cpp rounds
-//! the activations to 8 bits before each matmul and edgeplane's reference does not, so the
-//! logits differ by more than float rounding; the test measures llama.cpp's own batch-vs-step
-//! difference as a noise floor, prints both, bounds edgeplane's NMSE by
-//! `QUANT_NMSE_BOUND`, and requires the same argmax on at least 97 % of positions.
+//! **Which llama.cpp answer each backend must match.** ggml rounds the activations to 8
+//! bits (Q8_0 / Q8_K blocks) before every matmul with quantized weights. The `cpu` backend
+//! does the same, with ggml's arithmetic, so it is compared with llama.cpp on the quantized
+//! file. `cpu-ref` and `wgpu` dequantize the weights and multiply f32 activations, so they
+//! are compared with llama.cpp on the *same weights dequantized to F32* (written by
+//! [`dequantized`]): there llama.cpp has nothing to round either, and the F32 bound holds.
+//! Those two differ from llama.cpp on the quantized file by the effect of 8-bit
+//! activations, 2.0e-4–2.5e-4 NMSE on these models (printed by the test).
+//!
+//! **Bounds.** F32 arithmetic: NMSE ≤ 1e-5 (measured: ≤ 2e-12). Quantized activations:
+//! NMSE ≤ [`QUANT_NMSE_BOUND`] and the same argmax on ≥ 97 % of positions; see the
+//! constant for where the number comes from. llama.cpp's own batch-vs-step difference is
+//! no noise floor here: on Q8_0 and Q4_0 its two paths are bit-identical (NMSE 0).
 #![cfg(feature = "anchor-ggml")]
+
+#[path = "wgpu_support/mod.rs"]
+mod wgpu_support;
 
 use edgeplane::anchor::llama::LlamaModel;
 use edgeplane::backend::cpu::fast::{Fast, FastSettings};
+use edgeplane::backend::cpu::reference::Reference;
+use edgeplane::backend::wgpu::WgpuSettings;
 use edgeplane::model::testing::{
-    build_test_model, write_gguf, Rng, TestModelSpec, TestVocab, WeightTypes,
+    build_test_model, dequantized, write_gguf, Rng, TestModelSpec, TestVocab, WeightTypes,
 };
-use edgeplane::model::{Architecture, Model, Session, SessionOptions};
+use edgeplane::model::{Architecture, Model, ModelSource, Session, SessionOptions};
 use edgeplane::tokenizer::Tokenizer;
 use edgeplane::{Backend, DType};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-/// Largest NMSE against llama.cpp allowed for quantized weights (measured values are
-/// printed by the test and recorded in the report).
-const QUANT_NMSE_BOUND: f64 = 1e-2;
+/// Largest NMSE against llama.cpp allowed when activations are rounded to 8 bits.
+///
+/// Rounding activations to 8 bits makes the logits sensitive to the last bit of every op
+/// before a matmul: a one-ulp difference that moves a value across a rounding boundary
+/// changes one 8-bit code, and through the KV cache every later position. So an
+/// independent implementation whose ops are each within float rounding of ggml's cannot be
+/// expected to come closer to llama.cpp than llama.cpp comes to itself when its input moves
+/// by one ulp. Measured (2026-11-25, `tests/model_llamacpp.rs` cases Q8_0, Q4_0+Q6_K and
+/// Q4_K_M, 8 token sequences × 4 random ±1-ulp perturbations of the input embeddings fed
+/// through `llama_batch.embd`): llama.cpp's logits moved by NMSE 0 to 1.8e-4 (half of the
+/// perturbations flipped no code: NMSE 0 or ~1e-15). Over the same 24 sequences the `cpu`
+/// backend's NMSE against unperturbed llama.cpp was 8e-15 to 1.2e-4. For scale, llama.cpp's
+/// flash-attention path differs from its default path by 1.6e-4–4.2e-4 on these models,
+/// and dropping activation rounding altogether (`cpu-ref`) by 2.0e-4–2.5e-4: the logits
+/// comparison cannot tell those apart, which is why the activation rounding itself is
+/// checked bit-level per matmul in `tests/fast_anchor_ggml.rs`.
+///
+/// Bound: 3e-4, the largest self-perturbation (1.8e-4) with a factor of 1.7 for the
+/// tail of a distribution sampled 96 times. The test re-measures llama.cpp's sensitivity
+/// on its own cases and fails if it ever exceeds this bound (the bound would then be
+/// tighter than llama.cpp's own noise and must be re-derived).
+const QUANT_NMSE_BOUND: f64 = 3e-4;
+/// Largest NMSE against llama.cpp when both compute in f32 (float summation order only).
 const F32_NMSE_BOUND: f64 = 1e-5;
+/// Smallest share of positions whose argmax must match llama.cpp's.
+const ARGMAX_AGREEMENT: f64 = 0.97;
 const N_TOKENS: usize = 64;
+/// ±1-ulp perturbations of the input per case for the noise self-check.
+const PERTURBATIONS: u64 = 4;
 
 fn nmse(got: &[f32], want: &[f32]) -> f64 {
     assert_eq!(got.len(), want.len());
@@ -57,14 +96,13 @@ fn argmax_agreement(a: &[f32], b: &[f32], vocab: usize) -> f64 {
     same as f64 / rows as f64
 }
 
-fn backends() -> Vec<Arc<dyn Backend>> {
-    vec![Arc::new(
-        Fast::new(FastSettings {
-            threads: 2,
-            simd: None,
-        })
-        .expect("fast backend"),
-    )]
+/// How a backend multiplies by quantized weights, which decides its oracle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Activations {
+    /// Rounded to 8 bits with ggml's arithmetic: compared with llama.cpp on the file.
+    Ggml8Bit,
+    /// Kept in f32: compared with llama.cpp on the dequantized file.
+    F32,
 }
 
 struct Case {
@@ -141,89 +179,205 @@ fn tokens_for(vocab: usize, seed: u64) -> Vec<u32> {
     (0..N_TOKENS).map(|_| rng.below(vocab) as u32).collect()
 }
 
-/// The 32-value-block formats whose fast-backend results differ from ggml's.
-fn is_legacy_quant(case: &Case) -> bool {
-    matches!(
-        case.spec.weights,
-        WeightTypes::All(DType::Q8_0) | WeightTypes::Q4_0WithQ6KOutput
-    )
+/// `x` moved by one unit in the last place, up or down (zero stays zero).
+fn nudge_one_ulp(x: f32, up: bool) -> f32 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let bits = x.to_bits();
+    f32::from_bits(if up { bits + 1 } else { bits - 1 })
 }
 
-#[test]
-fn logits_match_llama_cpp() {
-    compare_logits(
+/// One case with llama.cpp's answers, computed once and shared by the backend tests.
+struct Oracle {
+    name: &'static str,
+    model: Arc<Model>,
+    tokens: Vec<u32>,
+    quantized: bool,
+    /// llama.cpp on the file: all tokens as one batch, and one at a time.
+    batch: Vec<f32>,
+    step: Vec<f32>,
+    /// llama.cpp on the file with every weight dequantized to F32 (one batch).
+    dequantized: Vec<f32>,
+    /// Largest NMSE of llama.cpp's logits when its input embeddings move by ±1 ulp.
+    ulp_noise: f64,
+}
+
+fn oracles() -> &'static [Oracle] {
+    static ORACLES: OnceLock<Vec<Oracle>> = OnceLock::new();
+    ORACLES.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
         cases()
             .into_iter()
-            .filter(|c| !is_legacy_quant(c))
-            .collect(),
+            .map(|case| oracle(&case, dir.path()))
+            .collect()
+    })
+}
+
+fn oracle(case: &Case, dir: &std::path::Path) -> Oracle {
+    let file = |suffix: &str| dir.join(format!("{}{suffix}.gguf", case.name.replace(' ', "_")));
+    let source = build_test_model(&case.spec).expect("test model");
+    write_gguf(&source, &file("")).expect("write gguf");
+    write_gguf(
+        &dequantized(&source).expect("dequantize"),
+        &file("_dequantized"),
+    )
+    .expect("write gguf");
+    let model = Arc::new(Model::from_source(&source).expect("model"));
+    let llama = LlamaModel::load(&file("")).expect("llama.cpp loads the test model");
+    assert_eq!(llama.n_vocab(), model.vocab_size(), "{}", case.name);
+    let tokens = tokens_for(model.vocab_size(), case.spec.seed);
+
+    let mut ctx = llama.context(128, 2).expect("llama context");
+    let batch = ctx.decode(&tokens, 0).expect("llama batch");
+    ctx.clear();
+    let step = ctx.decode_steps(&tokens, 0).expect("llama steps");
+
+    // The same tokens as input embeddings, each value moved by one ulp.
+    let (desc, bytes) = source.tensor("token_embd.weight").expect("token_embd");
+    let width = case.spec.embedding_length;
+    let table =
+        edgeplane_kernels::quant::dequantize(desc.dtype, bytes.as_slice(), desc.shape.elements())
+            .expect("dequantize token_embd");
+    let embeddings: Vec<f32> = tokens
+        .iter()
+        .flat_map(|&t| {
+            table[t as usize * width..(t as usize + 1) * width]
+                .iter()
+                .copied()
+        })
+        .collect();
+    ctx.clear();
+    let exact = ctx
+        .decode_embeddings(&embeddings, 0)
+        .expect("llama embeddings");
+    assert_eq!(
+        nmse(&exact, &batch),
+        0.0,
+        "{}: llama.cpp gives other logits for its own embeddings than for the tokens",
+        case.name
     );
+    let ulp_noise = (0..PERTURBATIONS)
+        .map(|seed| {
+            let mut rng = Rng::new(100 + seed);
+            let nudged: Vec<f32> = embeddings
+                .iter()
+                .map(|&x| nudge_one_ulp(x, rng.next_u64() & 1 == 1))
+                .collect();
+            ctx.clear();
+            let logits = ctx.decode_embeddings(&nudged, 0).expect("llama embeddings");
+            nmse(&logits, &batch)
+        })
+        .fold(0.0, f64::max);
+    drop(ctx);
+
+    let llama_f32 = LlamaModel::load(&file("_dequantized")).expect("llama.cpp loads");
+    let dequantized = llama_f32
+        .context(128, 2)
+        .expect("llama context")
+        .decode(&tokens, 0)
+        .expect("llama batch");
+    Oracle {
+        name: case.name,
+        model,
+        tokens,
+        quantized: case.spec.weights != WeightTypes::All(DType::F32),
+        batch,
+        step,
+        dequantized,
+        ulp_noise,
+    }
 }
 
-/// Q4_0 and Q8_0, where ggml quantizes activations to Q8_0 with f16 block scales. With the
-/// fast backend rounding its activation scales to f16 the same way (2026-11-25): NMSE 3.2e-5
-/// (Q8_0) and 9.5e-5 (Q4_0) against llama.cpp, argmax 100 % and 98.4 % of 64 positions
-/// (before: 2.0e-4 / 2.3e-4, 98.4 % / 93.8 %).
-#[test]
-fn logits_match_llama_cpp_q4_0_q8_0() {
-    compare_logits(cases().into_iter().filter(is_legacy_quant).collect());
-}
-
-fn compare_logits(cases: Vec<Case>) {
-    let dir = tempfile::tempdir().expect("temp dir");
+/// Runs every case on `backend` in batch and step mode and checks it against its oracle.
+fn check_backend(backend: Arc<dyn Backend>, activations: Activations) {
+    let name = backend.info().backend;
     let mut failures = Vec::new();
-    for case in cases {
-        let source = build_test_model(&case.spec).expect("test model");
-        let path = dir
-            .path()
-            .join(format!("{}.gguf", case.name.replace(' ', "_")));
-        write_gguf(&source, &path).expect("write gguf");
-        let model = Arc::new(Model::from_source(&source).expect("model"));
-        let llama = LlamaModel::load(&path).expect("llama.cpp loads the test model");
-        assert_eq!(llama.n_vocab(), model.vocab_size(), "{}", case.name);
-        let vocab = model.vocab_size();
-        let tokens = tokens_for(vocab, case.spec.seed);
-
-        let mut ctx = llama.context(128, 2).expect("llama context");
-        let llama_batch = ctx.decode(&tokens, 0).expect("llama batch");
-        ctx.clear();
-        let llama_step = ctx.decode_steps(&tokens, 0).expect("llama steps");
-        let noise = nmse(&llama_step, &llama_batch);
-        let quantized = case.spec.weights != WeightTypes::All(DType::F32);
-
-        for backend in backends() {
-            let name = backend.info().backend;
-            let mut batch = Session::new(model.clone(), backend.clone(), SessionOptions::default())
-                .expect("session");
-            let ours_batch = batch.eval(&tokens).expect("our batch");
-            let mut step = Session::new(model.clone(), backend.clone(), SessionOptions::default())
-                .expect("session");
-            let ours_step = step.eval_steps(&tokens).expect("our steps");
-            let e_batch = nmse(&ours_batch, &llama_batch);
-            let e_step = nmse(&ours_step, &llama_step);
-            let agree = argmax_agreement(&ours_batch, &llama_batch, vocab).min(argmax_agreement(
-                &ours_step,
-                &llama_step,
-                vocab,
-            ));
-            println!(
-                "{:<40} {name:<8} nmse batch {e_batch:.2e} step {e_step:.2e}  llama batch-vs-step {noise:.2e}  argmax {:.1}%",
-                case.name,
-                agree * 100.0
-            );
-            let bound = if quantized {
-                QUANT_NMSE_BOUND
+    for o in oracles() {
+        let vocab = o.model.vocab_size();
+        let run = |steps: bool| {
+            let mut session =
+                Session::new(o.model.clone(), backend.clone(), SessionOptions::default())
+                    .expect("session");
+            if steps {
+                session.eval_steps(&o.tokens).expect("our steps")
             } else {
-                F32_NMSE_BOUND
-            };
-            if e_batch > bound || e_step > bound || agree < 0.97 {
-                failures.push(format!(
-                    "{} on {name}: nmse batch {e_batch:e} step {e_step:e} (bound {bound:e}), argmax {agree}",
-                    case.name
-                ));
+                session.eval(&o.tokens).expect("our batch")
             }
+        };
+        let (ours_batch, ours_step) = (run(false), run(true));
+        let (oracle, want_batch, want_step, bound) = match (o.quantized, activations) {
+            (false, _) => ("llama.cpp", &o.batch, &o.step, F32_NMSE_BOUND),
+            (true, Activations::Ggml8Bit) => ("llama.cpp", &o.batch, &o.step, QUANT_NMSE_BOUND),
+            (true, Activations::F32) => (
+                "llama.cpp on the dequantized file",
+                &o.dequantized,
+                &o.dequantized,
+                F32_NMSE_BOUND,
+            ),
+        };
+        let e_batch = nmse(&ours_batch, want_batch);
+        let e_step = nmse(&ours_step, want_step);
+        let agree = argmax_agreement(&ours_batch, want_batch, vocab)
+            .min(argmax_agreement(&ours_step, want_step, vocab));
+        println!(
+            "{:<36} {name:<10} vs {oracle}: nmse batch {e_batch:.2e} step {e_step:.2e} (bound {bound:.0e}), argmax {:.1}% | vs llama.cpp on the file {:.2e}; llama.cpp 1-ulp noise {:.2e}, batch-vs-step {:.2e}",
+            o.name,
+            agree * 100.0,
+            nmse(&ours_batch, &o.batch),
+            o.ulp_noise,
+            nmse(&o.step, &o.batch),
+        );
+        if e_batch > bound || e_step > bound || agree < ARGMAX_AGREEMENT {
+            failures.push(format!(
+                "{} on {name} vs {oracle}: nmse batch {e_batch:e} step {e_step:e} (bound {bound:e}), argmax {agree}",
+                o.name
+            ));
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+#[test]
+fn cpu_matches_llama_cpp() {
+    let fast = Fast::new(FastSettings {
+        threads: 2,
+        simd: None,
+    })
+    .expect("fast backend");
+    check_backend(Arc::new(fast), Activations::Ggml8Bit);
+}
+
+#[test]
+fn cpu_ref_matches_llama_cpp() {
+    check_backend(Arc::new(Reference::new()), Activations::F32);
+}
+
+#[test]
+fn wgpu_matches_llama_cpp() {
+    if let Some(gpu) = wgpu_support::backend(&WgpuSettings::default()) {
+        check_backend(Arc::new(gpu), Activations::F32);
+    }
+}
+
+/// The quantized bound must not be tighter than llama.cpp's own sensitivity to a one-ulp
+/// change of its input on these models (see [`QUANT_NMSE_BOUND`]).
+#[test]
+fn quant_bound_covers_llama_cpp_own_noise() {
+    for o in oracles().iter().filter(|o| o.quantized) {
+        println!(
+            "{:<36} llama.cpp: 1-ulp input noise {:.2e}, batch-vs-step {:.2e}, quantized vs dequantized file {:.2e}",
+            o.name,
+            o.ulp_noise,
+            nmse(&o.step, &o.batch),
+            nmse(&o.batch, &o.dequantized)
+        );
+        assert!(
+            o.ulp_noise <= QUANT_NMSE_BOUND && nmse(&o.step, &o.batch) <= QUANT_NMSE_BOUND,
+            "{}: llama.cpp's own noise exceeds QUANT_NMSE_BOUND {QUANT_NMSE_BOUND:e}; re-derive it",
+            o.name
+        );
+    }
 }
 
 const TEXTS: &[&str] = &[

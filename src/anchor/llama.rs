@@ -127,33 +127,76 @@ impl LlamaModel {
         }
     }
 
-    /// A context of `n_ctx` positions running on `threads` threads.
+    /// A context of `n_ctx` positions running on `threads` threads, with the exact default
+    /// settings of [`LlamaContextOptions::new`].
     pub fn context(&self, n_ctx: usize, threads: usize) -> Result<LlamaContext<'_>> {
-        let n_ctx = u32::try_from(n_ctx).map_err(|_| llama_error("context too large"))?;
-        let threads = i32::try_from(threads.max(1)).unwrap_or(1);
+        self.context_with(&LlamaContextOptions::new(n_ctx, threads))
+    }
+
+    /// A context set up as `options` says.
+    pub fn context_with(&self, options: &LlamaContextOptions) -> Result<LlamaContext<'_>> {
+        let n_ctx = u32::try_from(options.n_ctx).map_err(|_| llama_error("context too large"))?;
+        let n_ubatch = u32::try_from(options.n_ubatch.clamp(1, options.n_ctx.max(1)))
+            .map_err(|_| llama_error("micro-batch too large"))?;
+        let threads = i32::try_from(options.threads.max(1)).unwrap_or(1);
         // SAFETY: default params are plain values; the model is alive for the context's
         // lifetime (the borrow ties them); a null result means failure and is checked.
         let ctx = unsafe {
             let mut params = sys::llama_context_default_params();
             params.n_ctx = n_ctx;
             params.n_batch = n_ctx;
-            params.n_ubatch = n_ctx;
+            params.n_ubatch = n_ubatch;
             params.n_seq_max = 1;
             params.n_threads = threads;
             params.n_threads_batch = threads;
             params.type_k = sys::GGML_TYPE_F32;
             params.type_v = sys::GGML_TYPE_F32;
-            params.flash_attn_type = sys::LLAMA_FLASH_ATTN_TYPE_DISABLED;
+            params.flash_attn_type = if options.flash_attention {
+                sys::LLAMA_FLASH_ATTN_TYPE_ENABLED
+            } else {
+                sys::LLAMA_FLASH_ATTN_TYPE_DISABLED
+            };
             params.no_perf = true;
             sys::llama_init_from_model(self.model.as_ptr(), params)
         };
         let ctx = NonNull::new(ctx).ok_or_else(|| llama_error("llama_init_from_model failed"))?;
+        // SAFETY: the model is alive; n_embd is a plain getter.
+        let n_embd = unsafe { sys::llama_model_n_embd(self.model.as_ptr()) };
         Ok(LlamaContext {
             ctx,
             n_vocab: self.n_vocab,
+            n_embd: usize::try_from(n_embd).unwrap_or(0),
             n_ctx: n_ctx as usize,
             _model: PhantomData,
         })
+    }
+}
+
+/// How a [`LlamaContext`] computes. The defaults are the most exact settings llama.cpp has
+/// (F32 KV cache, CPU only); the other settings exist to measure how much llama.cpp's own
+/// logits move when only the order of float operations changes.
+#[derive(Clone, Debug)]
+pub struct LlamaContextOptions {
+    /// Positions in the KV cache (also the largest batch).
+    pub n_ctx: usize,
+    /// Threads for both decode and prefill.
+    pub threads: usize,
+    /// Tokens per micro-batch (llama.cpp splits larger batches); `n_ctx` by default.
+    pub n_ubatch: usize,
+    /// Use ggml's fused flash-attention op (online softmax) instead of
+    /// `mul_mat → soft_max → mul_mat`; off by default.
+    pub flash_attention: bool,
+}
+
+impl LlamaContextOptions {
+    /// `n_ctx` positions on `threads` threads, one micro-batch, no flash attention.
+    pub fn new(n_ctx: usize, threads: usize) -> Self {
+        LlamaContextOptions {
+            n_ctx,
+            threads,
+            n_ubatch: n_ctx,
+            flash_attention: false,
+        }
     }
 }
 
@@ -169,6 +212,7 @@ impl Drop for LlamaModel {
 pub struct LlamaContext<'m> {
     ctx: NonNull<sys::llama_context>,
     n_vocab: usize,
+    n_embd: usize,
     n_ctx: usize,
     _model: PhantomData<&'m LlamaModel>,
 }
@@ -183,26 +227,58 @@ impl LlamaContext<'_> {
     /// Decodes `tokens` at positions `start..` as one batch and returns every position's
     /// logits, `tokens.len() × n_vocab` values.
     pub fn decode(&mut self, tokens: &[u32], start: usize) -> Result<Vec<f32>> {
-        let n = tokens.len();
-        if n == 0 || start + n > self.n_ctx {
-            return Err(llama_error(format!(
-                "decode of {n} tokens at {start} in a context of {}",
-                self.n_ctx
-            )));
-        }
         if let Some(bad) = tokens.iter().find(|&&t| t as usize >= self.n_vocab) {
             return Err(llama_error(format!("token {bad} outside the vocabulary")));
         }
-        // SAFETY: the batch is allocated for `n` tokens and one sequence id each; every
-        // array is written only at indices < n; llama_decode reads it and the logits of
-        // row i (requested by logits[i] = 1) hold n_vocab floats until the next decode; the
-        // batch is freed on every path after use.
+        self.decode_input(BatchInput::Tokens(tokens), start)
+    }
+
+    /// Decodes input embeddings (`n × n_embd` values, row-major: what the token embedding
+    /// lookup would produce) at positions `start..` as one batch; returns every position's
+    /// logits like [`LlamaContext::decode`]. Lets a test feed llama.cpp slightly perturbed
+    /// inputs.
+    pub fn decode_embeddings(&mut self, embeddings: &[f32], start: usize) -> Result<Vec<f32>> {
+        if self.n_embd == 0 || embeddings.len() % self.n_embd != 0 {
+            return Err(llama_error(format!(
+                "{} embedding values are not whole rows of {}",
+                embeddings.len(),
+                self.n_embd
+            )));
+        }
+        self.decode_input(BatchInput::Embeddings(embeddings), start)
+    }
+
+    fn decode_input(&mut self, input: BatchInput, start: usize) -> Result<Vec<f32>> {
+        let (n, embd) = match input {
+            BatchInput::Tokens(t) => (t.len(), 0),
+            BatchInput::Embeddings(e) => (e.len() / self.n_embd.max(1), self.n_embd),
+        };
+        if n == 0 || start + n > self.n_ctx {
+            return Err(llama_error(format!(
+                "decode of {n} rows at {start} in a context of {}",
+                self.n_ctx
+            )));
+        }
+        // SAFETY: the batch is allocated for `n` rows (of `embd` floats when embeddings are
+        // given, else token ids) and one sequence id each; every array is written only at
+        // indices < n (embd: < n·embd); llama_decode reads it and the logits of row i
+        // (requested by logits[i] = 1) hold n_vocab floats until the next decode; the batch
+        // is freed on every path after use.
         unsafe {
-            let batch = sys::llama_batch_init(n as i32, 0, 1);
+            let batch = sys::llama_batch_init(n as i32, embd as i32, 1);
             let mut b = batch;
             b.n_tokens = n as i32;
-            for (i, &t) in tokens.iter().enumerate() {
-                *b.token.add(i) = t as sys::llama_token;
+            match input {
+                BatchInput::Tokens(tokens) => {
+                    for (i, &t) in tokens.iter().enumerate() {
+                        *b.token.add(i) = t as sys::llama_token;
+                    }
+                }
+                BatchInput::Embeddings(values) => {
+                    std::ptr::copy_nonoverlapping(values.as_ptr(), b.embd, values.len());
+                }
+            }
+            for i in 0..n {
                 *b.pos.add(i) = (start + i) as sys::llama_pos;
                 *b.n_seq_id.add(i) = 1;
                 **b.seq_id.add(i) = 0;
@@ -236,6 +312,13 @@ impl LlamaContext<'_> {
         }
         Ok(logits)
     }
+}
+
+/// What a batch carries.
+#[derive(Clone, Copy)]
+enum BatchInput<'a> {
+    Tokens(&'a [u32]),
+    Embeddings(&'a [f32]),
 }
 
 impl Drop for LlamaContext<'_> {

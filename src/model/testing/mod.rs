@@ -302,3 +302,30 @@ pub fn build_test_model(spec: &TestModelSpec) -> Result<MemorySource> {
     }
     Ok(m)
 }
+
+/// A copy of `source` with every quantized tensor replaced by its dequantized F32 values:
+/// the same model without weight-format arithmetic. llama.cpp runs it with f32 activations
+/// (nothing to round them to 8 bits for), which is what a backend that dequantizes weights
+/// and multiplies in f32 (`cpu-ref`, `wgpu`) computes on the quantized file.
+pub fn dequantized(source: &MemorySource) -> Result<MemorySource> {
+    let mut out = MemorySource {
+        metadata: source.metadata.clone(),
+        tensors: Vec::with_capacity(source.tensors.len()),
+    };
+    for (name, desc, bytes) in &source.tensors {
+        if desc.dtype == DType::F32 {
+            out.tensors
+                .push((name.clone(), desc.clone(), bytes.clone()));
+            continue;
+        }
+        let values = edgeplane_kernels::quant::dequantize(
+            desc.dtype,
+            bytes.as_slice(),
+            desc.shape.elements(),
+        )
+        .map_err(|e| crate::Error::Model(format!("dequantizing {name}: {e}")))?;
+        let (desc, bytes) = tensor(name, DType::F32, desc.shape.dims(), &values)?;
+        out.tensors.push((name.clone(), desc, bytes));
+    }
+    Ok(out)
+}
