@@ -1,20 +1,39 @@
 //! CPU matmul and attention, edgeplane's fast backend side by side with ggml and candle on
-//! the same data, shapes and thread count (2), plus the machine's memory bandwidth.
+//! the same data, shapes and thread count (2), plus the machine's DRAM read bandwidth and
+//! cold-cache decode rows measured against it.
 //!
 //! ```text
-//! RUSTFLAGS="-C target-cpu=native" cargo bench --features anchor-ggml,anchor-candle --bench cpu
+//! cargo bench --features anchor-ggml,anchor-candle --bench cpu
 //! ```
-//! Without the features only edgeplane's rows run. `target-cpu=native` matters for the
-//! anchors: candle picks SIMD at compile time and llama-cpp-sys-2 then builds ggml with
-//! `GGML_NATIVE` (AVX-512 here); edgeplane detects SIMD at run time either way.
-//! Filter like any criterion bench: `... --bench cpu -- q4_0/4096x4096`.
+//! Without the features only edgeplane's rows run. Filter like any criterion bench:
+//! `... --bench cpu -- q4_0/4096x4096` (rows that are filtered out do no setup).
 //!
-//! Caches: on CPUs whose L3 holds the weight matrix (this VM reports 480 MiB) the decode
-//! rows are cache-resident, so their share of DRAM bandwidth can exceed 100 %.
+//! SIMD of the anchors. edgeplane and candle 0.11 pick their SIMD at run time. ggml's is
+//! fixed when `llama-cpp-sys-2` builds it: by default its build script passes
+//! `GGML_NATIVE=OFF` and ggml's CMake falls back to its x86 baseline (SSE4.2, AVX, AVX2,
+//! FMA, F16C, BMI2; no AVX-512, no VNNI). Two ways to give ggml this CPU's AVX-512 and VNNI:
+//! ```text
+//! # every crate built for this CPU; the build script turns this into GGML_NATIVE=ON (-march=native)
+//! RUSTFLAGS="-C target-cpu=native" cargo bench --features anchor-ggml,anchor-candle --bench cpu
+//! # only ggml rebuilt: GGML_* variables are forwarded to ggml's CMake as cache entries
+//! GGML_AVX512=ON GGML_AVX512_VNNI=ON GGML_AVX512_VBMI=ON GGML_AVX512_BF16=ON GGML_AVX_VNNI=ON \
+//!   cargo bench --features anchor-ggml,anchor-candle --bench cpu
+//! ```
+//! Either rebuilds ggml (about 10 minutes on 2 cores). Setting `SOURCE_DATE_EPOCH` turns
+//! ggml's baseline off (plain SSE2) unless the flags above are given. The ggml anchor runs
+//! `mul_mat` on plain context memory, so ggml's repacked CPU buffer types (used by
+//! llama.cpp for Q4_0/Q4_K prefill) are not exercised.
+//!
+//! Caches and bandwidth: this VM reports a 480 MiB L3, which holds any single weight
+//! matrix here, so the plain n=1 rows are cache-resident. The `n=1 cold` rows cycle through
+//! enough copies of the weights (at least `COLD_BYTES` in total) that every call reads its
+//! weights from DRAM; their GB/s are compared with the read bandwidth of summing a
+//! `PROBE_BYTES` buffer (also printed: the same probe on a cache-resident 64 MiB buffer).
 //!
 //! Timings come from criterion (`iter_custom`, few samples); the summary table at the end
-//! prints the median per-iteration time of each row, the ratio to edgeplane, and for
-//! decode the weight bytes per second as a share of the measured DRAM bandwidth.
+//! prints the median per-iteration time of each row, the ratio to edgeplane, for decode the
+//! weight bytes read per second, and how many cores each implementation kept busy
+//! (process CPU time / wall time while measuring; spinning idle workers count as busy).
 
 use criterion::Criterion;
 use edgeplane::backend::cpu::fast::{Fast, FastSettings};
@@ -26,39 +45,145 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const THREADS: usize = 2;
+/// Weight bytes a cold-cache row cycles through: over 3x the reported 480 MiB L3.
+const COLD_BYTES: usize = 3 << 29;
+/// Buffer summed by the DRAM bandwidth probe: over 4x the reported L3.
+const PROBE_BYTES: usize = 2 << 30;
 
-/// Per-iteration times recorded by `iter_custom`, keyed by bench id.
-static TIMES: Mutex<BTreeMap<String, Vec<f64>>> = Mutex::new(BTreeMap::new());
+/// What `iter_custom` recorded for one bench id.
+#[derive(Default)]
+struct Timing {
+    /// Seconds per iteration, one entry per sample.
+    per_iter_s: Vec<f64>,
+    /// Process CPU seconds and wall seconds summed over the samples (when /proc is there).
+    cpu_s: f64,
+    wall_s: f64,
+}
 
-fn record(id: &str, per_iter_s: f64) {
-    TIMES
+/// Timings recorded by `iter_custom`, keyed by bench id.
+static TIMES: Mutex<BTreeMap<String, Timing>> = Mutex::new(BTreeMap::new());
+
+fn record(id: &str, per_iter_s: f64, cpu_wall_s: Option<(f64, f64)>) {
+    let mut t = TIMES
         .lock()
-        .expect("bench timing lock is never poisoned (no panics while held)")
-        .entry(id.to_string())
-        .or_default()
-        .push(per_iter_s);
+        .expect("bench timing lock is never poisoned (no panics while held)");
+    let e = t.entry(id.to_string()).or_default();
+    e.per_iter_s.push(per_iter_s);
+    if let Some((cpu, wall)) = cpu_wall_s {
+        e.cpu_s += cpu;
+        e.wall_s += wall;
+    }
 }
 
 fn median(id: &str) -> Option<f64> {
     let t = TIMES.lock().expect("bench timing lock");
-    let mut v = t.get(id)?.clone();
+    let mut v = t.get(id)?.per_iter_s.clone();
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied()
 }
 
-/// Times `f` under criterion and records per-iteration seconds for the summary.
+/// Cores kept busy while `id` was measured (process CPU time / wall time).
+fn cores_busy(id: &str) -> Option<f64> {
+    let t = TIMES.lock().expect("bench timing lock");
+    let e = t.get(id)?;
+    (e.wall_s > 0.0).then(|| e.cpu_s / e.wall_s)
+}
+
+/// User + system CPU seconds of this process, all threads (Linux `/proc/self/stat`,
+/// in USER_HZ = 100 ticks per second); `None` elsewhere.
+fn process_cpu_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name: state is the first, utime the 12th.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut f = rest.split_whitespace().skip(11);
+    let utime: f64 = f.next()?.parse().ok()?;
+    let stime: f64 = f.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Times `f` under criterion and records per-iteration seconds and cores busy for the
+/// summary.
 fn bench(c: &mut Criterion, id: &str, mut f: impl FnMut()) {
     c.bench_function(id, |b| {
         b.iter_custom(|iters| {
+            let cpu0 = process_cpu_s();
             let start = Instant::now();
             for _ in 0..iters {
                 f();
             }
             let el = start.elapsed();
-            record(id, el.as_secs_f64() / iters as f64);
+            let cpu_wall = cpu0
+                .zip(process_cpu_s())
+                .map(|(a, b)| (b - a, el.as_secs_f64()));
+            record(id, el.as_secs_f64() / iters as f64, cpu_wall);
             el
         })
     });
+}
+
+/// Whether criterion's command-line filter selects `id`: the first positional argument,
+/// a regex (or an exact name with `--exact`), as criterion reads it. Criterion does not
+/// expose its own check; this one lets rows skip setups of gigabytes when filtered out.
+/// On an argument it cannot read it answers true (the row then runs its setup).
+fn selected(id: &str) -> bool {
+    const VALUE_FLAGS: &[&str] = &[
+        "--color",
+        "--save-baseline",
+        "--baseline",
+        "--baseline-lenient",
+        "--format",
+        "--profile-time",
+        "--load-baseline",
+        "--sample-size",
+        "--warm-up-time",
+        "--measurement-time",
+        "--nresamples",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--plotting-backend",
+        "--output-format",
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut filter = None;
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if VALUE_FLAGS.contains(&a.as_str()) {
+            i += 2;
+            continue;
+        }
+        if !a.starts_with('-') {
+            filter = Some(a.as_str());
+            break;
+        }
+        i += 1;
+    }
+    match filter {
+        None => true,
+        Some(f) if args.iter().any(|a| a == "--exact") => f == id,
+        Some(f) => fancy_regex::Regex::new(f)
+            .ok()
+            .and_then(|r| r.is_match(id).ok())
+            .unwrap_or(true),
+    }
+}
+
+/// Like [`bench`], for rows with a costly `setup` (gigabytes of weight copies, candle's
+/// weight packing): it runs only if the filter selects `id`, before criterion starts
+/// timing (criterion's warm-up would otherwise count it as iteration time); its state is
+/// dropped when the row is done.
+fn bench_with_setup<S>(
+    c: &mut Criterion,
+    id: &str,
+    setup: impl FnOnce() -> S,
+    mut f: impl FnMut(&mut S),
+) {
+    if !selected(id) {
+        return;
+    }
+    let mut state = setup();
+    bench(c, id, || f(&mut state));
 }
 
 /// Random blocks of `dtype` with small finite f16 scales (speed does not depend on values,
@@ -121,15 +246,16 @@ fn matmul_exe(
         .expect("fast backend supports every matmul")
 }
 
-/// Read bandwidth: sums a 1 GiB buffer from `THREADS` threads; best of a few passes.
-fn bandwidth_gbps(pool: &rayon::ThreadPool) -> f64 {
-    let words = (1usize << 30) / 8;
+/// Read bandwidth: sums a `bytes` buffer from `THREADS` threads; best of a few passes.
+fn bandwidth_gbps(pool: &rayon::ThreadPool, bytes: usize) -> f64 {
+    let words = bytes / 8;
     let buf: Vec<u64> = (0..words as u64).collect();
+    let passes = (4 * PROBE_BYTES / bytes).clamp(5, 64);
     let mut best = 0.0f64;
-    for _ in 0..5 {
+    for _ in 0..passes {
         let start = Instant::now();
         let sum: u64 = pool.install(|| {
-            buf.par_chunks(words / THREADS)
+            buf.par_chunks(words.div_ceil(THREADS))
                 .map(|c| c.iter().fold(0u64, |a, &v| a.wrapping_add(v)))
                 .reduce(|| 0, u64::wrapping_add)
         });
@@ -140,16 +266,85 @@ fn bandwidth_gbps(pool: &rayon::ThreadPool) -> f64 {
     best
 }
 
+/// Decode (n=1) on `copies` separate copies of `w`, cycled so each call reads its weights
+/// from DRAM: edgeplane (one executable per copy) and ggml (one graph per copy).
+fn cold_decode_rows(
+    c: &mut Criterion,
+    backend: &Fast,
+    dtype: DType,
+    w: &[u8],
+    m: usize,
+    k: usize,
+) -> Row {
+    let copies = COLD_BYTES.div_ceil(w.len());
+    let name = format!("{}/{m}x{k}/n=1 cold", dtype.name());
+    let ids = [
+        format!("{name}/edgeplane"),
+        format!("{name}/ggml"),
+        format!("{name}/candle"),
+    ];
+    let x = noise(1, k);
+    let input = HostTensor::from_f32([1, k], &x).expect("sized");
+    bench_with_setup(
+        c,
+        &ids[0],
+        || {
+            let mut exes: Vec<Box<dyn Executable>> = (0..copies)
+                .map(|_| matmul_exe(backend, dtype, w, 1, m, k))
+                .collect();
+            // One untimed pass over every copy: first-run costs stay out of the timing.
+            for exe in exes.iter_mut() {
+                std::hint::black_box(exe.run(std::slice::from_ref(&input)).expect("runs"));
+            }
+            (exes, 0usize)
+        },
+        |(exes, i)| {
+            std::hint::black_box(exes[*i].run(std::slice::from_ref(&input)).expect("runs"));
+            *i = (*i + 1) % exes.len();
+        },
+    );
+    #[cfg(feature = "anchor-ggml")]
+    bench_with_setup(
+        c,
+        &ids[1],
+        || {
+            let mut g = edgeplane::anchor::ggml::GgmlMatMul::with_copies(
+                dtype, w, m, k, 1, THREADS, copies,
+            )
+            .expect("ggml builds the graphs");
+            for i in 0..copies {
+                std::hint::black_box(g.run_copy(i, &x).expect("ggml runs"));
+            }
+            (g, 0usize)
+        },
+        |(g, i)| {
+            std::hint::black_box(g.run_copy(*i, &x).expect("ggml runs"));
+            *i = (*i + 1) % copies;
+        },
+    );
+    Row {
+        name: format!("{name} ({copies}x{} MB)", w.len() / 1_000_000),
+        ids,
+        weight_bytes: Some(w.len()),
+        cold: true,
+    }
+}
+
 struct Row {
     name: String,
     ids: [String; 3],
+    /// Weight bytes read per call, for decode rows.
     weight_bytes: Option<usize>,
+    /// Whether the weights come from DRAM (cold-cache rows).
+    cold: bool,
 }
 
 fn main() {
-    // candle reads its thread count once per process, from the environment.
-    // SAFETY-free: set before any other thread exists in this process.
+    // candle reads its thread counts once per process, from the environment: its matmul
+    // workers from CANDLE_NUM_THREADS, its rayon pool from RAYON_NUM_THREADS. Set before
+    // any other thread exists in this process.
     std::env::set_var("CANDLE_NUM_THREADS", THREADS.to_string());
+    std::env::set_var("RAYON_NUM_THREADS", THREADS.to_string());
     let mut c = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(300))
@@ -160,7 +355,8 @@ fn main() {
         .num_threads(THREADS)
         .build()
         .expect("thread pool");
-    let bw = bandwidth_gbps(&pool);
+    let bw_start = bandwidth_gbps(&pool, PROBE_BYTES);
+    let bw_cached = bandwidth_gbps(&pool, 64 << 20);
     let mut rows: Vec<Row> = Vec::new();
 
     for (m, k) in [(4096usize, 4096usize), (11008, 4096)] {
@@ -175,34 +371,49 @@ fn main() {
                 ];
                 let x = noise(n as u64, n * k);
                 let input = HostTensor::from_f32([n, k], &x).expect("sized");
-                let mut exe = matmul_exe(&backend, dtype, &w, n, m, k);
-                bench(&mut c, &ids[0], || {
-                    std::hint::black_box(exe.run(std::slice::from_ref(&input)).expect("runs"));
-                });
-                drop(exe);
+                bench_with_setup(
+                    &mut c,
+                    &ids[0],
+                    || matmul_exe(&backend, dtype, &w, n, m, k),
+                    |exe| {
+                        std::hint::black_box(exe.run(std::slice::from_ref(&input)).expect("runs"));
+                    },
+                );
                 #[cfg(feature = "anchor-ggml")]
-                {
-                    let mut g =
+                bench_with_setup(
+                    &mut c,
+                    &ids[1],
+                    || {
                         edgeplane::anchor::ggml::GgmlMatMul::new(dtype, &w, m, k, n, THREADS)
-                            .expect("ggml builds the graph");
-                    bench(&mut c, &ids[1], || {
+                            .expect("ggml builds the graph")
+                    },
+                    |g| {
                         std::hint::black_box(g.run(&x).expect("ggml runs"));
-                    });
-                }
+                    },
+                );
                 #[cfg(feature = "anchor-candle")]
-                {
-                    let cm = edgeplane::anchor::candle::CandleMatMul::new(dtype, &w, m, k)
-                        .expect("candle takes ggml blocks");
-                    bench(&mut c, &ids[2], || {
+                bench_with_setup(
+                    &mut c,
+                    &ids[2],
+                    || {
+                        let cm = edgeplane::anchor::candle::CandleMatMul::new(dtype, &w, m, k)
+                            .expect("candle takes ggml blocks");
+                        // candle packs some weights on its first call: keep that untimed.
+                        cm.run(&x, n).expect("candle runs");
+                        cm
+                    },
+                    |cm| {
                         std::hint::black_box(cm.run(&x, n).expect("candle runs"));
-                    });
-                }
+                    },
+                );
                 rows.push(Row {
                     name,
                     ids,
                     weight_bytes: (n == 1).then_some(w.len()),
+                    cold: false,
                 });
             }
+            rows.push(cold_decode_rows(&mut c, &backend, dtype, &w, m, k));
         }
     }
 
@@ -287,42 +498,70 @@ fn main() {
             name,
             ids,
             weight_bytes: None,
+            cold: false,
         });
     }
     c.final_summary();
 
+    // Probed again at the end: on a shared machine the better of the two is the bandwidth
+    // a quiet moment gives (the cold rows' % then errs low, not above 100 %).
+    let bw_end = bandwidth_gbps(&pool, PROBE_BYTES);
+    let bw = bw_start.max(bw_end);
     println!();
     println!(
-        "CPU: {} | edgeplane SIMD {} | threads {THREADS} | read bandwidth {bw:.1} GB/s (1 GiB, {THREADS} threads)",
+        "CPU: {} | edgeplane SIMD {} | threads {THREADS} | DRAM read bandwidth {bw:.1} GB/s ({} GiB buffer, best of start {bw_start:.1} / end {bw_end:.1}; {bw_cached:.1} GB/s on a cache-resident 64 MiB one)",
         backend.info().device,
-        backend.simd_level()
+        backend.simd_level(),
+        PROBE_BYTES >> 30,
     );
-    println!("| case | edgeplane ms | ggml ms | candle ms | ggml/edgeplane | candle/edgeplane | decode GB/s (% of bw) |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| case | edgeplane ms | ggml ms | candle ms | ggml/edgeplane | candle/edgeplane | decode GB/s edgeplane / ggml | % of DRAM bw edgeplane / ggml | cores busy e / g / c |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let ms = |id: &str| median(id).map(|s| s * 1e3);
     let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
     for r in &rows {
         let [e, g, cd] = [ms(&r.ids[0]), ms(&r.ids[1]), ms(&r.ids[2])];
+        if e.is_none() && g.is_none() && cd.is_none() {
+            continue; // filtered out
+        }
         let ratio = |o: Option<f64>| match (o, e) {
             (Some(o), Some(e)) => format!("{:.2}x", o / e),
             _ => "-".into(),
         };
-        let bwcol = match (r.weight_bytes, e) {
-            (Some(b), Some(e)) => {
-                let gbps = b as f64 / (e / 1e3) / 1e9;
-                format!("{gbps:.1} ({:.0}%)", 100.0 * gbps / bw)
-            }
-            _ => "-".into(),
+        let gbps = |t: Option<f64>| {
+            r.weight_bytes
+                .zip(t)
+                .map(|(b, t)| b as f64 / (t / 1e3) / 1e9)
         };
+        let pair = |f: &dyn Fn(Option<f64>) -> String| format!("{} / {}", f(e), f(g));
+        let (gbps_col, share_col) = if r.weight_bytes.is_some() {
+            (
+                pair(&|t| gbps(t).map_or("-".into(), |v| format!("{v:.1}"))),
+                if r.cold {
+                    pair(&|t| gbps(t).map_or("-".into(), |v| format!("{:.0}%", 100.0 * v / bw)))
+                } else {
+                    "(cache-resident)".into()
+                },
+            )
+        } else {
+            ("-".into(), "-".into())
+        };
+        let busy = r
+            .ids
+            .iter()
+            .map(|id| cores_busy(id).map_or("-".into(), |v| format!("{v:.1}")))
+            .collect::<Vec<String>>()
+            .join(" / ");
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.name,
             fmt(e),
             fmt(g),
             fmt(cd),
             ratio(g),
             ratio(cd),
-            bwcol
+            gbps_col,
+            share_col,
+            busy
         );
     }
 }

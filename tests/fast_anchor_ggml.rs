@@ -128,3 +128,21 @@ fn decode_attention_agrees_with_ggml_flash_attention() {
     // ggml's CPU flash attention rounds Q to f16 for its K dot products.
     assert!(e < 1e-5, "nmse vs ggml {e}");
 }
+
+#[test]
+fn ggml_matmul_copies_each_compute_the_same_product() {
+    let (n, m, k) = (2, 32, 256);
+    let x = noise(6, n * k);
+    let w = quantize(DType::Q4_0, &noise(7, m * k), k).unwrap();
+    let want = GgmlMatMul::new(DType::Q4_0, &w, m, k, n, 2)
+        .unwrap()
+        .run(&x)
+        .unwrap()
+        .to_vec();
+    let mut g = GgmlMatMul::with_copies(DType::Q4_0, &w, m, k, n, 2, 3).unwrap();
+    for copy in [2, 0, 1] {
+        assert_eq!(g.run_copy(copy, &x).unwrap(), &want[..], "copy {copy}");
+    }
+    assert!(g.run_copy(3, &x).is_err(), "only copies 0..3 exist");
+    assert!(GgmlMatMul::with_copies(DType::Q4_0, &w, m, k, n, 2, 0).is_err());
+}

@@ -139,8 +139,45 @@ fn bad_models_name_the_problem() {
     let err = load_error(&m);
     assert!(err.contains("llama.block_count is missing"), "{err}");
 
-    let mut m = good;
+    let mut m = good.clone();
     m.set("llama.feed_forward_length", MetaValue::Int(384));
     let err = load_error(&m);
     assert!(err.contains("blk.0.ffn_gate.weight"), "{err}");
+
+    let mut m = good.clone();
+    m.set("llama.rope.scaling.type", MetaValue::Str("yarn".into()));
+    let err = load_error(&m);
+    assert!(
+        err.contains("llama.rope.scaling.type = \"yarn\": only linear RoPE scaling"),
+        "{err}"
+    );
+
+    let mut m = good.clone();
+    m.set("llama.rope.scaling.factor", MetaValue::Float(-2.0));
+    let err = load_error(&m);
+    assert!(err.contains("llama.rope.scaling.factor = -2"), "{err}");
+
+    let mut m = good;
+    m.add_tensor(
+        "rope_freqs.weight",
+        edgeplane::TensorDesc::new(edgeplane::DType::F32, [32]),
+        edgeplane::Bytes::from_vec(1f32.to_le_bytes().repeat(32)),
+    );
+    let err = load_error(&m);
+    assert!(err.contains("rope_freqs.weight"), "{err}");
+}
+
+#[test]
+fn linear_rope_scaling_sets_the_position_scale() {
+    let spec = TestModelSpec {
+        rope_scaling_factor: Some(4.0),
+        ..TestModelSpec::tiny_llama()
+    };
+    assert_eq!(model(&spec).config.rope_freq_scale, 0.25);
+    // The older key and an explicit "none" (which ignores the factor), as llama.cpp reads them.
+    let mut m = build_test_model(&TestModelSpec::tiny_llama()).unwrap();
+    m.set("llama.rope.scale_linear", MetaValue::Float(2.0));
+    assert_eq!(Model::from_source(&m).unwrap().config.rope_freq_scale, 0.5);
+    m.set("llama.rope.scaling.type", MetaValue::Str("none".into()));
+    assert_eq!(Model::from_source(&m).unwrap().config.rope_freq_scale, 1.0);
 }

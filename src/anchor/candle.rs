@@ -1,7 +1,15 @@
-//! candle-core's quantized matmul (`QMatMul`) as a second anchor. candle picks its SIMD at
-//! compile time (`#[cfg(target_feature)]`), so compare against it built with
-//! `RUSTFLAGS="-C target-cpu=native"`; its thread count comes from `CANDLE_NUM_THREADS`,
-//! read once per process (the bench sets it before the first call).
+//! candle-core's quantized matmul (`QMatMul`) as a second anchor, fed the same ggml block
+//! bytes as edgeplane (candle's block structs are `#[repr(C)]` copies of ggml's, so the
+//! bytes are taken as-is; `tests/fast_anchor_candle.rs` checks the products agree).
+//!
+//! What candle 0.11 runs on x86: Q4_K always, Q8_0 with AVX-VNNI or AVX512-VNNI and Q6_K
+//! from 2 rows go through its repacked tiles (selected at run time; packed on the first
+//! call and cached in the `QTensor`; Q4_K with 32+ rows uses AMX where the CPU and kernel
+//! allow it); everything else (Q4_0, decode Q6_K) runs its `vec_dot` loop (AVX2+FMA,
+//! detected at run time; no AVX-512 there). All of it is chosen at run time, so candle
+//! needs no `-C target-cpu=native` to be at its best. Its matmul threads come from
+//! `CANDLE_NUM_THREADS` (falling back to `RAYON_NUM_THREADS`, then the physical core
+//! count), read once per process when its worker pool starts.
 
 use crate::error::{Error, Result};
 use crate::DType;
@@ -56,7 +64,21 @@ impl CandleMatMul {
                 weight_bytes.len()
             )));
         }
-        let q = qtensor_from_ggml(candle_dtype(dtype)?, weight_bytes, vec![m, k], &Device::Cpu)
+        // candle reinterprets the bytes as its block structs (2- or 4-byte aligned); copy
+        // into 8-byte aligned storage when the caller's slice is not (e.g. an mmap offset).
+        let aligned: Vec<u64>;
+        let bytes = if weight_bytes.as_ptr().align_offset(8) == 0 {
+            weight_bytes
+        } else {
+            aligned = {
+                let mut v = vec![0u64; weight_bytes.len().div_ceil(8)];
+                bytemuck::cast_slice_mut::<u64, u8>(&mut v)[..weight_bytes.len()]
+                    .copy_from_slice(weight_bytes);
+                v
+            };
+            &bytemuck::cast_slice::<u64, u8>(&aligned)[..weight_bytes.len()]
+        };
+        let q = qtensor_from_ggml(candle_dtype(dtype)?, bytes, vec![m, k], &Device::Cpu)
             .map_err(candle_error)?;
         let matmul = QMatMul::from_qtensor(q).map_err(candle_error)?;
         Ok(CandleMatMul { matmul, m, k })

@@ -58,22 +58,34 @@ pub fn quantize(dtype: DType, src: &[f32], k: usize) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// A ggml context holding one op's tensors and graph, plus a ggml thread pool and the
-/// work buffer ggml's plan asks for. Dropping it frees both.
+/// A ggml context holding one op's tensors and graph (or several independent one-op
+/// graphs, see [`GgmlMatMul::with_copies`]), plus one ggml thread pool and the work buffer
+/// ggml's plan asks for. Dropping it frees both.
 struct OneOpGraph {
     ctx: NonNull<sys::ggml_context>,
-    graph: *mut sys::ggml_cgraph,
+    /// One graph per output, each ending at that output tensor.
+    graphs: Vec<(*mut sys::ggml_cgraph, *mut sys::ggml_tensor)>,
     threadpool: NonNull<sys::ggml_threadpool>,
     work: Vec<u8>,
     threads: usize,
-    output: *mut sys::ggml_tensor,
 }
 
+/// Bytes of slack per tensor for ggml's data alignment inside a context.
+const TENSOR_SLACK_BYTES: usize = 64;
+
 impl OneOpGraph {
-    /// A context with room for `data_bytes` of tensor data (plus overheads).
-    fn context(data_bytes: usize) -> Result<NonNull<sys::ggml_context>> {
+    /// A context with room for `data_bytes` of tensor data in up to `tensors` tensors and
+    /// `graphs` graphs (plus overheads).
+    fn context(
+        data_bytes: usize,
+        tensors: usize,
+        graphs: usize,
+    ) -> Result<NonNull<sys::ggml_context>> {
         // SAFETY: pure size queries.
-        let overhead = unsafe { 16 * sys::ggml_tensor_overhead() + sys::ggml_graph_overhead() };
+        let overhead = unsafe {
+            tensors * (sys::ggml_tensor_overhead() + TENSOR_SLACK_BYTES)
+                + graphs * sys::ggml_graph_overhead()
+        };
         let params = sys::ggml_init_params {
             mem_size: data_bytes + overhead + (1 << 20),
             mem_buffer: std::ptr::null_mut(),
@@ -88,23 +100,28 @@ impl OneOpGraph {
         NonNull::new(ctx).ok_or_else(|| ggml_error("ggml_init failed (out of memory?)"))
     }
 
-    /// Builds the graph ending at `output`, and a thread pool of `threads`.
+    /// Builds one graph ending at each of `outputs`, and a thread pool of `threads` that
+    /// all of them share.
     fn finish(
         ctx: NonNull<sys::ggml_context>,
-        output: *mut sys::ggml_tensor,
+        outputs: &[*mut sys::ggml_tensor],
         threads: usize,
     ) -> Result<OneOpGraph> {
-        if output.is_null() {
+        if outputs.is_empty() || outputs.iter().any(|o| o.is_null()) {
             // SAFETY: ctx came from ggml_init and is freed once, here.
             unsafe { sys::ggml_free(ctx.as_ptr()) };
             return Err(ggml_error("ggml op returned no tensor"));
         }
-        // SAFETY: ctx is live; the graph is allocated inside it and lives as long as it.
-        let graph = unsafe {
-            let g = sys::ggml_new_graph(ctx.as_ptr());
-            sys::ggml_build_forward_expand(g, output);
-            g
-        };
+        // SAFETY: ctx is live and was sized for one graph per output; each graph is
+        // allocated inside it and lives as long as it.
+        let graphs: Vec<_> = outputs
+            .iter()
+            .map(|&output| unsafe {
+                let g = sys::ggml_new_graph(ctx.as_ptr());
+                sys::ggml_build_forward_expand(g, output);
+                (g, output)
+            })
+            .collect();
         // SAFETY: params_default returns a plain struct; threadpool_new copies it.
         let pool = unsafe {
             let mut params = sys::ggml_threadpool_params_default(threads as i32);
@@ -115,31 +132,37 @@ impl OneOpGraph {
             unsafe { sys::ggml_free(ctx.as_ptr()) };
             return Err(ggml_error("ggml_threadpool_new failed"));
         };
-        // SAFETY: graph and pool are live; the plan only reports sizes.
-        let plan = unsafe { sys::ggml_graph_plan(graph, threads as i32, threadpool.as_ptr()) };
+        // SAFETY: the graphs and the pool are live; the plans only report sizes.
+        let work_size = graphs
+            .iter()
+            .map(|&(g, _)| unsafe {
+                sys::ggml_graph_plan(g, threads as i32, threadpool.as_ptr()).work_size
+            })
+            .max()
+            .unwrap_or(0);
         Ok(OneOpGraph {
             ctx,
-            graph,
+            graphs,
             threadpool,
-            work: vec![0u8; plan.work_size],
+            work: vec![0u8; work_size],
             threads,
-            output,
         })
     }
 
-    /// Runs the graph once on ggml's CPU backend.
-    fn compute(&mut self) -> Result<()> {
+    /// Runs graph `index` (< `graphs.len()`, checked by callers) once on ggml's CPU backend.
+    fn compute(&mut self, index: usize) -> Result<()> {
+        let graph = self.graphs[index].0;
         // SAFETY: graph and threadpool are live (owned by self); the plan is re-made for this
-        // graph and its work buffer points at `self.work`, which has the size the first plan
-        // asked for (the graph never changes) and outlives the call.
+        // graph and its work buffer points at `self.work`, grown to the size the plan asks
+        // for, which outlives the call.
         let status = unsafe {
             let mut plan =
-                sys::ggml_graph_plan(self.graph, self.threads as i32, self.threadpool.as_ptr());
+                sys::ggml_graph_plan(graph, self.threads as i32, self.threadpool.as_ptr());
             if plan.work_size > self.work.len() {
                 self.work.resize(plan.work_size, 0);
             }
             plan.work_data = self.work.as_mut_ptr();
-            sys::ggml_graph_compute(self.graph, &mut plan)
+            sys::ggml_graph_compute(graph, &mut plan)
         };
         if status != sys::GGML_STATUS_SUCCESS {
             return Err(ggml_error(format!(
@@ -149,11 +172,13 @@ impl OneOpGraph {
         Ok(())
     }
 
-    /// The output tensor's data as f32 (`len` values).
-    fn output_f32(&self, len: usize) -> &[f32] {
-        // SAFETY: the output is an f32 tensor of `len` elements allocated in ctx (no_alloc
+    /// Graph `index`'s output tensor data as f32 (`len` values).
+    fn output_f32(&self, index: usize, len: usize) -> &[f32] {
+        // SAFETY: each output is an f32 tensor of `len` elements allocated in ctx (no_alloc
         // was false) and lives as long as self; ggml data is suitably aligned for f32.
-        unsafe { std::slice::from_raw_parts(sys::ggml_get_data(self.output).cast::<f32>(), len) }
+        unsafe {
+            std::slice::from_raw_parts(sys::ggml_get_data(self.graphs[index].1).cast::<f32>(), len)
+        }
     }
 }
 
@@ -208,48 +233,88 @@ impl GgmlMatMul {
         n: usize,
         threads: usize,
     ) -> Result<GgmlMatMul> {
+        GgmlMatMul::with_copies(dtype, weight_bytes, m, k, n, threads, 1)
+    }
+
+    /// Like [`GgmlMatMul::new`] but with `copies` separate copies of the weights in memory,
+    /// one `mul_mat` graph each, sharing one activation tensor and one thread pool. Cycling
+    /// [`GgmlMatMul::run_copy`] over copies that together exceed the last-level cache
+    /// makes every call read its weights from DRAM (the cold-cache decode bench).
+    pub fn with_copies(
+        dtype: DType,
+        weight_bytes: &[u8],
+        m: usize,
+        k: usize,
+        n: usize,
+        threads: usize,
+        copies: usize,
+    ) -> Result<GgmlMatMul> {
         let want = crate::TensorDesc::new(dtype, [m, k]).byte_len()?;
-        if weight_bytes.len() != want || n == 0 || threads == 0 || dtype == DType::I32 {
+        if weight_bytes.len() != want
+            || n == 0
+            || threads == 0
+            || copies == 0
+            || dtype == DType::I32
+        {
             return Err(Error::Shape(format!(
-                "ggml mul_mat: {dtype}[{m}, {k}] needs {want} bytes (got {}), n {n} and threads {threads} must be > 0",
+                "ggml mul_mat: {dtype}[{m}, {k}] needs {want} bytes (got {}), n {n}, threads {threads} and copies {copies} must be > 0",
                 weight_bytes.len()
             )));
         }
-        let ctx = OneOpGraph::context(want + 4 * n * k + 4 * n * m)?;
-        // SAFETY: ctx is live; tensors are allocated in it with the sizes checked above; ggml
-        // mul_mat requires a.ne0 == b.ne0 (both k), which holds.
-        let (x, out) = unsafe {
+        let ctx = OneOpGraph::context(
+            copies * (want + 4 * n * m) + 4 * n * k,
+            2 * copies + 1,
+            copies,
+        )?;
+        // SAFETY: ctx is live and sized for these tensors; tensors are allocated in it with
+        // the sizes checked above; ggml mul_mat requires a.ne0 == b.ne0 (both k), which holds.
+        let (x, outputs) = unsafe {
             let c = ctx.as_ptr();
-            let w = sys::ggml_new_tensor_2d(c, ggml_type(dtype), k as i64, m as i64);
             let x = sys::ggml_new_tensor_2d(c, sys::GGML_TYPE_F32, k as i64, n as i64);
-            if w.is_null() || x.is_null() {
+            if x.is_null() {
                 sys::ggml_free(c);
                 return Err(ggml_error("tensor allocation failed"));
             }
-            if let Err(e) = fill(w, weight_bytes) {
-                sys::ggml_free(c);
-                return Err(e);
+            let mut outputs = Vec::with_capacity(copies);
+            for _ in 0..copies {
+                let w = sys::ggml_new_tensor_2d(c, ggml_type(dtype), k as i64, m as i64);
+                if w.is_null() {
+                    sys::ggml_free(c);
+                    return Err(ggml_error("tensor allocation failed"));
+                }
+                if let Err(e) = fill(w, weight_bytes) {
+                    sys::ggml_free(c);
+                    return Err(e);
+                }
+                outputs.push(sys::ggml_mul_mat(c, w, x));
             }
-            (x, sys::ggml_mul_mat(c, w, x))
+            (x, outputs)
         };
-        let graph = OneOpGraph::finish(ctx, out, threads)?;
+        let graph = OneOpGraph::finish(ctx, &outputs, threads)?;
         Ok(GgmlMatMul { graph, x, n, m, k })
     }
 
     /// Runs with activations `x` (`n × k`) and returns the output `[n, m]`.
     pub fn run(&mut self, x: &[f32]) -> Result<&[f32]> {
-        if x.len() != self.n * self.k {
+        self.run_copy(0, x)
+    }
+
+    /// Runs on weight copy `copy` (see [`GgmlMatMul::with_copies`]) with activations `x`
+    /// (`n × k`) and returns the output `[n, m]`.
+    pub fn run_copy(&mut self, copy: usize, x: &[f32]) -> Result<&[f32]> {
+        if x.len() != self.n * self.k || copy >= self.graph.graphs.len() {
             return Err(Error::InvalidInput(format!(
-                "ggml mul_mat: x has {} values, expected {}x{}",
+                "ggml mul_mat: x has {} values, expected {}x{}; copy {copy} of {}",
                 x.len(),
                 self.n,
-                self.k
+                self.k,
+                self.graph.graphs.len()
             )));
         }
         // SAFETY: self.x is a live f32 tensor of n*k elements in the graph's context.
         unsafe { fill(self.x, bytemuck::cast_slice(x))? };
-        self.graph.compute()?;
-        Ok(self.graph.output_f32(self.n * self.m))
+        self.graph.compute(copy)?;
+        Ok(self.graph.output_f32(copy, self.n * self.m))
     }
 }
 
@@ -297,7 +362,7 @@ impl GgmlAttention {
             return Err(Error::Shape(format!("ggml attention: bad shape {s:?}")));
         }
         let q_len = s.n * s.n_head * s.head_dim;
-        let ctx = OneOpGraph::context(4 * kv_values + 8 * q_len)?;
+        let ctx = OneOpGraph::context(4 * kv_values + 8 * q_len, 16, 1)?;
         let (d, kv) = (s.head_dim as i64, s.kv_len as i64);
         // SAFETY: ctx is live; tensors are allocated with the checked sizes. Our row-major
         // [rows, heads*head_dim] is ggml ne [head_dim, heads, rows]; permuting axes 1 and 2
@@ -327,7 +392,7 @@ impl GgmlAttention {
             }
             (q, out)
         };
-        let graph = OneOpGraph::finish(ctx, out, threads)?;
+        let graph = OneOpGraph::finish(ctx, &[out], threads)?;
         Ok(GgmlAttention { graph, q, q_len })
     }
 
@@ -342,7 +407,7 @@ impl GgmlAttention {
         }
         // SAFETY: self.q is a live f32 tensor of q_len elements in the graph's context.
         unsafe { fill(self.q, bytemuck::cast_slice(q))? };
-        self.graph.compute()?;
-        Ok(self.graph.output_f32(self.q_len))
+        self.graph.compute(0)?;
+        Ok(self.graph.output_f32(0, self.q_len))
     }
 }

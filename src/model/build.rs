@@ -65,7 +65,7 @@ pub fn build_forward(
         head_dim: config.head_dim,
         n_dims: config.rope_dims,
         freq_base: config.rope_freq_base,
-        freq_scale: 1.0,
+        freq_scale: config.rope_freq_scale,
     };
     let attention = Op::Attention {
         n_head: config.head_count,

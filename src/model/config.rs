@@ -73,6 +73,9 @@ pub struct ModelConfig {
     pub rope_freq_base: f32,
     /// Rotated dims per head (`rope.dimension_count`, default `head_dim`).
     pub rope_dims: usize,
+    /// Position scale of linear RoPE scaling: `1 / rope.scaling.factor` when
+    /// `rope.scaling.type` is `linear` (llama.cpp's default type), else 1.
+    pub rope_freq_scale: f32,
     /// Positions the model was trained for (`context_length`).
     pub context_length: usize,
 }
@@ -137,14 +140,32 @@ impl ModelConfig {
         if head_dim % 2 != 0 {
             return bad(format!("head dim {head_dim} must be even for RoPE"));
         }
-        if let Some(kind) = meta.opt_str(&key("rope.scaling.type"))? {
-            if kind != "none" {
-                return bad(format!(
-                    "{} = {kind:?}: RoPE scaling is not supported",
-                    key("rope.scaling.type")
-                ));
-            }
+        // llama.cpp reads the type with "linear" as the default and the factor from
+        // `rope.scaling.factor` or the older `rope.scale_linear`; 0 or absent means 1.
+        let scaling = meta
+            .opt_str(&key("rope.scaling.type"))?
+            .unwrap_or_else(|| "linear".into());
+        let factor = match meta.opt_f32(&key("rope.scaling.factor"))? {
+            Some(f) => Some(f),
+            None => meta.opt_f32(&key("rope.scale_linear"))?,
         }
+        .filter(|&f| f != 0.0);
+        let rope_freq_scale = match (scaling.as_str(), factor) {
+            ("none", _) | ("linear", None) => 1.0,
+            ("linear", Some(f)) if f.is_finite() && f > 0.0 => 1.0 / f,
+            ("linear", Some(f)) => {
+                return bad(format!(
+                    "{} = {f} must be a positive number",
+                    key("rope.scaling.factor")
+                ))
+            }
+            (kind, _) => {
+                return bad(format!(
+                    "{} = {kind:?}: only linear RoPE scaling is supported",
+                    key("rope.scaling.type")
+                ))
+            }
+        };
         let config = ModelConfig {
             arch,
             embedding_length,
@@ -164,6 +185,7 @@ impl ModelConfig {
                 })?,
             rope_freq_base: meta.opt_f32(&key("rope.freq_base"))?.unwrap_or(10000.0),
             rope_dims,
+            rope_freq_scale,
             context_length: meta.usize(&key("context_length"))?,
         };
         if config.block_count == 0 || config.feed_forward_length == 0 || config.context_length == 0

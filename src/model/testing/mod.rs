@@ -118,6 +118,8 @@ pub struct TestModelSpec {
     pub vocab: TestVocab,
     /// RoPE base.
     pub rope_freq_base: f32,
+    /// Linear RoPE scaling factor (`rope.scaling.type = linear`), if any.
+    pub rope_scaling_factor: Option<f32>,
     /// Seed of the weights.
     pub seed: u64,
 }
@@ -138,6 +140,7 @@ impl TestModelSpec {
             qkv_bias: false,
             vocab: TestVocab::SentencePiece,
             rope_freq_base: 10000.0,
+            rope_scaling_factor: None,
             seed: 1,
         }
     }
@@ -225,6 +228,16 @@ pub fn build_test_model(spec: &TestModelSpec) -> Result<MemorySource> {
         MetaValue::Float(spec.rope_freq_base as f64),
     );
     m.set(format!("{arch}.rope.dimension_count"), int(spec.head_dim()));
+    if let Some(factor) = spec.rope_scaling_factor {
+        m.set(
+            format!("{arch}.rope.scaling.type"),
+            MetaValue::Str("linear".into()),
+        );
+        m.set(
+            format!("{arch}.rope.scaling.factor"),
+            MetaValue::Float(factor as f64),
+        );
+    }
     set_tokenizer_metadata(&mut m, &vocab);
 
     let d = spec.embedding_length;
