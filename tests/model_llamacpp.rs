@@ -13,9 +13,10 @@
 //! activations, 2.0e-4–2.5e-4 NMSE on these models (printed by the test).
 //!
 //! **Bounds.** F32 arithmetic: NMSE ≤ 1e-5 (measured: ≤ 2e-12). Quantized activations:
-//! NMSE ≤ [`QUANT_NMSE_BOUND`] and the same argmax on ≥ 97 % of positions; see the
-//! constant for where the number comes from. llama.cpp's own batch-vs-step difference is
-//! no noise floor here: on Q8_0 and Q4_0 its two paths are bit-identical (NMSE 0).
+//! NMSE ≤ [`QUANT_NMSE_BOUND`] and the same argmax on ≥ 97 % of the positions of all
+//! quantized cases; see the constants for where the numbers come from. llama.cpp's own
+//! batch-vs-step difference is no noise floor here: on Q8_0 and Q4_0 its two paths are
+//! bit-identical (NMSE 0).
 #![cfg(feature = "anchor-ggml")]
 
 #[path = "wgpu_support/mod.rs"]
@@ -57,7 +58,12 @@ use std::sync::{Arc, OnceLock};
 const QUANT_NMSE_BOUND: f64 = 3e-4;
 /// Largest NMSE against llama.cpp when both compute in f32 (float summation order only).
 const F32_NMSE_BOUND: f64 = 1e-5;
-/// Smallest share of positions whose argmax must match llama.cpp's.
+/// Smallest share of positions whose argmax must match llama.cpp's. With 8-bit activations
+/// it is counted over the positions of all quantized cases together: random-weight models
+/// have near-ties, and a ±1-ulp change of llama.cpp's own input moved the argmax at up to 2
+/// of 64 positions (11 of 6144 over the 96 runs behind [`QUANT_NMSE_BOUND`]; the `cpu`
+/// backend: 9 of 1536, at most 3 of 64 in one sequence), so one 64-token case alone could
+/// miss 97 % by chance.
 const ARGMAX_AGREEMENT: f64 = 0.97;
 const N_TOKENS: usize = 64;
 /// ±1-ulp perturbations of the input per case for the noise self-check.
@@ -302,6 +308,8 @@ fn oracle(case: &Case, dir: &std::path::Path) -> Oracle {
 fn check_backend(backend: Arc<dyn Backend>, activations: Activations) {
     let name = backend.info().backend;
     let mut failures = Vec::new();
+    // Positions of the 8-bit-activation cases, and how many have llama.cpp's argmax.
+    let (mut pooled_rows, mut pooled_same) = (0usize, 0.0f64);
     for o in oracles() {
         let vocab = o.model.vocab_size();
         let run = |steps: bool| {
@@ -337,10 +345,27 @@ fn check_backend(backend: Arc<dyn Backend>, activations: Activations) {
             o.ulp_noise,
             nmse(&o.step, &o.batch),
         );
-        if e_batch > bound || e_step > bound || agree < ARGMAX_AGREEMENT {
+        let pooled = o.quantized && activations == Activations::Ggml8Bit;
+        if pooled {
+            pooled_rows += o.tokens.len();
+            pooled_same += agree * o.tokens.len() as f64;
+        }
+        if e_batch > bound || e_step > bound || (!pooled && agree < ARGMAX_AGREEMENT) {
             failures.push(format!(
                 "{} on {name} vs {oracle}: nmse batch {e_batch:e} step {e_step:e} (bound {bound:e}), argmax {agree}",
                 o.name
+            ));
+        }
+    }
+    if pooled_rows > 0 {
+        let agree = pooled_same / pooled_rows as f64;
+        println!(
+            "{name}: argmax agrees with llama.cpp at {:.1}% of {pooled_rows} positions of the quantized cases",
+            agree * 100.0
+        );
+        if agree < ARGMAX_AGREEMENT {
+            failures.push(format!(
+                "{name}: argmax agrees at {agree} of {pooled_rows} quantized positions"
             ));
         }
     }
