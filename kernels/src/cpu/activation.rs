@@ -24,9 +24,22 @@ impl ActivationFormat {
     /// The format the dot kernel for `weight` wants.
     pub fn for_weight(weight: DType) -> ActivationFormat {
         match weight {
-            DType::Q4_0 | DType::Q8_0 => ActivationFormat::Q8Block32,
-            DType::Q4K | DType::Q6K => ActivationFormat::Q8Block256,
+            DType::Q4_0 | DType::Q4_1 | DType::Q5_0 | DType::Q5_1 | DType::Q8_0 => {
+                ActivationFormat::Q8Block32
+            }
+            DType::Q2K | DType::Q3K | DType::Q4K | DType::Q5K | DType::Q6K => {
+                ActivationFormat::Q8Block256
+            }
             _ => ActivationFormat::F32,
+        }
+    }
+
+    /// Values per group sum (see [`ActivationRow::group_sums`]; 1 for f32, unused).
+    pub fn group(self) -> usize {
+        match self {
+            ActivationFormat::F32 => 1,
+            ActivationFormat::Q8Block32 => 32,
+            ActivationFormat::Q8Block256 => 16,
         }
     }
 
@@ -53,6 +66,9 @@ pub struct ActivationRow<'a> {
     pub quants: &'a [i8],
     /// Sums of each 16 quants ([`ActivationFormat::Q8Block256`] only).
     pub sums: &'a [i16],
+    /// `scale · Σ quants` per group (16 values for 256-blocks, 32 for 32-blocks): what the
+    /// packed kernels dot with a weight row's offsets.
+    pub group_sums: &'a [f32],
 }
 
 /// `rows` activation rows of `k` values, converted once per matmul and shared by every
@@ -66,6 +82,7 @@ pub struct ActivationRows {
     scales: Vec<f32>,
     quants: Vec<i8>,
     sums: Vec<i16>,
+    group_sums: Vec<f32>,
 }
 
 impl ActivationRows {
@@ -87,6 +104,7 @@ impl ActivationRows {
             scales: Vec::new(),
             quants: Vec::new(),
             sums: Vec::new(),
+            group_sums: Vec::new(),
         };
         match format {
             ActivationFormat::F32 => out.floats = x.to_vec(),
@@ -115,6 +133,16 @@ impl ActivationRows {
                         .map(|c| c.iter().map(|&v| i16::from(v)).sum())
                         .collect();
                 }
+                let group = format.group();
+                out.group_sums = out
+                    .quants
+                    .chunks_exact(group)
+                    .enumerate()
+                    .map(|(g, c)| {
+                        let sum: i32 = c.iter().map(|&v| i32::from(v)).sum();
+                        out.scales[g * group / block] * sum as f32
+                    })
+                    .collect();
             }
         }
         out
@@ -130,6 +158,7 @@ impl ActivationRows {
             scales: Vec::new(),
             quants: Vec::new(),
             sums: Vec::new(),
+            group_sums: Vec::new(),
         };
         for p in parts {
             assert!(
@@ -141,6 +170,7 @@ impl ActivationRows {
             out.scales.extend_from_slice(&p.scales);
             out.quants.extend_from_slice(&p.quants);
             out.sums.extend_from_slice(&p.sums);
+            out.group_sums.extend_from_slice(&p.group_sums);
         }
         out
     }
@@ -186,6 +216,12 @@ impl ActivationRows {
             } else {
                 &self.sums[i * k / 16..(i + 1) * k / 16]
             },
+            group_sums: if self.group_sums.is_empty() {
+                &[]
+            } else {
+                let g = self.format.group();
+                &self.group_sums[i * k / g..(i + 1) * k / g]
+            },
         }
     }
 }
@@ -212,7 +248,7 @@ fn quantize_block(src: &[f32], q: &mut [i8]) -> f32 {
     let inv = 127.0 / amax;
     for (o, v) in q.iter_mut().zip(src) {
         // |v * inv| <= 127 up to rounding; the clamp keeps the cast in range.
-        *o = (v * inv).round_ties_even().clamp(-127.0, 127.0) as i8;
+        *o = round_half_even(v * inv).clamp(-127.0, 127.0) as i8;
     }
     if src.len() == 256 {
         1.0 / inv
@@ -221,9 +257,28 @@ fn quantize_block(src: &[f32], q: &mut [i8]) -> f32 {
     }
 }
 
+/// Rounds half to even for `|v| < 2^22` with two float additions: adding 1.5·2^23 leaves
+/// no fraction bits, so the FPU's default rounding (to nearest even) does the work. This is
+/// ggml's `nearest_int`; `f32::round_ties_even` is a libm call on baseline x86-64.
+#[inline]
+fn round_half_even(v: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0;
+    (v + MAGIC) - MAGIC
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_half_even_matches_std() {
+        for i in -1000..1000 {
+            let v = i as f32 * 0.25 + 0.001 * (i % 7) as f32;
+            assert_eq!(round_half_even(v), v.round_ties_even(), "{v}");
+        }
+        assert_eq!(round_half_even(2.5), 2.0);
+        assert_eq!(round_half_even(-3.5), -4.0);
+    }
 
     #[test]
     fn quantized_rows_reconstruct_within_half_a_step() {

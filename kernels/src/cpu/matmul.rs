@@ -49,8 +49,9 @@ const ACTIVATION_BLOCK_BYTES: usize = 64 * 1024;
 
 /// Computes `out[(r - rows.start) * n + i] = W[r] · x[i]` for `r` in `rows` and every
 /// activation row `i` (`n = acts.rows()`): weight-major, so threads own disjoint slices.
-/// `acts` must be in the format `ActivationFormat::for_weight(w.dtype)` made; formats
-/// without a direct kernel are dequantized to f32 row by row (slower, exact to f32).
+/// `acts` must be in the format `ActivationFormat::for_weight(w.dtype)` made. Prefill sizes
+/// and the quantized formats without a direct dot kernel go through the packed GEMM
+/// ([`super::packed`]); anything else without a kernel is dequantized to f32 row by row.
 pub fn matmul_rows(
     simd: Simd,
     w: &WeightMatrix,
@@ -61,6 +62,9 @@ pub fn matmul_rows(
     let n = acts.rows();
     debug_assert_eq!(out.len(), rows.len() * n);
     let direct = has_direct_kernel(w.dtype);
+    if super::packed::prefers_packed(simd, w.dtype, n, direct) {
+        return super::packed::matmul_rows(simd, w, rows, acts, out);
+    }
     let act_row_bytes = acts.k().max(1) * if direct { 1 } else { 4 };
     let act_block = (ACTIVATION_BLOCK_BYTES / act_row_bytes).clamp(1, n.max(1));
     let mut scratch = if direct {

@@ -6,10 +6,12 @@
 //! by a [`Simd`] token that proves the CPU has the level. NEON is not written yet: on
 //! aarch64 the scalar kernels run.
 //!
-//! Direct integer kernels exist for Q4_0, Q8_0 (activations as 32-blocks) and Q4_K, Q6_K
-//! (256-blocks with sums), plus f32/f16/bf16 float dots; the other formats (Q4_1, Q5_0,
-//! Q5_1, Q2_K, Q3_K, Q5_K) are dequantized to f32 per row and use the f32 dot, which is
-//! correct but not fast.
+//! Direct per-row integer dot kernels exist for Q4_0, Q8_0 (activations as 32-blocks) and
+//! Q4_K, Q6_K (256-blocks with sums), plus f32/f16/bf16 float dots; they serve decode. Every
+//! quantized format also has the packed GEMM (`packed/`): weight rows unpacked once into
+//! 8-bit codes, then an integer micro-kernel per register tile. It serves prefill
+//! (n ≥ `packed::PACKED_MIN_ROWS` on AVX-512 VNNI) and every size of the formats without a
+//! direct kernel (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q5_K).
 
 pub mod activation;
 pub mod attention;
@@ -23,6 +25,7 @@ pub mod glu;
 pub mod layout;
 pub mod matmul;
 pub mod norm;
+pub mod packed;
 pub mod rope;
 pub mod scalar;
 pub mod simd;

@@ -10,7 +10,7 @@
 
 mod error;
 mod float;
-mod k_scales;
+pub(crate) mod k_scales;
 mod k_search;
 #[cfg(test)]
 mod props;

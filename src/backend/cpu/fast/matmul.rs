@@ -1,5 +1,5 @@
 //! `MatMul` on the fast backend: activations quantized once (in parallel by rows), weight
-//! rows split into fixed tasks over the pool, results transposed back to `[n, m]`.
+//! rows split into fixed tasks over the pool, each task writing its columns of `[n, m]`.
 
 use crate::error::Result;
 use crate::DType;
@@ -35,32 +35,61 @@ pub fn matmul(
         bytes: w,
     };
     let per_task = rows_per_task(m, threads);
-    let mut by_weight = vec![0.0f32; m * n];
-    by_weight
-        .par_chunks_mut(per_task * n)
-        .enumerate()
-        .try_for_each(|(t, chunk)| {
-            let start = t * per_task;
-            let rows = start..start + chunk.len() / n;
-            matmul_rows(simd, &weights, rows, &acts, chunk)
-        })?;
-    let mut out = if n == 1 {
-        by_weight
+    let mut out = vec![0.0f32; n * m];
+    if n == 1 {
+        // One activation row: `[1, m]` is weight-major already, tasks own disjoint slices.
+        out.par_chunks_mut(per_task)
+            .enumerate()
+            .try_for_each(|(t, chunk)| {
+                let start = t * per_task;
+                matmul_rows(simd, &weights, start..start + chunk.len(), &acts, chunk)
+            })?;
     } else {
-        let mut out = vec![0.0f32; n * m];
-        out.par_chunks_mut(m).enumerate().for_each(|(i, row)| {
-            for (r, o) in row.iter_mut().enumerate() {
-                *o = by_weight[r * n + i];
-            }
-        });
-        out
-    };
+        let columns = Columns {
+            ptr: out.as_mut_ptr(),
+            m,
+        };
+        (0..m.div_ceil(per_task))
+            .into_par_iter()
+            .try_for_each(|t| {
+                let rows = t * per_task..((t + 1) * per_task).min(m);
+                let mut local = vec![0.0f32; rows.len() * n];
+                matmul_rows(simd, &weights, rows.clone(), &acts, &mut local)?;
+                columns.scatter(rows, n, &local);
+                Ok::<(), edgeplane_kernels::quant::QuantError>(())
+            })?;
+    }
     if let Some(b) = bias {
         out.par_chunks_mut(m).for_each(|row| {
             row.iter_mut().zip(b).for_each(|(o, &v)| *o += v);
         });
     }
     Ok(out)
+}
+
+/// The `[n, m]` output shared by the weight-row tasks. Each task writes only the columns
+/// of its own weight rows, so no two threads write the same element.
+struct Columns {
+    ptr: *mut f32,
+    m: usize,
+}
+
+// SAFETY: tasks write disjoint columns (their own weight rows) of a buffer that outlives
+// the parallel loop; no element is read or written by two threads.
+unsafe impl Sync for Columns {}
+
+impl Columns {
+    /// Writes a task's `[rows, n]` results (weight-major) into columns `rows`.
+    fn scatter(&self, rows: std::ops::Range<usize>, n: usize, local: &[f32]) {
+        assert_eq!(local.len(), rows.len() * n, "task results cover its rows");
+        for i in 0..n {
+            for (j, r) in rows.clone().enumerate() {
+                // SAFETY: `i < n` and `r < m` keep `i * m + r` inside the `n * m` buffer;
+                // column `r` belongs to this task alone (see the `Sync` impl).
+                unsafe { *self.ptr.add(i * self.m + r) = local[j * n + i] };
+            }
+        }
+    }
 }
 
 /// Converts activations, by blocks of rows in parallel when there are many.
