@@ -246,6 +246,14 @@ fn matmul_exe(
         .expect("fast backend supports every matmul")
 }
 
+/// The 1-minute load average (Linux), printed so a run on a busy machine shows as such.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 /// Read bandwidth: sums a `bytes` buffer from `THREADS` threads; best of a few passes.
 fn bandwidth_gbps(pool: &rayon::ThreadPool, bytes: usize) -> f64 {
     let words = bytes / 8;
@@ -355,6 +363,7 @@ fn main() {
         .num_threads(THREADS)
         .build()
         .expect("thread pool");
+    let load_start = load_average();
     let bw_start = bandwidth_gbps(&pool, PROBE_BYTES);
     let bw_cached = bandwidth_gbps(&pool, 64 << 20);
     let mut rows: Vec<Row> = Vec::new();
@@ -513,6 +522,10 @@ fn main() {
         backend.info().device,
         backend.simd_level(),
         PROBE_BYTES >> 30,
+    );
+    println!(
+        "Load average (1 min) at start {load_start}, at end {} (this bench adds about {THREADS}); other work on the machine slows every row: see cores busy.",
+        load_average()
     );
     println!("| case | edgeplane ms | ggml ms | candle ms | ggml/edgeplane | candle/edgeplane | decode GB/s edgeplane / ggml | % of DRAM bw edgeplane / ggml | cores busy e / g / c |");
     println!("|---|---|---|---|---|---|---|---|---|");
