@@ -15,6 +15,8 @@
 //! direct kernels' up to float summation order.
 
 #[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
 mod avx512;
 mod panel;
 mod scalar;
@@ -115,6 +117,14 @@ fn tile<const RA: usize>(
             match panel.family() {
                 Family::K => avx512::tile_k::<TILE_ROWS, RA>(panel, row, acts),
                 Family::Block32 => avx512::tile_32::<TILE_ROWS, RA>(panel, row, acts),
+            }
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the token proves AVX2+FMA+F16C. Q8_0 codes exceed `maddubs`' range.
+        SimdLevel::Avx2 if panel.dtype() != crate::DType::Q8_0 => unsafe {
+            match panel.family() {
+                Family::K => avx2::tile_k::<TILE_ROWS, RA>(panel, row, acts),
+                Family::Block32 => avx2::tile_32::<TILE_ROWS, RA>(panel, row, acts),
             }
         },
         _ => {

@@ -57,6 +57,7 @@ impl Family {
 #[derive(Clone, Debug)]
 pub struct Panel {
     family: Family,
+    dtype: DType,
     k: usize,
     rows: usize,
     codes: Vec<u8>,
@@ -75,6 +76,7 @@ impl Panel {
         };
         Panel {
             family,
+            dtype: DType::F32,
             k,
             rows: 0,
             codes: vec![0; cap * k],
@@ -95,6 +97,7 @@ impl Panel {
     /// micro-tile. `w.k` must equal the panel's `k`.
     pub fn fill(&mut self, w: &WeightMatrix, range: Range<usize>) -> Result<(), QuantError> {
         let filled = range.len();
+        self.dtype = w.dtype;
         self.rows = filled.next_multiple_of(TILE_ROWS);
         assert!(
             self.rows * self.k <= self.codes.len() && w.k == self.k,
@@ -173,6 +176,11 @@ impl Panel {
         self.d[i * d_row..(i + 1) * d_row].fill(0.0);
         let g = k / self.family.group();
         self.offsets[i * g..(i + 1) * g].fill(0.0);
+    }
+
+    /// The dtype of the rows last filled in.
+    pub fn dtype(&self) -> DType {
+        self.dtype
     }
 
     /// The family.
