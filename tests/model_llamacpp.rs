@@ -46,8 +46,9 @@ use std::sync::{Arc, OnceLock};
 /// through `llama_batch.embd`): llama.cpp's logits moved by NMSE 0 to 1.8e-4 (half of the
 /// perturbations flipped no code: NMSE 0 or ~1e-15). Over the same 24 sequences the `cpu`
 /// backend's NMSE against unperturbed llama.cpp was 8e-15 to 1.2e-4, and after the packed
-/// matmul kernels landed 4e-14 to 1.3e-4 (batch) and 8e-15 to 1.1e-4 (step). For scale, llama.cpp's
-/// flash-attention path differs from its default path by 1.6e-4–4.2e-4 on these models,
+/// matmul kernels landed 4e-14 to 1.3e-4 (batch) and 8e-15 to 1.1e-4 (step). For scale,
+/// llama.cpp's flash-attention path differs from its default path by 1.6e-4–4.2e-4 on
+/// these models,
 /// and dropping activation rounding altogether (`cpu-ref`) by 2.0e-4–2.5e-4: the logits
 /// comparison cannot tell those apart, which is why the activation rounding itself is
 /// checked bit-level per matmul in `tests/fast_anchor_ggml.rs`.
