@@ -153,6 +153,14 @@ fn bad_models_name_the_problem() {
     );
 
     let mut m = good.clone();
+    m.set("llama.expert_count", MetaValue::Int(8));
+    let err = load_error(&m);
+    assert!(
+        err.contains("llama.expert_count = 8: mixture-of-experts"),
+        "{err}"
+    );
+
+    let mut m = good.clone();
     m.set("llama.rope.scaling.factor", MetaValue::Float(-2.0));
     let err = load_error(&m);
     assert!(err.contains("llama.rope.scaling.factor = -2"), "{err}");

@@ -140,6 +140,14 @@ impl ModelConfig {
         if head_dim % 2 != 0 {
             return bad(format!("head dim {head_dim} must be even for RoPE"));
         }
+        if let Some(experts) = meta.opt_usize(&key("expert_count"))? {
+            if experts > 0 {
+                return bad(format!(
+                    "{} = {experts}: mixture-of-experts models are not supported",
+                    key("expert_count")
+                ));
+            }
+        }
         // llama.cpp reads the type with "linear" as the default and the factor from
         // `rope.scaling.factor` or the older `rope.scale_linear`; 0 or absent means 1.
         let scaling = meta
