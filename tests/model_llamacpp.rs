@@ -48,10 +48,10 @@ use std::sync::{Arc, OnceLock};
 /// backend's NMSE against unperturbed llama.cpp was 8e-15 to 1.2e-4, and after the packed
 /// matmul kernels landed 4e-14 to 1.3e-4 (batch) and 8e-15 to 1.1e-4 (step). For scale,
 /// llama.cpp's flash-attention path differs from its default path by 1.6e-4–4.2e-4 on
-/// these models,
-/// and dropping activation rounding altogether (`cpu-ref`) by 2.0e-4–2.5e-4: the logits
-/// comparison cannot tell those apart, which is why the activation rounding itself is
-/// checked bit-level per matmul in `tests/fast_anchor_ggml.rs`.
+/// these models, and dropping activation rounding altogether (`cpu-ref`) by 2.0e-4–2.5e-4:
+/// the logits comparison cannot tell those apart, which is why the activation rounding
+/// itself is checked bit-level per matmul in `tests/fast_anchor_ggml.rs`.
+/// `quant_bound_derivation` (ignored; run with `--ignored`) repeats this measurement.
 ///
 /// Bound: 3e-4, the largest self-perturbation (1.8e-4) with a factor of 1.7 for the
 /// tail of a distribution sampled 96 times. The test re-measures llama.cpp's sensitivity
