@@ -61,6 +61,9 @@ pub fn dot_q4_0_wide(w: &[u8], a: &ActivationRow) -> f32 {
     while b + 2 <= nb {
         let at0 = b * q4_0::BYTES;
         let at1 = at0 + q4_0::BYTES;
+        if b % 4 == 0 {
+            prefetch_ahead(w, at0);
+        }
         let q0 = load16(w, at0 + q4_0::QS);
         let q1 = load16(w, at1 + q4_0::QS);
         // 128-bit lanes [q0, q0, q1, q1]; lanes 1 and 3 take the high nibbles.
@@ -103,6 +106,7 @@ pub fn dot_q8_0_wide(w: &[u8], a: &ActivationRow) -> f32 {
     while b + 2 <= nb {
         let at0 = b * q8_0::BYTES;
         let at1 = at0 + q8_0::BYTES;
+        prefetch_ahead(w, at0);
         let x = _mm512_inserti64x4::<1>(
             _mm512_castsi256_si512(load32(w, at0 + q8_0::QS)),
             load32(w, at1 + q8_0::QS),
