@@ -58,9 +58,10 @@ macro_rules! x86_dot_kernels {
             let p = w
                 .as_ptr()
                 .wrapping_add(at + crate::cpu::x86_kernels::PREFETCH_AHEAD);
-            // SAFETY: a prefetch never faults and reads nothing architecturally, so any
-            // address is fine; `wrapping_add` keeps computing it defined past the end.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) };
+            // A prefetch never faults and reads nothing architecturally, so any address is
+            // fine (the intrinsic is safe here); `wrapping_add` keeps computing it defined
+            // past the end of `w`.
+            _mm_prefetch::<_MM_HINT_T0>(p.cast());
         }
 
         /// Loads 32 bytes at `bytes[at..at + 32]`; panics if out of range.
