@@ -24,6 +24,9 @@
 //! `mul_mat` on plain context memory, so ggml's repacked CPU buffer types (used by
 //! llama.cpp for Q4_0/Q4_K prefill) are not exercised.
 //!
+//! `EDGEPLANE_BENCH_SIMD=avx2|scalar` runs edgeplane's rows at a lower SIMD level (what an
+//! AVX2-only laptop would get); the anchors keep theirs.
+//!
 //! Caches and bandwidth: this VM reports a 480 MiB L3, which holds any single weight
 //! matrix here, so the plain n=1 rows are cache-resident. The `n=1 cold` rows cycle through
 //! enough copies of the weights (at least `COLD_BYTES` in total) that every call reads its
@@ -217,9 +220,11 @@ fn random_weights(dtype: DType, m: usize, k: usize) -> Vec<u8> {
 fn fast() -> Fast {
     Fast::new(FastSettings {
         threads: THREADS,
-        simd: None,
+        simd: std::env::var("EDGEPLANE_BENCH_SIMD")
+            .ok()
+            .and_then(|s| edgeplane_kernels::cpu::SimdLevel::from_name(&s)),
     })
-    .expect("best SIMD level is available by definition")
+    .expect("EDGEPLANE_BENCH_SIMD names a level this CPU has (unset: the best one)")
 }
 
 fn matmul_exe(
