@@ -37,13 +37,43 @@ fn load8f(s: &[f32], at: usize) -> __m256 {
     _mm256_castsi256_ps(load32(s, at))
 }
 
-/// K-quant panel rows `row..row + RW` · `acts`: `[r][a]`.
+/// K-quant panel rows `row..row + RW` · `acts`: `[r][a]`. AVX2 has sixteen vector
+/// registers, so the tile runs as 2 × 2 sub-tiles (2 × 1 for an odd activation): a 4 × 3
+/// tile's 24 accumulators spilled and ran slower than the per-row kernels.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub fn tile_k<const RW: usize, const RA: usize>(
     p: &Panel,
     row: usize,
     acts: &[ActivationRow; RA],
 ) -> [[f32; RA]; RW] {
+    let mut out = [[0.0f32; RA]; RW];
+    for r0 in (0..RW).step_by(2) {
+        let mut a = 0;
+        while a + 2 <= RA {
+            let t = sub_tile_k::<2>(p, row + r0, [&acts[a], &acts[a + 1]]);
+            for (r, t) in t.iter().enumerate() {
+                out[r0 + r][a..a + 2].copy_from_slice(t);
+            }
+            a += 2;
+        }
+        if a < RA {
+            let t = sub_tile_k::<1>(p, row + r0, [&acts[a]]);
+            for (r, t) in t.iter().enumerate() {
+                out[r0 + r][a] = t[0];
+            }
+        }
+    }
+    out
+}
+
+/// Two panel rows from `row` · `RA` activation rows.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn sub_tile_k<const RA: usize>(
+    p: &Panel,
+    row: usize,
+    acts: [&ActivationRow; RA],
+) -> [[f32; RA]; 2] {
+    const RW: usize = 2;
     let codes: [&[u8]; RW] = std::array::from_fn(|r| p.codes(row + r));
     let scales: [&[i16]; RW] = std::array::from_fn(|r| p.pair_scales(row + r));
     let ds: [&[f32]; RW] = std::array::from_fn(|r| p.d(row + r));
