@@ -10,8 +10,8 @@
 //! Q4_K, Q6_K (256-blocks with sums), plus f32/f16/bf16 float dots; they serve decode. Every
 //! quantized format also has the packed GEMM (`packed/`): weight rows unpacked once into
 //! 8-bit codes, then an integer micro-kernel per register tile. It serves prefill
-//! (n ≥ `packed::PACKED_MIN_ROWS` on AVX-512 VNNI and AVX2) and every size of the formats without a
-//! direct kernel (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q5_K).
+//! (n ≥ `packed::PACKED_MIN_ROWS` on AVX-512 VNNI and AVX2) and every size of the formats
+//! without a direct kernel (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q5_K).
 
 pub mod activation;
 pub mod attention;
