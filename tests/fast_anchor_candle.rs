@@ -10,19 +10,10 @@
 
 use edgeplane::anchor::candle::CandleMatMul;
 use edgeplane::backend::cpu::fast::{Fast, FastSettings};
+use edgeplane::conformance::nmse;
 use edgeplane::{Backend, DType, Graph, HostTensor, Op, TensorDesc};
 use edgeplane_kernels::noise::noise;
 use edgeplane_kernels::quant::quantize;
-
-fn nmse(got: &[f32], want: &[f32]) -> f64 {
-    let num: f64 = got
-        .iter()
-        .zip(want)
-        .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
-        .sum();
-    let den: f64 = want.iter().map(|b| f64::from(*b).powi(2)).sum();
-    num / den
-}
 
 fn fast_matmul(dtype: DType, w: &[u8], x: &[f32], n: usize, m: usize, k: usize) -> Vec<f32> {
     let backend = Fast::new(FastSettings {
@@ -60,7 +51,7 @@ fn candle_qmatmul_agrees_with_fast_backend() {
                 .run(&x, n)
                 .unwrap();
             assert_eq!(got.len(), n * m);
-            let e = nmse(&got, &want);
+            let e = nmse(&want, &got);
             eprintln!("{dtype} m={m} n={n} k={k}: nmse candle vs fast {e:.3e}");
             // Both quantize activations to 8-bit blocks (Q8_0 or Q8_K) before integer dot
             // products; a layout misread would give nmse near 1, not 1e-4.

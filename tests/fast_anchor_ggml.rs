@@ -6,19 +6,10 @@
 
 use edgeplane::anchor::ggml::{quantize, AttentionShape, GgmlAttention, GgmlMatMul};
 use edgeplane::backend::cpu::fast::{Fast, FastSettings};
+use edgeplane::conformance::nmse;
 use edgeplane::{Backend, DType, Graph, HostTensor, Op, TensorDesc};
 use edgeplane_kernels::cpu::SimdLevel;
 use edgeplane_kernels::noise::noise;
-
-fn nmse(got: &[f32], want: &[f32]) -> f64 {
-    let num: f64 = got
-        .iter()
-        .zip(want)
-        .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
-        .sum();
-    let den: f64 = want.iter().map(|b| f64::from(*b).powi(2)).sum();
-    num / den
-}
 
 #[test]
 fn matmul_agrees_with_ggml_on_ggml_quantized_weights() {
@@ -53,7 +44,7 @@ fn matmul_agrees_with_ggml_on_ggml_quantized_weights() {
                 .unwrap()[0]
                 .to_f32()
                 .unwrap();
-            let e = nmse(&got, &want);
+            let e = nmse(&want, &got);
             eprintln!("{dtype} {level}: nmse vs ggml {e:.3e}");
             // Both quantize activations to 8 bits (ggml rounds its scales to f16 for Q8_0).
             assert!(e < 1e-4, "{dtype} {level}: nmse vs ggml {e}");
@@ -124,7 +115,7 @@ fn decode_attention_agrees_with_ggml_flash_attention() {
         .unwrap()[0]
         .to_f32()
         .unwrap();
-    let e = nmse(&got, &want);
+    let e = nmse(&want, &got);
     // ggml's CPU flash attention rounds Q to f16 for its K dot products.
     assert!(e < 1e-5, "nmse vs ggml {e}");
 }
