@@ -133,16 +133,26 @@ impl ActivationRows {
                         .map(|c| c.iter().map(|&v| i16::from(v)).sum())
                         .collect();
                 }
+                // Scaled per-group sums for the packed GEMM's offsets; the 256-blocks reuse
+                // the per-16 sums just computed instead of summing the quants again.
                 let group = format.group();
-                out.group_sums = out
-                    .quants
-                    .chunks_exact(group)
-                    .enumerate()
-                    .map(|(g, c)| {
-                        let sum: i32 = c.iter().map(|&v| i32::from(v)).sum();
-                        out.scales[g * group / block] * sum as f32
-                    })
-                    .collect();
+                let scale_of = |g: usize| out.scales[g * group / block];
+                out.group_sums = if out.sums.is_empty() {
+                    out.quants
+                        .chunks_exact(group)
+                        .enumerate()
+                        .map(|(g, c)| {
+                            scale_of(g) * c.iter().map(|&v| i32::from(v)).sum::<i32>() as f32
+                        })
+                        .collect()
+                } else {
+                    debug_assert_eq!(group, 16);
+                    out.sums
+                        .iter()
+                        .enumerate()
+                        .map(|(g, &sum)| scale_of(g) * f32::from(sum))
+                        .collect()
+                };
             }
         }
         out

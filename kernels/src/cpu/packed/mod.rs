@@ -44,9 +44,9 @@ const TILE_ACTS: usize = 3;
 /// overflow `maddubs`). Measured at AVX2 (4096², n = 512): Q4_0 202 → 148 ms, Q4_K
 /// 140 → 133 ms, Q6_K 148 → 135 ms against the per-row kernels.
 pub fn prefers_packed(simd: Simd, dtype: crate::DType, n: usize, has_direct: bool) -> bool {
-    let Some(_) = Family::of(dtype) else {
+    if Family::of(dtype).is_none() {
         return false;
-    };
+    }
     let simd_packs = match simd.level() {
         SimdLevel::Avx512Vnni => true,
         SimdLevel::Avx2 => dtype != crate::DType::Q8_0,
