@@ -72,14 +72,7 @@ const N_TOKENS: usize = 64;
 const PERTURBATIONS: u64 = 4;
 
 fn nmse(got: &[f32], want: &[f32]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    let err: f64 = got
-        .iter()
-        .zip(want)
-        .map(|(g, w)| ((g - w) as f64).powi(2))
-        .sum();
-    let energy: f64 = want.iter().map(|w| (*w as f64).powi(2)).sum();
-    err / energy.max(1e-30)
+    edgeplane::conformance::nmse(want, got)
 }
 
 fn argmax_agreement(a: &[f32], b: &[f32], vocab: usize) -> f64 {

@@ -25,14 +25,7 @@ fn model(spec: &TestModelSpec) -> Arc<Model> {
 
 /// Normalized mean squared error of `got` against `want`.
 fn nmse(got: &[f32], want: &[f32]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    let err: f64 = got
-        .iter()
-        .zip(want)
-        .map(|(g, w)| ((g - w) as f64).powi(2))
-        .sum();
-    let energy: f64 = want.iter().map(|w| (*w as f64).powi(2)).sum();
-    err / energy.max(1e-30)
+    edgeplane::conformance::nmse(want, got)
 }
 
 const TOKENS: [u32; 7] = [1, 300, 17, 42, 399, 5, 260];
