@@ -241,24 +241,53 @@ impl ActivationRows {
 /// reciprocal of the scale, which can differ by an ulp), products round half to even
 /// (ggml's `_mm256_round_ps` and `nearest_int`), and the returned scale is `amax / 127`
 /// for 32-blocks and `1 / (127 / amax)` for 256-blocks, as each ggml format stores it.
+/// Quantizes one block (ggml's arithmetic: `127 / amax`, round half to even; a 256-block's
+/// scale is `1 / inv` like Q8_K's, a 32-block's `amax / 127` like Q8_0's) and returns its
+/// scale; NaN anywhere gives a NaN scale. The AVX2 copy is the same code compiled for AVX2
+/// so the loops vectorize: scalar, this was 14 µs of a 4096-wide decode step.
 fn quantize_block(src: &[f32], q: &mut [i8]) -> f32 {
-    // NaN wins the fold (f32::max would drop it), so a NaN or inf input gives a non-finite
-    // scale and the dot products come out NaN instead of silently finite.
-    let amax = src.iter().fold(0.0f32, |m, v| {
-        if v.is_nan() || v.abs() > m {
-            v.abs()
-        } else {
-            m
-        }
-    });
-    if amax == 0.0 || !amax.is_finite() {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was just detected on this CPU.
+        return unsafe { quantize_block_avx2(src, q) };
+    }
+    quantize_block_portable(src, q)
+}
+
+/// [`quantize_block_portable`] in AVX2: the same arithmetic (NaN check, max of `|v|`,
+/// `v · 127/amax` rounded half to even, clamped), eight values at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn quantize_block_avx2(src: &[f32], q: &mut [i8]) -> f32 {
+    use std::arch::x86_64::*;
+    debug_assert!(src.len() % 8 == 0 && q.len() == src.len());
+    let sign = _mm256_set1_ps(-0.0);
+    let mut max = _mm256_setzero_ps();
+    let mut nan = _mm256_setzero_ps();
+    for c in src.chunks_exact(8) {
+        // SAFETY: `c` holds exactly eight readable f32; loadu has no alignment need.
+        let v = unsafe { _mm256_loadu_ps(c.as_ptr()) };
+        max = _mm256_max_ps(max, _mm256_andnot_ps(sign, v));
+        nan = _mm256_or_ps(nan, _mm256_cmp_ps::<_CMP_UNORD_Q>(v, v));
+    }
+    let half = _mm_max_ps(_mm256_castps256_ps128(max), _mm256_extractf128_ps::<1>(max));
+    let half = _mm_max_ps(half, _mm_movehl_ps(half, half));
+    let amax = _mm_cvtss_f32(_mm_max_ss(half, _mm_movehdup_ps(half)));
+    let has_nan = _mm256_movemask_ps(nan) != 0;
+    if has_nan || amax == 0.0 || !amax.is_finite() {
         q.fill(0);
-        return if amax == 0.0 { 0.0 } else { f32::NAN };
+        return if amax == 0.0 && !has_nan { 0.0 } else { f32::NAN };
     }
     let inv = 127.0 / amax;
-    for (o, v) in q.iter_mut().zip(src) {
-        // |v * inv| <= 127 up to rounding; the clamp keeps the cast in range.
-        *o = round_half_even(v * inv).clamp(-127.0, 127.0) as i8;
+    let (lo, hi) = (_mm256_set1_ps(-127.0), _mm256_set1_ps(127.0));
+    for (c, o) in src.chunks_exact(8).zip(q.chunks_exact_mut(8)) {
+        // SAFETY: `c` holds exactly eight readable f32.
+        let v = _mm256_mul_ps(unsafe { _mm256_loadu_ps(c.as_ptr()) }, _mm256_set1_ps(inv));
+        let r = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(v);
+        let i = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(r, lo), hi));
+        let w = _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256::<1>(i));
+        // SAFETY: `o` holds exactly eight writable bytes, the low half of the packed vector.
+        unsafe { _mm_storel_epi64(o.as_mut_ptr().cast(), _mm_packs_epi16(w, w)) };
     }
     if src.len() == 256 {
         1.0 / inv
@@ -267,10 +296,39 @@ fn quantize_block(src: &[f32], q: &mut [i8]) -> f32 {
     }
 }
 
-/// Rounds half to even for `|v| < 2^22` with two float additions: adding 1.5·2^23 leaves
-/// no fraction bits, so the FPU's default rounding (to nearest even) does the work. This is
-/// ggml's `nearest_int`; `f32::round_ties_even` is a libm call on baseline x86-64.
-#[inline]
+#[inline(always)]
+fn quantize_block_portable(src: &[f32], q: &mut [i8]) -> f32 {
+    // Eight lanes of branch-free max so the loop vectorizes (a fold over one float would
+    // stay scalar); `a > m` keeps `m` on NaN, the separate check restores NaN propagation.
+    // Blocks are 32 or 256 values, whole multiples of the lane count.
+    let mut lanes = [0.0f32; 8];
+    let mut has_nan = false;
+    for c in src.chunks_exact(8) {
+        for (m, v) in lanes.iter_mut().zip(c) {
+            if v.abs() > *m {
+                *m = v.abs();
+            }
+            has_nan |= v.is_nan();
+        }
+    }
+    let amax = lanes.iter().fold(0.0f32, |m, &v| m.max(v));
+    if has_nan || amax == 0.0 || !amax.is_finite() {
+        q.fill(0);
+        return if amax == 0.0 && !has_nan { 0.0 } else { f32::NAN };
+    }
+    let inv = 127.0 / amax;
+    for (o, v) in q.iter_mut().zip(src) {
+        // In range after the clamp, so the plain i32 conversion vectorizes and is exact.
+        *o = round_half_even(v * inv).clamp(-127.0, 127.0) as i32 as i8;
+    }
+    if src.len() == 256 {
+        1.0 / inv
+    } else {
+        amax / 127.0
+    }
+}
+
+#[inline(always)]
 fn round_half_even(v: f32) -> f32 {
     const MAGIC: f32 = 12_582_912.0;
     (v + MAGIC) - MAGIC
@@ -279,6 +337,34 @@ fn round_half_even(v: f32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn simd_block_quantizer_equals_the_portable_one() {
+        // Exact ties (k + 0.5 after scaling), zeros, NaN and infinity included.
+        let mut blocks: Vec<Vec<f32>> = (0..64u32)
+            .map(|s| {
+                let n = if s % 2 == 0 { 32 } else { 256 };
+                (0..n)
+                    .map(|i| ((i as u32 * 2654435761 ^ s * 40503) % 2001) as f32 / 1000.0 - 1.0)
+                    .collect()
+            })
+            .collect();
+        blocks.push((0..32).map(|i| i as f32 - 15.5).collect());
+        blocks.push(vec![0.0; 32]);
+        let mut with_nan = vec![1.0f32; 256];
+        with_nan[77] = f32::NAN;
+        blocks.push(with_nan);
+        let mut with_inf = vec![1.0f32; 32];
+        with_inf[3] = f32::NEG_INFINITY;
+        blocks.push(with_inf);
+        for b in &blocks {
+            let (mut q0, mut q1) = (vec![0i8; b.len()], vec![0i8; b.len()]);
+            let s0 = quantize_block_portable(b, &mut q0);
+            let s1 = quantize_block(b, &mut q1);
+            assert_eq!(q0, q1);
+            assert!(s0 == s1 || (s0.is_nan() && s1.is_nan()), "{s0} vs {s1}");
+        }
+    }
 
     #[test]
     fn round_half_even_matches_std() {
