@@ -19,6 +19,7 @@ pub mod attention;
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+pub mod decode;
 pub mod dot;
 pub mod exp;
 pub mod glu;

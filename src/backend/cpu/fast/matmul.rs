@@ -3,6 +3,7 @@
 
 use crate::error::Result;
 use crate::DType;
+use edgeplane_kernels::cpu::decode::{matvec_rows, DecodeActivation};
 use edgeplane_kernels::cpu::{matmul_rows, ActivationFormat, ActivationRows, Simd, WeightMatrix};
 use rayon::prelude::*;
 
@@ -26,8 +27,6 @@ pub fn matmul(
     m: usize,
     bias: Option<&[f32]>,
 ) -> Result<Vec<f32>> {
-    let format = ActivationFormat::for_weight(dtype);
-    let acts = quantize_activations(format, x, n, k);
     let weights = WeightMatrix {
         dtype,
         rows: m,
@@ -38,13 +37,15 @@ pub fn matmul(
     let mut out = vec![0.0f32; n * m];
     if n == 1 {
         // One activation row: `[1, m]` is weight-major already, tasks own disjoint slices.
+        let a = DecodeActivation::new(simd, dtype, x);
         out.par_chunks_mut(per_task)
             .enumerate()
             .try_for_each(|(t, chunk)| {
                 let start = t * per_task;
-                matmul_rows(simd, &weights, start..start + chunk.len(), &acts, chunk)
+                matvec_rows(&weights, start..start + chunk.len(), &a, chunk)
             })?;
     } else {
+        let acts = quantize_activations(ActivationFormat::for_weight(dtype), x, n, k);
         let columns = Columns {
             ptr: out.as_mut_ptr(),
             m,
