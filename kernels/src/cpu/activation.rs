@@ -276,7 +276,11 @@ fn quantize_block_avx2(src: &[f32], q: &mut [i8]) -> f32 {
     let has_nan = _mm256_movemask_ps(nan) != 0;
     if has_nan || amax == 0.0 || !amax.is_finite() {
         q.fill(0);
-        return if amax == 0.0 && !has_nan { 0.0 } else { f32::NAN };
+        return if amax == 0.0 && !has_nan {
+            0.0
+        } else {
+            f32::NAN
+        };
     }
     let inv = 127.0 / amax;
     let (lo, hi) = (_mm256_set1_ps(-127.0), _mm256_set1_ps(127.0));
@@ -314,7 +318,11 @@ fn quantize_block_portable(src: &[f32], q: &mut [i8]) -> f32 {
     let amax = lanes.iter().fold(0.0f32, |m, &v| m.max(v));
     if has_nan || amax == 0.0 || !amax.is_finite() {
         q.fill(0);
-        return if amax == 0.0 && !has_nan { 0.0 } else { f32::NAN };
+        return if amax == 0.0 && !has_nan {
+            0.0
+        } else {
+            f32::NAN
+        };
     }
     let inv = 127.0 / amax;
     for (o, v) in q.iter_mut().zip(src) {

@@ -13,9 +13,30 @@ fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256i {
     _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s)
 }
 
+/// `acc + madd(pairs, scales)` as one `vpdpwssd`, written out because LLVM's generic tuning
+/// splits the intrinsic into `vpmaddwd` + `vpaddd`.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+fn madd_acc(acc: __m256i, pairs: __m256i, scales: __m256i) -> __m256i {
+    let mut acc = acc;
+    // SAFETY: a register-only AVX-512 VNNI (VL) instruction, which this function's target
+    // features (and so every caller's proof token) guarantee.
+    unsafe {
+        std::arch::asm!(
+            "vpdpwssd {acc}, {p}, {s}",
+            acc = inout(ymm_reg) acc,
+            p = in(ymm_reg) pairs,
+            s = in(ymm_reg) scales,
+            options(pure, nomem, nostack, preserves_flags)
+        );
+    }
+    acc
+}
+
 super::x86_kernels::x86_dot_kernels!(
     "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni",
-    dot_u8_i8
+    dot_u8_i8,
+    madd_acc
 );
 
 /// Loads 64 bytes at `bytes[at..at + 64]`; panics if out of range.

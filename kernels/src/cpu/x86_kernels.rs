@@ -14,9 +14,10 @@ pub(crate) const PREFETCH_AHEAD: usize = 4096;
 /// Generates the dot kernels for one feature set. `$features` is the `target_feature`
 /// string; `$dot_u8_i8` is a function `(u: __m256i, s: __m256i) -> __m256i` that sums the
 /// products of four adjacent unsigned·signed byte pairs into each i32 lane (callers keep
-/// the pair sums within i16, as `maddubs` needs).
+/// the pair sums within i16, as `maddubs` needs); `$madd_acc` is `(acc, pairs, scales) ->
+/// acc + madd(pairs, scales)` on i16 pairs (one `vpdpwssd` where VNNI has it).
 macro_rules! x86_dot_kernels {
-    ($features:literal, $dot_u8_i8:ident) => {
+    ($features:literal, $dot_u8_i8:ident, $madd_acc:ident) => {
         /// Signed·signed byte dot: `|x|` paired with `y` carrying `x`'s sign.
         #[inline]
         #[target_feature(enable = $features)]
@@ -91,6 +92,97 @@ macro_rules! x86_dot_kernels {
             _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m, m))
         }
 
+        /// A `vpshufb` mask that repeats i16 lane `i` (of each 128-bit half) everywhere.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn repeat_i16(i: usize) -> __m128i {
+            _mm_set1_epi16((2 * i as i16) | ((2 * i as i16 + 1) << 8))
+        }
+
+        /// The eight Q4_K sub-block scales as i16 in both halves; [`q4_k_scale`] picks one.
+        /// Building the per-sub-block broadcast with `vpshufb` (any of two ports) instead
+        /// of `vmovd` + `vpbroadcastw` (both on the shuffle port) was the decode loop's
+        /// bottleneck.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn q4_k_scales(sc: &[u8; 8]) -> __m256i {
+            let s = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(i64::from_le_bytes(*sc)));
+            _mm256_set_m128i(s, s)
+        }
+
+        /// `vpshufb`, written out: with a constant mask LLVM turns the intrinsic into
+        /// `vpermw`/`vpbroadcastw`, which only the shuffle port runs.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn pshufb(v: __m256i, mask: __m256i) -> __m256i {
+            let out: __m256i;
+            // SAFETY: a register-only AVX2 instruction, which every feature set this macro
+            // is instantiated with includes.
+            unsafe {
+                std::arch::asm!(
+                    "vpshufb {o}, {v}, {m}",
+                    o = lateout(ymm_reg) out,
+                    v = in(ymm_reg) v,
+                    m = in(ymm_reg) mask,
+                    options(pure, nomem, nostack, preserves_flags)
+                );
+            }
+            out
+        }
+
+        /// Sub-block `i`'s scale in every i16 lane.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn q4_k_scale(scales: __m256i, i: usize) -> __m256i {
+            let m = repeat_i16(i);
+            pshufb(scales, _mm256_set_m128i(m, m))
+        }
+
+        /// Q6_K's sixteen scales as i16, half `h` (scales `8h..8h + 8`) in both 128-bit
+        /// halves: `[for h = 0, for h = 1]`.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn q6_k_scales(w: &[u8], at: usize) -> [__m256i; 2] {
+            let s = _mm256_cvtepi8_epi16(load16(w, at + q6_k::SCALES));
+            [
+                _mm256_permute4x64_epi64::<0x44>(s),
+                _mm256_permute4x64_epi64::<0xEE>(s),
+            ]
+        }
+
+        /// The scales of Q6_K codes `k` of a half (values `32k..32k + 32`): sub-block
+        /// `2k` in the low 128 bits, `2k + 1` in the high.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn q6_k_scale(half: __m256i, k: usize) -> __m256i {
+            pshufb(half, _mm256_set_m128i(repeat_i16(2 * k + 1), repeat_i16(2 * k)))
+        }
+
+        /// Q6_K half `h` (values `128h..128h + 128`) as four registers of unsigned 6-bit
+        /// codes, register `k` holding values `128h + 32k ..`.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn q6_k_codes(w: &[u8], at: usize, h: usize) -> [__m256i; 4] {
+            let m4 = _mm256_set1_epi8(0xF);
+            let m2 = _mm256_set1_epi8(3);
+            let ql0 = load32(w, at + 64 * h);
+            let ql1 = load32(w, at + 64 * h + 32);
+            let qh = load32(w, at + q6_k::QH + 32 * h);
+            let high = |bits: __m256i| _mm256_slli_epi16::<4>(_mm256_and_si256(bits, m2));
+            [
+                _mm256_or_si256(_mm256_and_si256(ql0, m4), high(qh)),
+                _mm256_or_si256(_mm256_and_si256(ql1, m4), high(_mm256_srli_epi16::<2>(qh))),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16::<4>(ql0), m4),
+                    high(_mm256_srli_epi16::<4>(qh)),
+                ),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16::<4>(ql1), m4),
+                    high(_mm256_srli_epi16::<6>(qh)),
+                ),
+            ]
+        }
+
         /// Σ mins·sums of one 256-block as eight i32 lanes.
         #[inline]
         #[target_feature(enable = $features)]
@@ -151,23 +243,20 @@ macro_rules! x86_dot_kernels {
                 let summ = block_sums_dot(a.sums, b, q4_k_mins_pairs(&mn));
                 let dm = _mm256_set1_ps(f16_at(w, at + 2) * a.scales[b]);
                 offset = _mm256_fmadd_ps(dm, _mm256_cvtepi32_ps(summ), offset);
-                let mut sumi = _mm256_setzero_si256();
+                let scales = q4_k_scales(&sc);
+                let mut sumi = [_mm256_setzero_si256(); 2];
                 for j in 0..4 {
                     let q = load32(w, at + q4_k::QS + 32 * j);
                     let lo = _mm256_and_si256(q, m4);
                     let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
                     let ylo = load32(a.quants, b * 256 + 64 * j);
                     let yhi = load32(a.quants, b * 256 + 64 * j + 32);
-                    let plo = _mm256_madd_epi16(
-                        _mm256_maddubs_epi16(lo, ylo),
-                        _mm256_set1_epi16(i16::from(sc[2 * j])),
-                    );
-                    let phi = _mm256_madd_epi16(
-                        _mm256_maddubs_epi16(hi, yhi),
-                        _mm256_set1_epi16(i16::from(sc[2 * j + 1])),
-                    );
-                    sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(plo, phi));
+                    let plo = _mm256_maddubs_epi16(lo, ylo);
+                    let phi = _mm256_maddubs_epi16(hi, yhi);
+                    sumi[0] = $madd_acc(sumi[0], plo, q4_k_scale(scales, 2 * j));
+                    sumi[1] = $madd_acc(sumi[1], phi, q4_k_scale(scales, 2 * j + 1));
                 }
+                let sumi = _mm256_add_epi32(sumi[0], sumi[1]);
                 let d = _mm256_set1_ps(f16_at(w, at) * a.scales[b]);
                 acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
             }
@@ -178,8 +267,6 @@ macro_rules! x86_dot_kernels {
         /// `-32` offset is applied once per block through the activation sums.
         #[target_feature(enable = $features)]
         pub fn dot_q6_k(w: &[u8], a: &ActivationRow) -> f32 {
-            let m4 = _mm256_set1_epi8(0xF);
-            let m2 = _mm256_set1_epi8(3);
             let mut acc = _mm256_setzero_ps();
             let mut offset = _mm256_setzero_ps();
             for b in 0..w.len() / q6_k::BYTES {
@@ -187,53 +274,21 @@ macro_rules! x86_dot_kernels {
                 for line in (0..q6_k::BYTES).step_by(64) {
                     prefetch_ahead(w, at + line);
                 }
-                let sc = &w[at + q6_k::SCALES..at + q6_k::SCALES + 16];
                 let scales16 = _mm256_cvtepi8_epi16(load16(w, at + q6_k::SCALES));
                 let summ = block_sums_dot(a.sums, b, scales16);
                 let d = f16_at(w, at + q6_k::D) * a.scales[b];
                 offset =
                     _mm256_fmadd_ps(_mm256_set1_ps(d * 32.0), _mm256_cvtepi32_ps(summ), offset);
-                let mut sumi = _mm256_setzero_si256();
-                for h in 0..2 {
-                    let ql0 = load32(w, at + 64 * h);
-                    let ql1 = load32(w, at + 64 * h + 32);
-                    let qh = load32(w, at + q6_k::QH + 32 * h);
-                    let q = [
-                        _mm256_or_si256(
-                            _mm256_and_si256(ql0, m4),
-                            _mm256_slli_epi16::<4>(_mm256_and_si256(qh, m2)),
-                        ),
-                        _mm256_or_si256(
-                            _mm256_and_si256(ql1, m4),
-                            _mm256_slli_epi16::<4>(_mm256_and_si256(
-                                _mm256_srli_epi16::<2>(qh),
-                                m2,
-                            )),
-                        ),
-                        _mm256_or_si256(
-                            _mm256_and_si256(_mm256_srli_epi16::<4>(ql0), m4),
-                            _mm256_slli_epi16::<4>(_mm256_and_si256(
-                                _mm256_srli_epi16::<4>(qh),
-                                m2,
-                            )),
-                        ),
-                        _mm256_or_si256(
-                            _mm256_and_si256(_mm256_srli_epi16::<4>(ql1), m4),
-                            _mm256_slli_epi16::<4>(_mm256_and_si256(
-                                _mm256_srli_epi16::<6>(qh),
-                                m2,
-                            )),
-                        ),
-                    ];
-                    for (k, qk) in q.into_iter().enumerate() {
+                let halves = q6_k_scales(w, at);
+                let mut sumi = [_mm256_setzero_si256(); 2];
+                for (h, half) in halves.into_iter().enumerate() {
+                    for (k, qk) in q6_k_codes(w, at, h).into_iter().enumerate() {
                         let y = load32(a.quants, b * 256 + 128 * h + 32 * k);
-                        let s_lo = i16::from(sc[8 * h + 2 * k] as i8);
-                        let s_hi = i16::from(sc[8 * h + 2 * k + 1] as i8);
-                        let scale = _mm256_set_m128i(_mm_set1_epi16(s_hi), _mm_set1_epi16(s_lo));
-                        let p = _mm256_madd_epi16(_mm256_maddubs_epi16(qk, y), scale);
-                        sumi = _mm256_add_epi32(sumi, p);
+                        let p = _mm256_maddubs_epi16(qk, y);
+                        sumi[k % 2] = $madd_acc(sumi[k % 2], p, q6_k_scale(half, k));
                     }
                 }
+                let sumi = _mm256_add_epi32(sumi[0], sumi[1]);
                 acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
             }
             hsum(_mm256_sub_ps(acc, offset))
@@ -293,19 +348,19 @@ macro_rules! x86_dot_kernels {
                 let (sc, mn) = q4_k::scales_and_mins(&w[at + q4_k::SCALES..at + q4_k::QS]);
                 let d = f16_at(w, at);
                 let dmin = f16_at(w, at + 2);
+                let scales = q4_k_scales(&sc);
                 let mut sumi = [_mm256_setzero_si256(); R];
                 for j in 0..4 {
                     let q = load32(w, at + q4_k::QS + 32 * j);
                     let lo = _mm256_and_si256(q, m4);
                     let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
-                    let slo = _mm256_set1_epi16(i16::from(sc[2 * j]));
-                    let shi = _mm256_set1_epi16(i16::from(sc[2 * j + 1]));
+                    let slo = q4_k_scale(scales, 2 * j);
+                    let shi = q4_k_scale(scales, 2 * j + 1);
                     for r in 0..R {
                         let ylo = load32(a[r].quants, b * 256 + 64 * j);
                         let yhi = load32(a[r].quants, b * 256 + 64 * j + 32);
-                        let plo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, ylo), slo);
-                        let phi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, yhi), shi);
-                        sumi[r] = _mm256_add_epi32(sumi[r], _mm256_add_epi32(plo, phi));
+                        sumi[r] = $madd_acc(sumi[r], _mm256_maddubs_epi16(lo, ylo), slo);
+                        sumi[r] = $madd_acc(sumi[r], _mm256_maddubs_epi16(hi, yhi), shi);
                     }
                 }
                 let mins = q4_k_mins_pairs(&mn);
@@ -327,54 +382,19 @@ macro_rules! x86_dot_kernels {
         /// Q6_K weights · `R` activation rows.
         #[target_feature(enable = $features)]
         pub fn rows_q6_k<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
-            let m4 = _mm256_set1_epi8(0xF);
-            let m2 = _mm256_set1_epi8(3);
             let mut acc = [_mm256_setzero_ps(); R];
             let mut offset = [_mm256_setzero_ps(); R];
             for b in 0..w.len() / q6_k::BYTES {
                 let at = b * q6_k::BYTES;
-                let sc = &w[at + q6_k::SCALES..at + q6_k::SCALES + 16];
                 let dw = f16_at(w, at + q6_k::D);
                 let mut sumi = [_mm256_setzero_si256(); R];
-                for h in 0..2 {
-                    let ql0 = load32(w, at + 64 * h);
-                    let ql1 = load32(w, at + 64 * h + 32);
-                    let qh = load32(w, at + q6_k::QH + 32 * h);
-                    let q = [
-                        _mm256_or_si256(
-                            _mm256_and_si256(ql0, m4),
-                            _mm256_slli_epi16::<4>(_mm256_and_si256(qh, m2)),
-                        ),
-                        _mm256_or_si256(
-                            _mm256_and_si256(ql1, m4),
-                            _mm256_slli_epi16::<4>(_mm256_and_si256(
-                                _mm256_srli_epi16::<2>(qh),
-                                m2,
-                            )),
-                        ),
-                        _mm256_or_si256(
-                            _mm256_and_si256(_mm256_srli_epi16::<4>(ql0), m4),
-                            _mm256_slli_epi16::<4>(_mm256_and_si256(
-                                _mm256_srli_epi16::<4>(qh),
-                                m2,
-                            )),
-                        ),
-                        _mm256_or_si256(
-                            _mm256_and_si256(_mm256_srli_epi16::<4>(ql1), m4),
-                            _mm256_slli_epi16::<4>(_mm256_and_si256(
-                                _mm256_srli_epi16::<6>(qh),
-                                m2,
-                            )),
-                        ),
-                    ];
-                    for (k, qk) in q.into_iter().enumerate() {
-                        let s_lo = i16::from(sc[8 * h + 2 * k] as i8);
-                        let s_hi = i16::from(sc[8 * h + 2 * k + 1] as i8);
-                        let scale = _mm256_set_m128i(_mm_set1_epi16(s_hi), _mm_set1_epi16(s_lo));
+                for (h, half) in q6_k_scales(w, at).into_iter().enumerate() {
+                    for (k, qk) in q6_k_codes(w, at, h).into_iter().enumerate() {
+                        let scale = q6_k_scale(half, k);
                         for r in 0..R {
                             let y = load32(a[r].quants, b * 256 + 128 * h + 32 * k);
-                            let p = _mm256_madd_epi16(_mm256_maddubs_epi16(qk, y), scale);
-                            sumi[r] = _mm256_add_epi32(sumi[r], p);
+                            let p = _mm256_maddubs_epi16(qk, y);
+                            sumi[r] = $madd_acc(sumi[r], p, scale);
                         }
                     }
                 }

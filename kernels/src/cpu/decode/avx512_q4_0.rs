@@ -12,7 +12,6 @@ use crate::cpu::activation::ActivationRow;
 use crate::cpu::layout::q4_0;
 use std::arch::x86_64::*;
 
-
 /// An activation row laid out for [`dot`], per pair of 32-blocks `p`.
 #[derive(Debug)]
 pub struct Pairs {
@@ -35,7 +34,10 @@ impl Pairs {
         let mut offsets = Vec::with_capacity(pairs * 8);
         let mut scales = Vec::with_capacity(pairs * 8);
         for p in 0..pairs {
-            let (b0, b1) = (&a.quants[p * 64..p * 64 + 32], &a.quants[p * 64 + 32..p * 64 + 64]);
+            let (b0, b1) = (
+                &a.quants[p * 64..p * 64 + 32],
+                &a.quants[p * 64 + 32..p * 64 + 64],
+            );
             quants.extend_from_slice(&b0[..16]);
             quants.extend_from_slice(&b1[..16]);
             quants.extend_from_slice(&b0[16..]);
@@ -43,7 +45,10 @@ impl Pairs {
             for b in [b0, b1] {
                 for j in 0..4 {
                     let lo: i32 = b[4 * j..4 * j + 4].iter().map(|&v| i32::from(v)).sum();
-                    let hi: i32 = b[16 + 4 * j..20 + 4 * j].iter().map(|&v| i32::from(v)).sum();
+                    let hi: i32 = b[16 + 4 * j..20 + 4 * j]
+                        .iter()
+                        .map(|&v| i32::from(v))
+                        .sum();
                     offsets.push(-8 * (lo + hi));
                 }
             }
@@ -70,7 +75,11 @@ impl Pairs {
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub fn dot(w: &[u8], pairs: &Pairs, a: &ActivationRow) -> f32 {
     let blocks = a.scales.len();
-    assert_eq!(w.len(), blocks * q4_0::BYTES, "weight row matches the activation row");
+    assert_eq!(
+        w.len(),
+        blocks * q4_0::BYTES,
+        "weight row matches the activation row"
+    );
     let np = pairs.pairs();
     let mut acc = [_mm256_setzero_ps(); 2];
     let wp = w.as_ptr();
@@ -88,12 +97,18 @@ pub fn dot(w: &[u8], pairs: &Pairs, a: &ActivationRow) -> f32 {
         unsafe {
             let at = wp.add(p * 2 * q4_0::BYTES);
             _mm_prefetch::<_MM_HINT_T0>(
-                at.wrapping_add(crate::cpu::x86_kernels::PREFETCH_AHEAD).cast(),
+                at.wrapping_add(crate::cpu::x86_kernels::PREFETCH_AHEAD)
+                    .cast(),
             );
             let (s0, d0) = pair(at, qp.add(p * 64), op.add(p * 8), sp.add(p * 8));
             acc[0] = _mm256_fmadd_ps(s0, d0, acc[0]);
             let at = at.add(2 * q4_0::BYTES);
-            let (s1, d1) = pair(at, qp.add(p * 64 + 64), op.add(p * 8 + 8), sp.add(p * 8 + 8));
+            let (s1, d1) = pair(
+                at,
+                qp.add(p * 64 + 64),
+                op.add(p * 8 + 8),
+                sp.add(p * 8 + 8),
+            );
             acc[1] = _mm256_fmadd_ps(s1, d1, acc[1]);
         }
         p += 2;
@@ -131,7 +146,12 @@ pub fn dot(w: &[u8], pairs: &Pairs, a: &ActivationRow) -> f32 {
 #[allow(clippy::incompatible_msrv)]
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-unsafe fn pair(at: *const u8, y: *const i8, offsets: *const i32, scales: *const f32) -> (__m256, __m256) {
+unsafe fn pair(
+    at: *const u8,
+    y: *const i8,
+    offsets: *const i32,
+    scales: *const f32,
+) -> (__m256, __m256) {
     let m4 = _mm256_set1_epi8(0xF);
     // SAFETY: the caller guarantees every pointer's extent (see above).
     unsafe {
@@ -150,6 +170,9 @@ unsafe fn pair(at: *const u8, y: *const i8, offsets: *const i32, scales: *const 
             _mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32))),
             _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1),
         );
-        (_mm256_cvtepi32_ps(s), _mm256_mul_ps(dw, _mm256_loadu_ps(scales)))
+        (
+            _mm256_cvtepi32_ps(s),
+            _mm256_mul_ps(dw, _mm256_loadu_ps(scales)),
+        )
     }
 }

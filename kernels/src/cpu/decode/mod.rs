@@ -11,6 +11,8 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx512_q4_0;
+#[cfg(target_arch = "x86_64")]
+mod avx512_q8_0;
 
 use super::activation::{ActivationFormat, ActivationRows};
 use super::matmul::{matmul_rows, WeightMatrix};
@@ -37,6 +39,9 @@ enum Layout {
     /// Q4_0 on AVX-512 VNNI, per pair of 32-blocks (see [`avx512_q4_0`]).
     #[cfg(target_arch = "x86_64")]
     Q4_0Pairs(avx512_q4_0::Pairs),
+    /// Q8_0 on AVX-512 VNNI: the shared row plus per-lane offsets (see [`avx512_q8_0`]).
+    #[cfg(target_arch = "x86_64")]
+    Q8_0Offsets(avx512_q8_0::Offsets),
 }
 
 impl DecodeActivation {
@@ -48,6 +53,10 @@ impl DecodeActivation {
             #[cfg(target_arch = "x86_64")]
             (SimdLevel::Avx512Vnni, DType::Q4_0) => {
                 Layout::Q4_0Pairs(avx512_q4_0::Pairs::new(&acts.row(0)))
+            }
+            #[cfg(target_arch = "x86_64")]
+            (SimdLevel::Avx512Vnni, DType::Q8_0) => {
+                Layout::Q8_0Offsets(avx512_q8_0::Offsets::new(&acts.row(0)))
             }
             _ => Layout::Shared,
         };
@@ -87,6 +96,15 @@ pub fn matvec_rows(
                 // SAFETY: `Pairs` is only built at the AVX-512 VNNI level, which the `Simd`
                 // token proved this CPU has.
                 *o = unsafe { avx512_q4_0::dot(w.row(r), pairs, &a.acts.row(0)) };
+            }
+            Ok(())
+        }
+        #[cfg(target_arch = "x86_64")]
+        Layout::Q8_0Offsets(offsets) => {
+            for (o, r) in out.iter_mut().zip(rows) {
+                // SAFETY: `Offsets` is only built at the AVX-512 VNNI level, which the
+                // `Simd` token proved this CPU has.
+                *o = unsafe { avx512_q8_0::dot(w.row(r), offsets, &a.acts.row(0)) };
             }
             Ok(())
         }

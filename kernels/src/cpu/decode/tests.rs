@@ -2,14 +2,15 @@ use super::*;
 use crate::cpu::activation::ActivationRows;
 use crate::noise::noise;
 
-/// Random Q4_0 rows with small finite scales.
-fn q4_0_rows(rows: usize, k: usize, seed: u64) -> Vec<u8> {
-    let bytes = rows * k / 32 * 18;
+/// Random Q4_0 or Q8_0 rows with small finite scales.
+fn block32_rows(dtype: DType, rows: usize, k: usize, seed: u64) -> Vec<u8> {
+    let size = dtype.block_bytes();
+    let bytes = rows * k / 32 * size;
     let mut w: Vec<u8> = noise(seed, bytes)
         .into_iter()
         .map(|v| ((v + 1.0) * 127.9) as u8)
         .collect();
-    for (i, blk) in w.chunks_exact_mut(18).enumerate() {
+    for (i, blk) in w.chunks_exact_mut(size).enumerate() {
         let d = half::f16::from_f32(0.01 + 0.001 * (i % 7) as f32).to_le_bytes();
         blk[..2].copy_from_slice(&d);
     }
@@ -17,30 +18,36 @@ fn q4_0_rows(rows: usize, k: usize, seed: u64) -> Vec<u8> {
 }
 
 #[test]
-fn decode_matches_the_scalar_dot_at_every_level() {
+fn block32_decode_matches_the_scalar_dot_at_every_level() {
     // 544 = 17 blocks (8 pairs and a tail block), 608 = 19 (9 pairs: the unrolled loop's
     // leftover pair too), 4096 = 128 (whole unrolled steps).
-    for k in [544, 608, 4096] {
+    for (dtype, k) in [DType::Q4_0, DType::Q8_0]
+        .into_iter()
+        .flat_map(|d| [544, 608, 4096].map(|k| (d, k)))
+    {
         let rows = 7;
-        let w = q4_0_rows(rows, k, k as u64);
+        let w = block32_rows(dtype, rows, k, k as u64);
         let x = noise(3, k);
         let matrix = WeightMatrix {
-            dtype: DType::Q4_0,
+            dtype,
             rows,
             k,
             bytes: &w,
         };
-        let spec_acts = ActivationRows::new(ActivationFormat::for_weight(DType::Q4_0), &x, k);
+        let spec_acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
         let want: Vec<f32> = (0..rows)
-            .map(|r| crate::cpu::scalar::dot_q4_0(matrix.row(r), &spec_acts.row(0)))
+            .map(|r| crate::cpu::dot::dot(Simd::scalar(), dtype, matrix.row(r), &spec_acts.row(0)))
             .collect();
         for level in SimdLevel::available() {
             let simd = Simd::new(level).expect("listed as available");
-            let a = DecodeActivation::new(simd, DType::Q4_0, &x);
+            let a = DecodeActivation::new(simd, dtype, &x);
             let mut got = vec![0.0f32; rows - 2];
             matvec_rows(&matrix, 2..rows, &a, &mut got).expect("same dtype");
             for (g, w) in got.iter().zip(&want[2..]) {
-                assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "{level} k={k}: {g} vs {w}");
+                assert!(
+                    (g - w).abs() <= 1e-5 * w.abs().max(1.0),
+                    "{dtype} {level} k={k}: {g} vs {w}"
+                );
             }
         }
     }
