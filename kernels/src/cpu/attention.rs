@@ -199,7 +199,13 @@ pub fn attend_group(
         SimdLevel::Avx2 => unsafe { super::avx2::attend_group(p, q, k, v, g, keys) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
-        SimdLevel::Avx512Vnni => unsafe { super::avx512::attend_group(p, q, k, v, g, keys) },
+        SimdLevel::Avx512Vnni => unsafe {
+            if super::attention_avx512::supports(p) {
+                super::attention_avx512::attend_group(p, q, k, v, g, keys)
+            } else {
+                super::avx512::attend_group(p, q, k, v, g, keys)
+            }
+        },
         _ => attend_group_scalar(p, q, k, v, g, keys),
     }
 }
@@ -207,6 +213,53 @@ pub fn attend_group(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_simd_level_matches_the_scalar_kernel_on_real_head_shapes() {
+        // (n_head, n_kv_head, head_dim): llama-style GQA 4, a group of 6 (a partial block of
+        // four heads), plain multi-head, and head_dim 80 (no 64-dim register kernel).
+        for (n_head, n_kv_head, head_dim) in [(32, 8, 128), (12, 2, 64), (3, 3, 64), (4, 2, 80)] {
+            for softcap in [None, Some(30.0)] {
+                let p = AttentionParams {
+                    n_head,
+                    n_kv_head,
+                    head_dim,
+                    scale: 1.0 / (head_dim as f32).sqrt(),
+                    softcap,
+                };
+                let keys = 75;
+                let width = n_kv_head * head_dim;
+                let kf = crate::noise::noise(1, keys * width);
+                let vf = crate::noise::noise(2, keys * width);
+                let kh: Vec<half::f16> = kf.iter().map(|&x| half::f16::from_f32(x * 3.0)).collect();
+                let vh: Vec<half::f16> = vf.iter().map(|&x| half::f16::from_f32(x)).collect();
+                let q = crate::noise::noise(3, p.group() * head_dim);
+                for (k, v) in [
+                    (KvCache::F16(&kh), KvCache::F16(&vh)),
+                    (KvCache::F32(&kf), KvCache::F32(&vf)),
+                ] {
+                    for range in [0..keys, 7..40, 3..3] {
+                        let g = n_kv_head - 1;
+                        let want = attend_group_scalar(&p, &q, k, v, g, range.clone());
+                        for level in SimdLevel::available() {
+                            let simd = Simd::new(level).expect("available");
+                            let got = attend_group(simd, &p, &q, k, v, g, range.clone());
+                            let close = |a: &[f32], b: &[f32]| {
+                                a.iter().zip(b).all(|(x, y)| {
+                                    (x - y).abs() <= 1e-4 * y.abs().max(1.0)
+                                        || (x.is_infinite() && x == y)
+                                })
+                            };
+                            let what = format!("{level} {n_head}/{n_kv_head}x{head_dim} {range:?}");
+                            assert!(close(&got.max, &want.max), "max {what}");
+                            assert!(close(&got.sum, &want.sum), "sum {what}");
+                            assert!(close(&got.acc, &want.acc), "acc {what}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn matches_a_direct_softmax_and_splits_merge_to_the_same_answer() {

@@ -16,6 +16,8 @@
 pub mod activation;
 pub mod attention;
 #[cfg(target_arch = "x86_64")]
+mod attention_avx512;
+#[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
