@@ -37,7 +37,7 @@ fn want_dtype(op: &Op, what: &str, d: &TensorDesc, ok: &[DType]) -> Result<()> {
 
 fn weight_dtype(op: &Op, what: &str, d: &TensorDesc) -> Result<()> {
     want_dtype(op, what, d, &DType::WEIGHTS)?;
-    if d.shape.cols() % d.dtype.block_size() != 0 {
+    if !d.shape.cols().is_multiple_of(d.dtype.block_size()) {
         return fail(
             op,
             format!(

@@ -99,7 +99,7 @@ impl TensorDesc {
     /// number of blocks (ggml blocks never straddle rows).
     pub fn byte_len(&self) -> Result<usize> {
         let cols = self.shape.cols();
-        if cols % self.dtype.block_size() != 0 {
+        if !cols.is_multiple_of(self.dtype.block_size()) {
             return Err(Error::Shape(format!(
                 "{} rows of {cols} values are not whole {}-value blocks of {}",
                 self.shape,

@@ -34,9 +34,9 @@ fn dequantize_vectors() -> Vec<(DType, Vec<u8>, Vec<u8>)> {
 /// else 2-D, so the `ne` reversal is exercised on both.
 fn shape_for(dtype: DType, elements: usize) -> Vec<usize> {
     let blocks = elements / dtype.block_size();
-    if blocks % 6 == 0 {
+    if blocks.is_multiple_of(6) {
         vec![2, 3, elements / 6]
-    } else if blocks % 2 == 0 {
+    } else if blocks.is_multiple_of(2) {
         vec![2, elements / 2]
     } else {
         vec![elements]

@@ -26,7 +26,11 @@ fn ggml_type(dtype: DType) -> sys::ggml_type {
 /// Quantizes `rows` rows of `k` values with ggml's quantizer (`ggml_quantize_chunk`), for
 /// tests that check our formats are bit-compatible and benches that need ggml-made weights.
 pub fn quantize(dtype: DType, src: &[f32], k: usize) -> Result<Vec<u8>> {
-    if k == 0 || src.len() % k != 0 || k % dtype.block_size() != 0 || dtype == DType::I32 {
+    if k == 0
+        || !src.len().is_multiple_of(k)
+        || !k.is_multiple_of(dtype.block_size())
+        || dtype == DType::I32
+    {
         return Err(Error::Shape(format!(
             "ggml quantize: {} values are not whole rows of {k} whole {dtype} blocks",
             src.len()
@@ -356,7 +360,7 @@ impl GgmlAttention {
             || v.len() != kv_values
             || s.n == 0
             || s.n_kv_head == 0
-            || s.n_head % s.n_kv_head != 0
+            || !s.n_head.is_multiple_of(s.n_kv_head)
             || threads == 0
         {
             return Err(Error::Shape(format!("ggml attention: bad shape {s:?}")));

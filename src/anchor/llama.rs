@@ -238,7 +238,7 @@ impl LlamaContext<'_> {
     /// logits like [`LlamaContext::decode`]. Lets a test feed llama.cpp slightly perturbed
     /// inputs.
     pub fn decode_embeddings(&mut self, embeddings: &[f32], start: usize) -> Result<Vec<f32>> {
-        if self.n_embd == 0 || embeddings.len() % self.n_embd != 0 {
+        if self.n_embd == 0 || !embeddings.len().is_multiple_of(self.n_embd) {
             return Err(llama_error(format!(
                 "{} embedding values are not whole rows of {}",
                 embeddings.len(),

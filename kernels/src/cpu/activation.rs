@@ -91,7 +91,7 @@ impl ActivationRows {
     /// shapes before, so a mismatch here is a bug and panics.
     pub fn new(format: ActivationFormat, x: &[f32], k: usize) -> ActivationRows {
         assert!(
-            k > 0 && k % format.block_size() == 0 && x.len() % k == 0,
+            k > 0 && k.is_multiple_of(format.block_size()) && x.len().is_multiple_of(k),
             "activation rows of {k} must be whole {}-blocks (shape checked by the graph)",
             format.block_size()
         );
@@ -260,7 +260,7 @@ fn quantize_block(src: &[f32], q: &mut [i8]) -> f32 {
 #[target_feature(enable = "avx2")]
 fn quantize_block_avx2(src: &[f32], q: &mut [i8]) -> f32 {
     use std::arch::x86_64::*;
-    debug_assert!(src.len() % 8 == 0 && q.len() == src.len());
+    debug_assert!(src.len().is_multiple_of(8) && q.len() == src.len());
     let sign = _mm256_set1_ps(-0.0);
     let mut max = _mm256_setzero_ps();
     let mut nan = _mm256_setzero_ps();
@@ -353,7 +353,7 @@ mod tests {
             .map(|s| {
                 let n = if s % 2 == 0 { 32 } else { 256 };
                 (0..n)
-                    .map(|i| ((i as u32 * 2654435761 ^ s * 40503) % 2001) as f32 / 1000.0 - 1.0)
+                    .map(|i| (((i as u32 * 2654435761) ^ (s * 40503)) % 2001) as f32 / 1000.0 - 1.0)
                     .collect()
             })
             .collect();

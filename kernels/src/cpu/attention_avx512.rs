@@ -21,7 +21,7 @@ const DIMS: usize = 64;
 
 /// Whether [`attend_group`] takes this shape: head_dim a multiple of [`DIMS`].
 pub fn supports(p: &AttentionParams) -> bool {
-    p.head_dim % DIMS == 0
+    p.head_dim.is_multiple_of(DIMS)
 }
 
 /// A KV cache whose rows load as 16 f32 lanes.

@@ -4,9 +4,6 @@
 use std::arch::x86_64::*;
 
 /// Sums four adjacent unsigned·signed byte products per i32 lane with one `vpdpbusd`.
-// `_mm256_dpbusd_epi32` and the `avx512vnni` target feature are stable since Rust 1.89,
-// newer than the workspace's declared MSRV (1.85); building this file needs 1.89.
-#[allow(clippy::incompatible_msrv)]
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 fn dot_u8_i8(u: __m256i, s: __m256i) -> __m256i {
@@ -40,7 +37,6 @@ super::x86_kernels::x86_dot_kernels!(
 );
 
 /// Loads 64 bytes at `bytes[at..at + 64]`; panics if out of range.
-#[allow(clippy::incompatible_msrv)]
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 fn load64(bytes: &[i8], at: usize) -> __m512i {
@@ -50,7 +46,6 @@ fn load64(bytes: &[i8], at: usize) -> __m512i {
 }
 
 /// The per-lane block scales of a block pair: lanes 0–7 `s0`, lanes 8–15 `s1`.
-#[allow(clippy::incompatible_msrv)]
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 fn pair_scales(s0: f32, s1: f32) -> __m512 {
@@ -69,7 +64,6 @@ fn tail_row<'a>(a: &ActivationRow<'a>, b: usize) -> ActivationRow<'a> {
 /// Q4_0 · 32-block activations, two blocks per 512-bit step (decode: fewer instructions
 /// per byte of weights, so the loop keeps up with memory). Nibbles stay unsigned and the
 /// `-8` offset is a second `vpdpbusd` against the constant 8.
-#[allow(clippy::incompatible_msrv)]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub fn dot_q4_0_wide(w: &[u8], a: &ActivationRow) -> f32 {
     use crate::cpu::layout::q4_0;
@@ -116,7 +110,6 @@ pub fn dot_q4_0_wide(w: &[u8], a: &ActivationRow) -> f32 {
 }
 
 /// Q8_0 · 32-block activations, two blocks per 512-bit step.
-#[allow(clippy::incompatible_msrv)]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub fn dot_q8_0_wide(w: &[u8], a: &ActivationRow) -> f32 {
     use crate::cpu::layout::q8_0;
@@ -160,7 +153,6 @@ crate::cpu::attention::attend_group_impl!(
 
 /// Q4_0 weights · `R` activation rows, two blocks per 512-bit step (prefill): the block
 /// pair is unpacked once, the sign of `x - 8` moved onto each row's activations.
-#[allow(clippy::incompatible_msrv)]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub fn rows_q4_0_wide<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
     use crate::cpu::layout::q4_0;
@@ -213,7 +205,6 @@ pub fn rows_q4_0_wide<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32;
 }
 
 /// Q8_0 weights · `R` activation rows, two blocks per 512-bit step (prefill).
-#[allow(clippy::incompatible_msrv)]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub fn rows_q8_0_wide<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
     use crate::cpu::layout::q8_0;

@@ -75,7 +75,7 @@ pub fn supports(op: &Op, inputs: &[TensorDesc]) -> bool {
     }
     match op {
         Op::Attention { head_dim, .. } => *head_dim <= MAX_HEAD_DIM,
-        Op::KvWrite => inputs[0].dtype == DType::F32 || inputs[0].shape.cols() % 2 == 0,
+        Op::KvWrite => inputs[0].dtype == DType::F32 || inputs[0].shape.cols().is_multiple_of(2),
         _ => true,
     }
 }

@@ -61,8 +61,8 @@ fn quick() -> Vec<Shape> {
                     group,
                     kv_len,
                     n: 1,
-                    causal: index % 2 == 0,
-                    cache: if index % 2 == 0 {
+                    causal: index.is_multiple_of(2),
+                    cache: if index.is_multiple_of(2) {
                         DType::F16
                     } else {
                         DType::F32
@@ -74,7 +74,7 @@ fn quick() -> Vec<Shape> {
                     shapes.push(Shape {
                         n: kv_len.min(7),
                         causal: index % 3 != 2,
-                        cache: if index % 2 == 0 {
+                        cache: if index.is_multiple_of(2) {
                             DType::F32
                         } else {
                             DType::F16

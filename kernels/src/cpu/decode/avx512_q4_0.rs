@@ -71,7 +71,6 @@ impl Pairs {
 ///
 /// # Panics
 /// If `w` does not hold exactly the blocks `a` describes.
-#[allow(clippy::incompatible_msrv)]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub fn dot(w: &[u8], pairs: &Pairs, a: &ActivationRow) -> f32 {
     let blocks = a.scales.len();
@@ -143,7 +142,6 @@ pub fn dot(w: &[u8], pairs: &Pairs, a: &ActivationRow) -> f32 {
 /// # Safety
 /// `at` must point at 36 readable weight bytes, `y` at 64 quants, `offsets` and `scales` at
 /// 8 entries each.
-#[allow(clippy::incompatible_msrv)]
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn pair(

@@ -28,7 +28,6 @@ impl Offsets {
 ///
 /// # Panics
 /// If `w` does not hold exactly the blocks `a` describes.
-#[allow(clippy::incompatible_msrv)]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub fn dot(w: &[u8], offsets: &Offsets, a: &ActivationRow) -> f32 {
     let blocks = a.scales.len();
@@ -83,7 +82,6 @@ pub fn dot(w: &[u8], offsets: &Offsets, a: &ActivationRow) -> f32 {
 ///
 /// # Safety
 /// `at` must point at 34 readable weight bytes, `y` at 32 quants, `offsets` at 8 lanes.
-#[allow(clippy::incompatible_msrv)]
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 unsafe fn block(at: *const u8, y: *const i8, offsets: *const i32, scale: f32) -> (__m256, __m256) {

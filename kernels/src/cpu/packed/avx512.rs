@@ -13,7 +13,6 @@ use crate::cpu::activation::ActivationRow;
 use std::arch::x86_64::*;
 
 /// Loads 64 bytes of `T` at element `at`; panics if out of range.
-#[allow(clippy::incompatible_msrv)]
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 fn load64<T: Copy>(s: &[T], at: usize) -> __m512i {
@@ -53,7 +52,6 @@ fn dpwssd(acc: __m512i, pairs: __m512i, scales: __m512i) -> __m512i {
 }
 
 /// K-quant panel rows `row..row + RW` · `acts`: `[r][a]`.
-#[allow(clippy::incompatible_msrv)]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub fn tile_k<const RW: usize, const RA: usize>(
     p: &Panel,
@@ -129,7 +127,6 @@ pub fn tile_k<const RW: usize, const RA: usize>(
 
 /// `acc[r][a] -= offsets(row + r) · group_sums(a)`, sixteen groups per step (the last
 /// step masked), into the same lanes the main sums are reduced from.
-#[allow(clippy::incompatible_msrv)]
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 fn subtract_offsets<const RW: usize, const RA: usize>(
@@ -168,7 +165,6 @@ fn subtract_offsets<const RW: usize, const RA: usize>(
 
 /// 32-block panel rows `row..row + RW` · `acts`: `[r][a]`. A trailing
 /// half step (k an odd number of 32-blocks) runs on 256-bit lanes.
-#[allow(clippy::incompatible_msrv)]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
 pub fn tile_32<const RW: usize, const RA: usize>(
     p: &Panel,
@@ -208,7 +204,7 @@ pub fn tile_32<const RW: usize, const RA: usize>(
             out[r][a] = _mm512_reduce_add_ps(acc[r][a]);
         }
     }
-    if k % 64 != 0 {
+    if !k.is_multiple_of(64) {
         let off = k - 32;
         for r in 0..RW {
             let w = load32(codes[r], off);
