@@ -103,3 +103,60 @@ unsafe fn block(at: *const u8, y: *const i8, offsets: *const i32, scale: f32) ->
         )
     }
 }
+
+/// One Q8_0 weight row (`w`) against `R` activation rows at once (each with its
+/// [`Offsets`]): every weight block is loaded and flipped once and used `R` times.
+///
+/// # Panics
+/// If `w` does not hold exactly the blocks every activation row describes.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub fn dot_rows<const R: usize>(w: &[u8], acts: [(&Offsets, &ActivationRow); R]) -> [f32; R] {
+    let blocks = w.len() / q8_0::BYTES;
+    assert_eq!(w.len() % q8_0::BYTES, 0, "whole weight blocks");
+    for (offsets, a) in &acts {
+        assert_eq!(
+            a.scales.len(),
+            blocks,
+            "weight row matches the activation row"
+        );
+        assert_eq!(a.quants.len(), blocks * 32, "one activation row");
+        assert_eq!(
+            offsets.0.len(),
+            blocks * 8,
+            "offsets belong to this activation row"
+        );
+    }
+    let mut acc = [_mm256_setzero_ps(); R];
+    let wp = w.as_ptr();
+    for b in 0..blocks {
+        // SAFETY: block `b < blocks` covers weight bytes up to `(b + 1)·34 = w.len()` at
+        // most, quants, offsets and scales inside their asserted lengths; the prefetch is
+        // a hint and may point anywhere.
+        unsafe {
+            let at = wp.add(b * q8_0::BYTES);
+            _mm_prefetch::<_MM_HINT_T0>(
+                at.wrapping_add(crate::cpu::x86_kernels::PREFETCH_AHEAD)
+                    .cast(),
+            );
+            let x = _mm256_xor_si256(
+                _mm256_loadu_si256(at.add(q8_0::QS).cast()),
+                _mm256_set1_epi8(-128),
+            );
+            let dw = _mm256_cvtph_ps(_mm_set1_epi16(at.cast::<i16>().read_unaligned()));
+            for (acc, (offsets, a)) in acc.iter_mut().zip(&acts) {
+                let s = _mm256_dpbusd_epi32(
+                    _mm256_loadu_si256(offsets.0.as_ptr().add(b * 8).cast()),
+                    x,
+                    _mm256_loadu_si256(a.quants.as_ptr().add(b * 32).cast()),
+                );
+                let d = _mm256_mul_ps(dw, _mm256_set1_ps(*a.scales.get_unchecked(b)));
+                *acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), d, *acc);
+            }
+        }
+    }
+    acc.map(|v| {
+        let h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+        let h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+        _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)))
+    })
+}

@@ -1,13 +1,16 @@
-//! Decode (one activation row): matrix-vector kernels that get their speed from laying the
-//! activation row out once per call for the kernel, so the loop over the weights — run once
-//! per weight row, millions of times per token — does only the weight side's work.
+//! Decode (one activation row, or a few): matrix-vector kernels that get their speed from
+//! laying the activation rows out once per call for the kernel, so the loop over the
+//! weights — run once per weight row, millions of times per token — does only the weight
+//! side's work.
 //!
 //! Why a separate path from [`super::dot`]: the per-row dot kernels take activations in the
 //! format every caller shares (ggml's block order) and pay for it inside the loop: shuffles
 //! that line the activation quants up with the weights' nibble order, and a second integer
 //! dot for the `−8` offset of Q4_0. Here [`DecodeActivation::new`] does that work once per
-//! call (a few µs at most for a 4096-wide row) and the weight loop shrinks to what the weight
-//! bytes need. Formats and SIMD levels without such a kernel fall back to the dot kernels.
+//! call (a few µs per 4096-wide row) and the weight loop shrinks to what the weight bytes
+//! need. With a few activation rows (small batches, speculative decode) each decoded weight
+//! block is used for up to four rows while it is in registers. Formats and SIMD levels
+//! without such a kernel fall back to the dot kernels.
 
 #[cfg(target_arch = "x86_64")]
 mod avx512_q4_0;
@@ -16,13 +19,15 @@ mod avx512_q8_0;
 
 use super::activation::{ActivationFormat, ActivationRows};
 use super::matmul::{matmul_rows, WeightMatrix};
+use super::packed::PACKED_MIN_ROWS;
 use super::simd::{Simd, SimdLevel};
 use crate::quant::QuantError;
 use crate::DType;
+use std::array::from_fn;
 use std::ops::Range;
 
-/// One activation row, converted for `dtype`'s weights and laid out for the decode kernel
-/// of `simd` where there is one.
+/// Activation rows, converted for `dtype`'s weights and laid out for the decode kernel of
+/// `simd` where there is one.
 #[derive(Debug)]
 pub struct DecodeActivation {
     simd: Simd,
@@ -31,33 +36,48 @@ pub struct DecodeActivation {
     layout: Layout,
 }
 
-/// The kernel-specific copy of the activation row.
+/// The kernel-specific copy of the activation rows (one entry per row).
 #[derive(Debug)]
 enum Layout {
     /// No decode kernel: the dot kernels read `acts` directly.
     Shared,
     /// Q4_0 on AVX-512 VNNI, per pair of 32-blocks (see [`avx512_q4_0`]).
     #[cfg(target_arch = "x86_64")]
-    Q4_0Pairs(avx512_q4_0::Pairs),
-    /// Q8_0 on AVX-512 VNNI: the shared row plus per-lane offsets (see [`avx512_q8_0`]).
+    Q4_0Pairs(Vec<avx512_q4_0::Pairs>),
+    /// Q8_0 on AVX-512 VNNI: the shared rows plus per-lane offsets (see [`avx512_q8_0`]).
     #[cfg(target_arch = "x86_64")]
-    Q8_0Offsets(avx512_q8_0::Offsets),
+    Q8_0Offsets(Vec<avx512_q8_0::Offsets>),
+}
+
+/// Whether `simd` has a decode kernel for `dtype` that beats the general path at `n`
+/// activation rows: from [`PACKED_MIN_ROWS`] on, the packed GEMM does.
+pub fn serves(simd: Simd, dtype: DType, n: usize) -> bool {
+    let has_kernel = matches!(
+        (simd.level(), dtype),
+        (SimdLevel::Avx512Vnni, DType::Q4_0 | DType::Q8_0)
+    );
+    has_kernel && cfg!(target_arch = "x86_64") && n < PACKED_MIN_ROWS
 }
 
 impl DecodeActivation {
-    /// Quantizes `x` (one row of `k` values) for `dtype`'s weights and prepares the layout
-    /// the decode kernel for `dtype` at `simd` reads.
-    pub fn new(simd: Simd, dtype: DType, x: &[f32]) -> DecodeActivation {
-        let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), x, x.len());
+    /// Quantizes `x` (rows of `k` values) for `dtype`'s weights and prepares the layout the
+    /// decode kernel for `dtype` at `simd` reads.
+    pub fn new(simd: Simd, dtype: DType, x: &[f32], k: usize) -> DecodeActivation {
+        let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), x, k);
+        let n = acts.rows();
         let layout = match (simd.level(), dtype) {
             #[cfg(target_arch = "x86_64")]
-            (SimdLevel::Avx512Vnni, DType::Q4_0) => {
-                Layout::Q4_0Pairs(avx512_q4_0::Pairs::new(&acts.row(0)))
-            }
+            (SimdLevel::Avx512Vnni, DType::Q4_0) => Layout::Q4_0Pairs(
+                (0..n)
+                    .map(|i| avx512_q4_0::Pairs::new(&acts.row(i)))
+                    .collect(),
+            ),
             #[cfg(target_arch = "x86_64")]
-            (SimdLevel::Avx512Vnni, DType::Q8_0) => {
-                Layout::Q8_0Offsets(avx512_q8_0::Offsets::new(&acts.row(0)))
-            }
+            (SimdLevel::Avx512Vnni, DType::Q8_0) => Layout::Q8_0Offsets(
+                (0..n)
+                    .map(|i| avx512_q8_0::Offsets::new(&acts.row(i)))
+                    .collect(),
+            ),
             _ => Layout::Shared,
         };
         DecodeActivation {
@@ -68,15 +88,23 @@ impl DecodeActivation {
         }
     }
 
-    /// The quantized row every kernel shares.
+    /// The quantized rows every kernel shares.
     pub fn rows(&self) -> &ActivationRows {
         &self.acts
     }
 }
 
-/// `out[r - rows.start] = W[r] · x` for `r` in `rows`. `w.dtype` must be the dtype `a` was
+/// Weight rows per tile: a tile is swept over every group of activation rows while it is
+/// in L1 (16 rows of a 4096-wide Q4_0 matrix are 36 KiB).
+const WEIGHT_TILE_ROWS: usize = 16;
+/// Activation rows one weight row is dotted with at once: four keep the accumulators and
+/// the decoded weight block in registers.
+const GROUP: usize = 4;
+
+/// `out[(r - rows.start) * n + i] = W[r] · x[i]` for `r` in `rows` and every activation
+/// row `i` (weight-major, as [`matmul_rows`]). `w.dtype` must be the dtype `a` was
 /// prepared for (checked: a mismatch is a caller bug and returns an error).
-pub fn matvec_rows(
+pub fn matmul_decode_rows(
     w: &WeightMatrix,
     rows: Range<usize>,
     a: &DecodeActivation,
@@ -88,27 +116,73 @@ pub fn matvec_rows(
             direction: "decode (the activations were prepared for another dtype)",
         });
     }
-    debug_assert_eq!(out.len(), rows.len());
+    let n = a.acts.rows();
+    debug_assert_eq!(out.len(), rows.len() * n);
     match &a.layout {
         #[cfg(target_arch = "x86_64")]
         Layout::Q4_0Pairs(pairs) => {
-            for (o, r) in out.iter_mut().zip(rows) {
+            let acts: Vec<_> = (0..n).map(|i| a.acts.row(i)).collect();
+            tiled(rows, n, out, |r, i, o| {
+                let wr = w.row(r);
+                let at = |j: usize| (&pairs[i + j], &acts[i + j]);
                 // SAFETY: `Pairs` is only built at the AVX-512 VNNI level, which the `Simd`
                 // token proved this CPU has.
-                *o = unsafe { avx512_q4_0::dot(w.row(r), pairs, &a.acts.row(0)) };
-            }
+                unsafe {
+                    match o.len() {
+                        4 => o.copy_from_slice(&avx512_q4_0::dot_rows::<4>(wr, from_fn(at))),
+                        3 => o.copy_from_slice(&avx512_q4_0::dot_rows::<3>(wr, from_fn(at))),
+                        2 => o.copy_from_slice(&avx512_q4_0::dot_rows::<2>(wr, from_fn(at))),
+                        _ => o[0] = avx512_q4_0::dot(wr, &pairs[i], &acts[i]),
+                    }
+                }
+            });
             Ok(())
         }
         #[cfg(target_arch = "x86_64")]
         Layout::Q8_0Offsets(offsets) => {
-            for (o, r) in out.iter_mut().zip(rows) {
-                // SAFETY: `Offsets` is only built at the AVX-512 VNNI level, which the
-                // `Simd` token proved this CPU has.
-                *o = unsafe { avx512_q8_0::dot(w.row(r), offsets, &a.acts.row(0)) };
-            }
+            let acts: Vec<_> = (0..n).map(|i| a.acts.row(i)).collect();
+            tiled(rows, n, out, |r, i, o| {
+                let wr = w.row(r);
+                let at = |j: usize| (&offsets[i + j], &acts[i + j]);
+                // SAFETY: `Offsets` is only built at the AVX-512 VNNI level, which the `Simd`
+                // token proved this CPU has.
+                unsafe {
+                    match o.len() {
+                        4 => o.copy_from_slice(&avx512_q8_0::dot_rows::<4>(wr, from_fn(at))),
+                        3 => o.copy_from_slice(&avx512_q8_0::dot_rows::<3>(wr, from_fn(at))),
+                        2 => o.copy_from_slice(&avx512_q8_0::dot_rows::<2>(wr, from_fn(at))),
+                        _ => o[0] = avx512_q8_0::dot(wr, &offsets[i], &acts[i]),
+                    }
+                }
+            });
             Ok(())
         }
         Layout::Shared => matmul_rows(a.simd, w, rows, &a.acts, out),
+    }
+}
+
+/// Walks weight rows in tiles of [`WEIGHT_TILE_ROWS`] and, per tile, activation rows in
+/// groups of up to [`GROUP`], calling `dot(r, i, out)` to fill `out` (the group's outputs
+/// of weight row `r`, activation rows `i..i + out.len()`).
+fn tiled(
+    rows: Range<usize>,
+    n: usize,
+    out: &mut [f32],
+    mut dot: impl FnMut(usize, usize, &mut [f32]),
+) {
+    let mut tile_start = rows.start;
+    while tile_start < rows.end {
+        let tile = tile_start..(tile_start + WEIGHT_TILE_ROWS).min(rows.end);
+        let mut i = 0;
+        while i < n {
+            let g = GROUP.min(n - i);
+            for r in tile.clone() {
+                let at = (r - rows.start) * n + i;
+                dot(r, i, &mut out[at..at + g]);
+            }
+            i += g;
+        }
+        tile_start = tile.end;
     }
 }
 

@@ -40,9 +40,9 @@ fn block32_decode_matches_the_scalar_dot_at_every_level() {
             .collect();
         for level in SimdLevel::available() {
             let simd = Simd::new(level).expect("listed as available");
-            let a = DecodeActivation::new(simd, dtype, &x);
+            let a = DecodeActivation::new(simd, dtype, &x, k);
             let mut got = vec![0.0f32; rows - 2];
-            matvec_rows(&matrix, 2..rows, &a, &mut got).expect("same dtype");
+            matmul_decode_rows(&matrix, 2..rows, &a, &mut got).expect("same dtype");
             for (g, w) in got.iter().zip(&want[2..]) {
                 assert!(
                     (g - w).abs() <= 1e-5 * w.abs().max(1.0),
@@ -56,7 +56,7 @@ fn block32_decode_matches_the_scalar_dot_at_every_level() {
 #[test]
 fn decode_refuses_weights_of_another_dtype() {
     let x = noise(1, 64);
-    let a = DecodeActivation::new(Simd::best(), DType::Q4_0, &x);
+    let a = DecodeActivation::new(Simd::best(), DType::Q4_0, &x, 64);
     let w = vec![0u8; 68];
     let matrix = WeightMatrix {
         dtype: DType::Q8_0,
@@ -64,5 +64,49 @@ fn decode_refuses_weights_of_another_dtype() {
         k: 64,
         bytes: &w,
     };
-    assert!(matvec_rows(&matrix, 0..1, &a, &mut [0.0]).is_err());
+    assert!(matmul_decode_rows(&matrix, 0..1, &a, &mut [0.0]).is_err());
+}
+
+#[test]
+fn a_few_activation_rows_match_the_scalar_dot_at_every_level() {
+    // 1–7 rows: every group size (4, 3, 2, 1) and a group split over two; 19 weight rows
+    // span two weight tiles. k = 544 has an odd tail block.
+    for (dtype, k) in [DType::Q4_0, DType::Q8_0]
+        .into_iter()
+        .flat_map(|d| [544, 1024].map(|k| (d, k)))
+    {
+        let rows = 19;
+        let w = block32_rows(dtype, rows, k, 7 + k as u64);
+        let matrix = WeightMatrix {
+            dtype,
+            rows,
+            k,
+            bytes: &w,
+        };
+        for n in 1..=7 {
+            let x = noise(n as u64, n * k);
+            let spec_acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
+            for level in SimdLevel::available() {
+                let simd = Simd::new(level).expect("listed as available");
+                let a = DecodeActivation::new(simd, dtype, &x, k);
+                let mut got = vec![f32::NAN; (rows - 1) * n];
+                matmul_decode_rows(&matrix, 1..rows, &a, &mut got).expect("same dtype");
+                for r in 1..rows {
+                    for i in 0..n {
+                        let want = crate::cpu::dot::dot(
+                            Simd::scalar(),
+                            dtype,
+                            matrix.row(r),
+                            &spec_acts.row(i),
+                        );
+                        let g = got[(r - 1) * n + i];
+                        assert!(
+                            (g - want).abs() <= 1e-5 * want.abs().max(1.0),
+                            "{dtype} {level} k={k} n={n} row {r} act {i}: {g} vs {want}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::DType;
-use edgeplane_kernels::cpu::decode::{matvec_rows, DecodeActivation};
+use edgeplane_kernels::cpu::decode::{self, matmul_decode_rows, DecodeActivation};
 use edgeplane_kernels::cpu::{matmul_rows, ActivationFormat, ActivationRows, Simd, WeightMatrix};
 use rayon::prelude::*;
 
@@ -37,28 +37,39 @@ pub fn matmul(
     let mut out = vec![0.0f32; n * m];
     if n == 1 {
         // One activation row: `[1, m]` is weight-major already, tasks own disjoint slices.
-        let a = DecodeActivation::new(simd, dtype, x);
+        let a = DecodeActivation::new(simd, dtype, x, k);
         out.par_chunks_mut(per_task)
             .enumerate()
             .try_for_each(|(t, chunk)| {
                 let start = t * per_task;
-                matvec_rows(&weights, start..start + chunk.len(), &a, chunk)
+                matmul_decode_rows(&weights, start..start + chunk.len(), &a, chunk)
             })?;
     } else {
-        let acts = quantize_activations(ActivationFormat::for_weight(dtype), x, n, k);
         let columns = Columns {
             ptr: out.as_mut_ptr(),
             m,
         };
-        (0..m.div_ceil(per_task))
-            .into_par_iter()
-            .try_for_each(|t| {
-                let rows = t * per_task..((t + 1) * per_task).min(m);
+        let tasks = 0..m.div_ceil(per_task);
+        let task_rows = |t: usize| t * per_task..((t + 1) * per_task).min(m);
+        if decode::serves(simd, dtype, n) {
+            let a = DecodeActivation::new(simd, dtype, x, k);
+            tasks.into_par_iter().try_for_each(|t| {
+                let rows = task_rows(t);
+                let mut local = vec![0.0f32; rows.len() * n];
+                matmul_decode_rows(&weights, rows.clone(), &a, &mut local)?;
+                columns.scatter(rows, n, &local);
+                Ok::<(), edgeplane_kernels::quant::QuantError>(())
+            })?;
+        } else {
+            let acts = quantize_activations(ActivationFormat::for_weight(dtype), x, n, k);
+            tasks.into_par_iter().try_for_each(|t| {
+                let rows = task_rows(t);
                 let mut local = vec![0.0f32; rows.len() * n];
                 matmul_rows(simd, &weights, rows.clone(), &acts, &mut local)?;
                 columns.scatter(rows, n, &local);
                 Ok::<(), edgeplane_kernels::quant::QuantError>(())
             })?;
+        }
     }
     if let Some(b) = bias {
         out.par_chunks_mut(m).for_each(|row| {
