@@ -16,9 +16,12 @@
 //! # every crate built for this CPU; the build script turns this into GGML_NATIVE=ON (-march=native)
 //! RUSTFLAGS="-C target-cpu=native" cargo bench --features anchor-ggml,anchor-candle --bench cpu
 //! # only ggml rebuilt: GGML_* variables are forwarded to ggml's CMake as cache entries
-//! GGML_AVX512=ON GGML_AVX512_VNNI=ON GGML_AVX512_VBMI=ON GGML_AVX512_BF16=ON GGML_AVX_VNNI=ON \
+//! GGML_AVX512=ON GGML_AVX512_VNNI=ON GGML_AVX512_VBMI=ON GGML_AVX512_BF16=ON GGML_AVX_VNNI=OFF \
 //!   cargo bench --features anchor-ggml,anchor-candle --bench cpu
 //! ```
+//! (`GGML_AVX_VNNI=ON` only on CPUs with the VEX-encoded AVX-VNNI, e.g. Sapphire Rapids;
+//! Zen 4 has AVX-512 VNNI only and ggml dies with SIGILL. ggml's CMake cache keeps old
+//! values: `cargo clean -p llama-cpp-sys-2 --release` after changing them.)
 //! Either rebuilds ggml (about 10 minutes on 2 cores). Setting `SOURCE_DATE_EPOCH` turns
 //! ggml's baseline off (plain SSE2) unless the flags above are given. The ggml anchor runs
 //! `mul_mat` on plain context memory, so ggml's repacked CPU buffer types (used by
@@ -27,8 +30,9 @@
 //! `EDGEPLANE_BENCH_SIMD=avx2|scalar` runs edgeplane's rows at a lower SIMD level (what an
 //! AVX2-only laptop would get); the anchors keep theirs.
 //!
-//! Caches and bandwidth: this VM reports a 480 MiB L3, which holds any single weight
-//! matrix here, so the plain n=1 rows are cache-resident. The `n=1 cold` rows cycle through
+//! Caches and bandwidth: the plain n=1 rows run again and again on one weight matrix, so
+//! whatever of it fits the last-level cache stays there ("warm": all of them on a VM with
+//! a 480 MiB L3, only the 4096² ones on one with 32 MiB). The `n=1 cold` rows cycle through
 //! enough copies of the weights (at least `COLD_BYTES` in total) that every call reads its
 //! weights from DRAM; their GB/s are compared with the read bandwidth of summing a
 //! `PROBE_BYTES` buffer (also printed: the same probe on a cache-resident 64 MiB buffer).
@@ -48,9 +52,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const THREADS: usize = 2;
-/// Weight bytes a cold-cache row cycles through: over 3x the reported 480 MiB L3.
+/// Weight bytes a cold-cache row cycles through: over 3x the largest L3 seen (480 MiB).
 const COLD_BYTES: usize = 3 << 29;
-/// Buffer summed by the DRAM bandwidth probe: over 4x the reported L3.
+/// Buffer summed by the DRAM bandwidth probe: over 4x the largest L3 seen.
 const PROBE_BYTES: usize = 2 << 30;
 
 /// What `iter_custom` recorded for one bench id.
@@ -223,6 +227,7 @@ fn fast() -> Fast {
         simd: std::env::var("EDGEPLANE_BENCH_SIMD")
             .ok()
             .and_then(|s| edgeplane_kernels::cpu::SimdLevel::from_name(&s)),
+        repack: FastSettings::default_repack(),
     })
     .expect("EDGEPLANE_BENCH_SIMD names a level this CPU has (unset: the best one)")
 }
@@ -557,7 +562,7 @@ fn main() {
                 if r.cold {
                     pair(&|t| gbps(t).map_or("-".into(), |v| format!("{:.0}%", 100.0 * v / bw)))
                 } else {
-                    "(cache-resident)".into()
+                    "(warm)".into()
                 },
             )
         } else {
