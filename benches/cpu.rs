@@ -227,6 +227,7 @@ fn fast() -> Fast {
         simd: std::env::var("EDGEPLANE_BENCH_SIMD")
             .ok()
             .and_then(|s| edgeplane_kernels::cpu::SimdLevel::from_name(&s)),
+        repack: FastSettings::default_repack(),
     })
     .expect("EDGEPLANE_BENCH_SIMD names a level this CPU has (unset: the best one)")
 }

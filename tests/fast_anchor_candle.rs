@@ -19,6 +19,7 @@ fn fast_matmul(dtype: DType, w: &[u8], x: &[f32], n: usize, m: usize, k: usize) 
     let backend = Fast::new(FastSettings {
         threads: 2,
         simd: None,
+        repack: FastSettings::default_repack(),
     })
     .unwrap();
     let mut g = Graph::new();

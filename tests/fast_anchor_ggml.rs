@@ -24,6 +24,7 @@ fn matmul_agrees_with_ggml_on_ggml_quantized_weights() {
             let b = Fast::new(FastSettings {
                 threads: 2,
                 simd: Some(level),
+                repack: FastSettings::default_repack(),
             })
             .unwrap();
             let mut graph = Graph::new();
@@ -77,6 +78,7 @@ fn decode_attention_agrees_with_ggml_flash_attention() {
     let b = Fast::new(FastSettings {
         threads: 2,
         simd: None,
+        repack: FastSettings::default_repack(),
     })
     .unwrap();
     let mut g = Graph::new();

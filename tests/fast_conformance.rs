@@ -11,6 +11,7 @@ fn fast(level: SimdLevel, threads: usize) -> Fast {
     Fast::new(FastSettings {
         threads,
         simd: Some(level),
+        repack: FastSettings::default_repack(),
     })
     .expect("level listed as available")
 }

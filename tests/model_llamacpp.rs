@@ -389,6 +389,7 @@ fn cpu_matches_llama_cpp() {
     let fast = Fast::new(FastSettings {
         threads: 2,
         simd: None,
+        repack: FastSettings::default_repack(),
     })
     .expect("fast backend");
     check_backend(Arc::new(fast), Activations::Ggml8Bit);
@@ -440,6 +441,7 @@ fn quant_bound_derivation() {
         Fast::new(FastSettings {
             threads: 2,
             simd: None,
+            repack: FastSettings::default_repack(),
         })
         .expect("fast backend"),
     );

@@ -13,6 +13,7 @@ fn fast() -> Arc<dyn Backend> {
         Fast::new(FastSettings {
             threads: 2,
             simd: None,
+            repack: FastSettings::default_repack(),
         })
         .expect("fast backend"),
     )

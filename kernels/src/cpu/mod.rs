@@ -25,6 +25,7 @@ pub mod decode;
 pub mod dot;
 pub mod exp;
 pub mod glu;
+pub mod interleaved;
 pub mod layout;
 pub mod matmul;
 pub mod norm;

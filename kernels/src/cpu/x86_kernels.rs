@@ -239,25 +239,28 @@ macro_rules! x86_dot_kernels {
                 for line in (0..q4_k::BYTES).step_by(64) {
                     prefetch_ahead(w, at + line);
                 }
-                let (sc, mn) = q4_k::scales_and_mins(&w[at + q4_k::SCALES..at + q4_k::QS]);
+                // One bounds check per block: the loads below index fixed-size slices.
+                let wb = &w[at..at + q4_k::BYTES];
+                let y = &a.quants[b * 256..b * 256 + 256];
+                let (sc, mn) = q4_k::scales_and_mins(&wb[q4_k::SCALES..q4_k::QS]);
                 let summ = block_sums_dot(a.sums, b, q4_k_mins_pairs(&mn));
-                let dm = _mm256_set1_ps(f16_at(w, at + 2) * a.scales[b]);
+                let dm = _mm256_set1_ps(f16_at(wb, 2) * a.scales[b]);
                 offset = _mm256_fmadd_ps(dm, _mm256_cvtepi32_ps(summ), offset);
                 let scales = q4_k_scales(&sc);
                 let mut sumi = [_mm256_setzero_si256(); 2];
                 for j in 0..4 {
-                    let q = load32(w, at + q4_k::QS + 32 * j);
+                    let q = load32(wb, q4_k::QS + 32 * j);
                     let lo = _mm256_and_si256(q, m4);
                     let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(q), m4);
-                    let ylo = load32(a.quants, b * 256 + 64 * j);
-                    let yhi = load32(a.quants, b * 256 + 64 * j + 32);
+                    let ylo = load32(y, 64 * j);
+                    let yhi = load32(y, 64 * j + 32);
                     let plo = _mm256_maddubs_epi16(lo, ylo);
                     let phi = _mm256_maddubs_epi16(hi, yhi);
                     sumi[0] = $madd_acc(sumi[0], plo, q4_k_scale(scales, 2 * j));
                     sumi[1] = $madd_acc(sumi[1], phi, q4_k_scale(scales, 2 * j + 1));
                 }
                 let sumi = _mm256_add_epi32(sumi[0], sumi[1]);
-                let d = _mm256_set1_ps(f16_at(w, at) * a.scales[b]);
+                let d = _mm256_set1_ps(f16_at(wb, 0) * a.scales[b]);
                 acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
             }
             hsum(_mm256_sub_ps(acc, offset))
@@ -274,16 +277,19 @@ macro_rules! x86_dot_kernels {
                 for line in (0..q6_k::BYTES).step_by(64) {
                     prefetch_ahead(w, at + line);
                 }
-                let scales16 = _mm256_cvtepi8_epi16(load16(w, at + q6_k::SCALES));
+                // One bounds check per block: the loads below index fixed-size slices.
+                let wb = &w[at..at + q6_k::BYTES];
+                let y = &a.quants[b * 256..b * 256 + 256];
+                let scales16 = _mm256_cvtepi8_epi16(load16(wb, q6_k::SCALES));
                 let summ = block_sums_dot(a.sums, b, scales16);
-                let d = f16_at(w, at + q6_k::D) * a.scales[b];
+                let d = f16_at(wb, q6_k::D) * a.scales[b];
                 offset =
                     _mm256_fmadd_ps(_mm256_set1_ps(d * 32.0), _mm256_cvtepi32_ps(summ), offset);
-                let halves = q6_k_scales(w, at);
+                let halves = q6_k_scales(wb, 0);
                 let mut sumi = [_mm256_setzero_si256(); 2];
                 for (h, half) in halves.into_iter().enumerate() {
-                    for (k, qk) in q6_k_codes(w, at, h).into_iter().enumerate() {
-                        let y = load32(a.quants, b * 256 + 128 * h + 32 * k);
+                    for (k, qk) in q6_k_codes(wb, 0, h).into_iter().enumerate() {
+                        let y = load32(y, 128 * h + 32 * k);
                         let p = _mm256_maddubs_epi16(qk, y);
                         sumi[k % 2] = $madd_acc(sumi[k % 2], p, q6_k_scale(half, k));
                     }

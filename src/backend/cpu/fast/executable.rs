@@ -9,7 +9,10 @@ use crate::error::{Error, Result};
 use crate::graph::{Graph, Node, TensorId, TensorKind};
 use crate::op::Op;
 use crate::tensor::HostTensor;
-use edgeplane_kernels::cpu::{rope::RopeParams, AttentionParams, KvCache, Simd};
+use edgeplane_kernels::cpu::interleaved::InterleavedQ4K;
+use edgeplane_kernels::cpu::{
+    rope::RopeParams, AttentionParams, KvCache, Simd, SimdLevel, WeightMatrix,
+};
 use std::sync::Arc;
 
 /// A graph compiled for [`super::Fast`].
@@ -19,13 +22,23 @@ pub struct FastExecutable {
     simd: Simd,
     threads: usize,
     values: Vec<Option<Value>>,
+    /// Row-interleaved copies of constant matmul weights (see `FastSettings::repack`),
+    /// per tensor.
+    repacked: Vec<Option<Arc<InterleavedQ4K>>>,
     /// Where each tensor's value lives: itself, or the state a `KvWrite` output aliases.
     storage: Vec<usize>,
 }
 
 impl FastExecutable {
-    /// Takes the constants and zeroed state of `graph`.
-    pub fn new(graph: &Graph, pool: Arc<rayon::ThreadPool>, simd: Simd, threads: usize) -> Self {
+    /// Takes the constants and zeroed state of `graph`; with `repack`, repacks the constant
+    /// matmul weights that have an interleaved kernel at `simd`.
+    pub fn new(
+        graph: &Graph,
+        pool: Arc<rayon::ThreadPool>,
+        simd: Simd,
+        threads: usize,
+        repack: bool,
+    ) -> Self {
         let mut storage: Vec<usize> = (0..graph.tensors().len()).collect();
         for node in graph.nodes() {
             if matches!(node.op, Op::KvWrite) {
@@ -41,12 +54,30 @@ impl FastExecutable {
                 _ => None,
             })
             .collect();
+        let mut repacked: Vec<Option<Arc<InterleavedQ4K>>> = vec![None; graph.tensors().len()];
+        if repack && simd.level() == SimdLevel::Avx512Vnni {
+            for node in graph.nodes() {
+                let w = node.inputs.get(1).map(|&id| (id, graph.tensor(id)));
+                if let (Op::MatMul { .. }, Some((id, t))) = (&node.op, w) {
+                    if let (TensorKind::Constant(b), None) = (&t.kind, &repacked[id.0]) {
+                        let matrix = WeightMatrix {
+                            dtype: t.desc.dtype,
+                            rows: t.desc.shape.rows(),
+                            k: t.desc.shape.cols(),
+                            bytes: b.as_slice(),
+                        };
+                        repacked[id.0] = InterleavedQ4K::new(&matrix).map(Arc::new);
+                    }
+                }
+            }
+        }
         FastExecutable {
             graph: graph.clone(),
             pool,
             simd,
             threads,
             values,
+            repacked,
             storage,
         }
     }
@@ -93,6 +124,17 @@ impl FastExecutable {
                 } else {
                     None
                 };
+                if let Some(w) = &self.repacked[inp[1].0] {
+                    return Ok(Value::F32(matmul::matmul_interleaved(
+                        self.simd,
+                        self.threads,
+                        self.f32s(inp[0])?,
+                        n,
+                        k,
+                        w,
+                        bias,
+                    )));
+                }
                 matmul::matmul(
                     self.simd,
                     self.threads,

@@ -4,6 +4,7 @@
 use crate::error::Result;
 use crate::DType;
 use edgeplane_kernels::cpu::decode::{self, matmul_decode_rows, DecodeActivation};
+use edgeplane_kernels::cpu::interleaved::{InterleavedQ4K, TILE_ROWS};
 use edgeplane_kernels::cpu::{matmul_rows, ActivationFormat, ActivationRows, Simd, WeightMatrix};
 use rayon::prelude::*;
 
@@ -71,12 +72,59 @@ pub fn matmul(
             })?;
         }
     }
+    add_bias(&mut out, m, bias);
+    Ok(out)
+}
+
+/// `y = x · Wᵀ (+ b)` with `W` repacked into row-interleaved Q4_K tiles: tasks own whole
+/// tiles of 16 weight rows, each output is one tile kernel's lane, so results do not
+/// depend on the split.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_interleaved(
+    simd: Simd,
+    threads: usize,
+    x: &[f32],
+    n: usize,
+    k: usize,
+    w: &InterleavedQ4K,
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    let m = w.rows();
+    let tiles = m / TILE_ROWS;
+    let per_task = tiles.div_ceil(threads.max(1) * 8).max(1);
+    let acts = quantize_activations(ActivationFormat::for_weight(DType::Q4K), x, n, k);
+    let mut out = vec![0.0f32; n * m];
+    if n == 1 {
+        out.par_chunks_mut(per_task * TILE_ROWS)
+            .enumerate()
+            .for_each(|(t, chunk)| {
+                let start = t * per_task;
+                w.matmul_tiles(simd, start..start + chunk.len() / TILE_ROWS, &acts, chunk);
+            });
+    } else {
+        let columns = Columns {
+            ptr: out.as_mut_ptr(),
+            m,
+        };
+        (0..tiles.div_ceil(per_task)).into_par_iter().for_each(|t| {
+            let range = t * per_task..((t + 1) * per_task).min(tiles);
+            let rows = range.start * TILE_ROWS..range.end * TILE_ROWS;
+            let mut local = vec![0.0f32; rows.len() * n];
+            w.matmul_tiles(simd, range, &acts, &mut local);
+            columns.scatter(rows, n, &local);
+        });
+    }
+    add_bias(&mut out, m, bias);
+    out
+}
+
+/// Adds `bias` to every row of `out` (`[n, m]`).
+fn add_bias(out: &mut [f32], m: usize, bias: Option<&[f32]>) {
     if let Some(b) = bias {
         out.par_chunks_mut(m).for_each(|row| {
             row.iter_mut().zip(b).for_each(|(o, &v)| *o += v);
         });
     }
-    Ok(out)
 }
 
 /// The `[n, m]` output shared by the weight-row tasks. Each task writes only the columns

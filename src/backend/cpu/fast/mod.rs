@@ -35,6 +35,7 @@ use std::sync::Arc;
 pub struct Fast {
     simd: Simd,
     threads: usize,
+    repack: bool,
     pool: Arc<rayon::ThreadPool>,
 }
 
@@ -58,6 +59,7 @@ impl Fast {
         Ok(Fast {
             simd,
             threads,
+            repack: settings.repack,
             pool: Arc::new(pool),
         })
     }
@@ -110,6 +112,7 @@ impl Backend for Fast {
             features: vec![
                 self.simd.level().name().to_string(),
                 format!("threads={}", self.threads),
+                format!("repack={}", if self.repack { "on" } else { "off" }),
             ],
         }
     }
@@ -146,6 +149,7 @@ impl Backend for Fast {
             self.pool.clone(),
             self.simd,
             self.threads,
+            self.repack,
         )))
     }
 }

@@ -1,5 +1,5 @@
-//! Settings of the fast CPU backend: a typed struct with defaults. `EDGEPLANE_THREADS` is
-//! read here and nowhere else.
+//! Settings of the fast CPU backend: a typed struct with defaults. `EDGEPLANE_THREADS` and
+//! `EDGEPLANE_REPACK` are read here and nowhere else.
 
 use edgeplane_kernels::cpu::SimdLevel;
 
@@ -10,6 +10,11 @@ pub struct FastSettings {
     pub threads: usize,
     /// SIMD level to use; `None` picks the widest the CPU has.
     pub simd: Option<SimdLevel>,
+    /// Repack constant weights at compile into row-interleaved tiles where a kernel for
+    /// them exists (Q4_K on AVX-512 VNNI: 1.3–2.3× faster matmul at every batch size).
+    /// Costs memory: the tiles are a second copy of those weights (+5.6 % of their size)
+    /// next to the graph's. Off with `EDGEPLANE_REPACK=0`.
+    pub repack: bool,
 }
 
 impl FastSettings {
@@ -22,6 +27,13 @@ impl FastSettings {
             .filter(|&n| n > 0)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
+
+    /// Repacking is on unless `EDGEPLANE_REPACK` is `0`, `false` or `off`.
+    pub fn default_repack() -> bool {
+        std::env::var("EDGEPLANE_REPACK")
+            .map(|v| !matches!(v.trim(), "0" | "false" | "off"))
+            .unwrap_or(true)
+    }
 }
 
 impl Default for FastSettings {
@@ -29,6 +41,7 @@ impl Default for FastSettings {
         FastSettings {
             threads: FastSettings::default_threads(),
             simd: None,
+            repack: FastSettings::default_repack(),
         }
     }
 }

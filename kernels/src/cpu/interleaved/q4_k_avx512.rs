@@ -1,0 +1,106 @@
+//! The Q4_K tile kernel on AVX-512 VNNI: one zmm lane per weight row.
+//!
+//! Per group of eight values: one 64-byte load (sixteen rows × four code bytes), the low and
+//! high nibbles split with three logic ops, and per activation row two `vpdpbusd` against
+//! four activation bytes broadcast to every lane; up to four activation rows share each
+//! unpacked group. A sub-block's i32 sums are scaled by the rows' 6-bit scales with one
+//! `vpmulld` (exact: |sum| ≤ 32·15·127, × 63 × 8 < 2³¹), the mins' term likewise, and the
+//! block is folded into the f32 accumulators with two FMAs per activation row.
+
+use super::{TileQ4K, TILE_ROWS};
+use crate::cpu::activation::ActivationRow;
+use crate::cpu::x86_kernels::PREFETCH_AHEAD;
+use std::arch::x86_64::*;
+
+/// `out[i][r] = Σ_b W[r]·x_i` over the blocks of `tile` (one tile row of a matrix) for the
+/// `R` activation rows `acts`.
+///
+/// # Panics
+/// If an activation row does not have `256 · tile.len()` values.
+#[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub fn dot_tile<const R: usize>(
+    tile: &[TileQ4K],
+    acts: [&ActivationRow; R],
+) -> [[f32; TILE_ROWS]; R] {
+    for a in &acts {
+        assert_eq!(
+            a.quants.len(),
+            tile.len() * 256,
+            "activation row matches the tile"
+        );
+        assert_eq!(a.sums.len(), tile.len() * 16, "per-16 sums of that row");
+        assert_eq!(a.scales.len(), tile.len(), "one scale per block");
+    }
+    let m4 = _mm512_set1_epi8(0xF);
+    let mut acc = [_mm512_setzero_ps(); R];
+    for (b, t) in tile.iter().enumerate() {
+        let codes = t.codes.as_ptr().cast::<u8>();
+        let base = (t as *const TileQ4K).cast::<u8>();
+        // The header lines (d, dmin, scales, mins: 384 bytes) of the tile ahead; its code
+        // lines are asked for in the group loop. A prefetch is a hint: any address will do.
+        for line in 0..6 {
+            _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
+        }
+        let mut isum = [_mm512_setzero_si512(); R];
+        let mut imin = [_mm512_setzero_si512(); R];
+        for s in 0..8 {
+            // Two chains per row (low / high nibbles) so the `vpdpbusd`s do not wait on
+            // each other.
+            let mut sub_lo = [_mm512_setzero_si512(); R];
+            let mut sub_hi = [_mm512_setzero_si512(); R];
+            for g in 4 * s..4 * s + 4 {
+                _mm_prefetch::<_MM_HINT_T0>(codes.wrapping_add(64 * g + PREFETCH_AHEAD).cast());
+                // SAFETY: `g < 32` indexes one of the 32 groups of 64 code bytes.
+                let w = unsafe { _mm512_loadu_si512(codes.add(64 * g).cast()) };
+                let lo = _mm512_and_si512(w, m4);
+                let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(w), m4);
+                for i in 0..R {
+                    // SAFETY: every row has `256 · tile.len()` quants (asserted), so bytes
+                    // `256b + 8g .. 256b + 8g + 8` are in range.
+                    let (ylo, yhi) = unsafe {
+                        let y = acts[i].quants.as_ptr().add(256 * b + 8 * g);
+                        (
+                            _mm512_set1_epi32(y.cast::<i32>().read_unaligned()),
+                            _mm512_set1_epi32(y.add(4).cast::<i32>().read_unaligned()),
+                        )
+                    };
+                    sub_lo[i] = _mm512_dpbusd_epi32(sub_lo[i], lo, ylo);
+                    sub_hi[i] = _mm512_dpbusd_epi32(sub_hi[i], hi, yhi);
+                }
+            }
+            // SAFETY: each `scales[s]` / `mins[s]` row is 16 bytes.
+            let (sc, mn) = unsafe {
+                (
+                    _mm512_cvtepu8_epi32(_mm_loadu_si128(t.scales[s].as_ptr().cast())),
+                    _mm512_cvtepu8_epi32(_mm_loadu_si128(t.mins[s].as_ptr().cast())),
+                )
+            };
+            for i in 0..R {
+                let sub = _mm512_add_epi32(sub_lo[i], sub_hi[i]);
+                isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(sub, sc));
+                let bs = &acts[i].sums[16 * b + 2 * s..16 * b + 2 * s + 2];
+                let bsum = i32::from(bs[0]) + i32::from(bs[1]);
+                imin[i] =
+                    _mm512_add_epi32(imin[i], _mm512_mullo_epi32(mn, _mm512_set1_epi32(bsum)));
+            }
+        }
+        // SAFETY: `d` and `dmin` are 16 f32 each.
+        let (d, dmin) = unsafe {
+            (
+                _mm512_loadu_ps(t.d.as_ptr()),
+                _mm512_loadu_ps(t.dmin.as_ptr()),
+            )
+        };
+        for i in 0..R {
+            let da = _mm512_set1_ps(acts[i].scales[b]);
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i]), _mm512_mul_ps(d, da), acc[i]);
+            acc[i] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(imin[i]), _mm512_mul_ps(dmin, da), acc[i]);
+        }
+    }
+    let mut out = [[0.0f32; TILE_ROWS]; R];
+    for (o, v) in out.iter_mut().zip(acc) {
+        // SAFETY: `o` is 16 f32.
+        unsafe { _mm512_storeu_ps(o.as_mut_ptr(), v) };
+    }
+    out
+}
