@@ -101,6 +101,30 @@ const WEIGHT_TILE_ROWS: usize = 16;
 /// the decoded weight block in registers.
 const GROUP: usize = 4;
 
+/// Runs decode kernel module `$k` (its `dot` and `dot_rows::<R>`) over `rows` with the
+/// per-row `$layouts` of `$a`, four activation rows at a time ([`tiled`]). Only for layouts
+/// built at the AVX-512 VNNI level (the kernels' target features).
+#[cfg(target_arch = "x86_64")]
+macro_rules! grouped_dots {
+    ($k:ident, $w:expr, $rows:expr, $n:expr, $out:expr, $layouts:expr, $a:expr) => {{
+        let acts: Vec<_> = (0..$n).map(|i| $a.acts.row(i)).collect();
+        tiled($rows, $n, $out, |r, i, o| {
+            let wr = $w.row(r);
+            let at = |j: usize| (&$layouts[i + j], &acts[i + j]);
+            // SAFETY: the layout exists only at the AVX-512 VNNI level, which the `Simd`
+            // token it was built with proved this CPU has.
+            unsafe {
+                match o.len() {
+                    4 => o.copy_from_slice(&$k::dot_rows::<4>(wr, from_fn(at))),
+                    3 => o.copy_from_slice(&$k::dot_rows::<3>(wr, from_fn(at))),
+                    2 => o.copy_from_slice(&$k::dot_rows::<2>(wr, from_fn(at))),
+                    _ => o[0] = $k::dot(wr, &$layouts[i], &acts[i]),
+                }
+            }
+        })
+    }};
+}
+
 /// `out[(r - rows.start) * n + i] = W[r] · x[i]` for `r` in `rows` and every activation
 /// row `i` (weight-major, as [`matmul_rows`]). `w.dtype` must be the dtype `a` was
 /// prepared for (checked: a mismatch is a caller bug and returns an error).
@@ -121,40 +145,12 @@ pub fn matmul_decode_rows(
     match &a.layout {
         #[cfg(target_arch = "x86_64")]
         Layout::Q4_0Pairs(pairs) => {
-            let acts: Vec<_> = (0..n).map(|i| a.acts.row(i)).collect();
-            tiled(rows, n, out, |r, i, o| {
-                let wr = w.row(r);
-                let at = |j: usize| (&pairs[i + j], &acts[i + j]);
-                // SAFETY: `Pairs` is only built at the AVX-512 VNNI level, which the `Simd`
-                // token proved this CPU has.
-                unsafe {
-                    match o.len() {
-                        4 => o.copy_from_slice(&avx512_q4_0::dot_rows::<4>(wr, from_fn(at))),
-                        3 => o.copy_from_slice(&avx512_q4_0::dot_rows::<3>(wr, from_fn(at))),
-                        2 => o.copy_from_slice(&avx512_q4_0::dot_rows::<2>(wr, from_fn(at))),
-                        _ => o[0] = avx512_q4_0::dot(wr, &pairs[i], &acts[i]),
-                    }
-                }
-            });
+            grouped_dots!(avx512_q4_0, w, rows, n, out, pairs, a);
             Ok(())
         }
         #[cfg(target_arch = "x86_64")]
         Layout::Q8_0Offsets(offsets) => {
-            let acts: Vec<_> = (0..n).map(|i| a.acts.row(i)).collect();
-            tiled(rows, n, out, |r, i, o| {
-                let wr = w.row(r);
-                let at = |j: usize| (&offsets[i + j], &acts[i + j]);
-                // SAFETY: `Offsets` is only built at the AVX-512 VNNI level, which the `Simd`
-                // token proved this CPU has.
-                unsafe {
-                    match o.len() {
-                        4 => o.copy_from_slice(&avx512_q8_0::dot_rows::<4>(wr, from_fn(at))),
-                        3 => o.copy_from_slice(&avx512_q8_0::dot_rows::<3>(wr, from_fn(at))),
-                        2 => o.copy_from_slice(&avx512_q8_0::dot_rows::<2>(wr, from_fn(at))),
-                        _ => o[0] = avx512_q8_0::dot(wr, &offsets[i], &acts[i]),
-                    }
-                }
-            });
+            grouped_dots!(avx512_q8_0, w, rows, n, out, offsets, a);
             Ok(())
         }
         Layout::Shared => matmul_rows(a.simd, w, rows, &a.acts, out),
