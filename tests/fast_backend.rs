@@ -424,45 +424,48 @@ fn every_weight_dtype_matmul_and_get_rows_match_dequantized_loops() {
 }
 
 #[test]
-fn repacked_q4_k_weights_give_the_unpacked_results() {
+fn repacked_k_quant_weights_give_the_unpacked_results() {
     use edgeplane_kernels::quant::{dequantize, quantize};
-    // 48 rows = three 16-row tiles; n covers decode, a few rows, and prefill sizes.
+    // 48 rows = three 16-row tiles; n covers decode, a few rows (Q6_K's tiles start at 4),
+    // and prefill sizes.
     let (m, k) = (48, 512);
-    let w = quantize(DType::Q4K, &noise(31, m * k)).expect("Q4_K quantizer");
-    let exact = dequantize(DType::Q4K, &w, m * k).unwrap();
-    let bias = noise(32, m);
-    for level in SimdLevel::available() {
-        let make = |repack| {
-            Fast::new(FastSettings {
-                threads: 2,
-                simd: Some(level),
-                repack,
-            })
-            .expect("available level")
-        };
-        let (packed, plain) = (make(true), make(false));
-        assert!(packed.info().features.contains(&"repack=on".to_string()));
-        assert!(plain.info().features.contains(&"repack=off".to_string()));
-        for n in [1, 5, 40] {
-            let x = noise(33 + n as u64, n * k);
-            let got = run_matmul(&packed, DType::Q4K, w.clone(), &x, n, m, k, &bias);
-            let base = run_matmul(&plain, DType::Q4K, w.clone(), &x, n, m, k, &bias);
-            // Same integer dots, scales folded in another order: float rounding only.
-            assert!(
-                max_rel_err(&got, &base) < 1e-5,
-                "{level} n={n}: {}",
-                max_rel_err(&got, &base)
-            );
-            let want = naive_matmul(&exact, &x, n, m, k, &bias);
-            assert!(
-                max_rel_err(&got, &want) < 2e-2,
-                "{level} n={n} vs f32 loops"
-            );
-            assert_eq!(
-                got,
-                run_matmul(&packed, DType::Q4K, w.clone(), &x, n, m, k, &bias),
-                "bit-identical run to run"
-            );
+    for dtype in [DType::Q4K, DType::Q6K] {
+        let w = quantize(dtype, &noise(31, m * k)).expect("K-quant quantizer");
+        let exact = dequantize(dtype, &w, m * k).unwrap();
+        let bias = noise(32, m);
+        for level in SimdLevel::available() {
+            let make = |repack| {
+                Fast::new(FastSettings {
+                    threads: 2,
+                    simd: Some(level),
+                    repack,
+                })
+                .expect("available level")
+            };
+            let (packed, plain) = (make(true), make(false));
+            assert!(packed.info().features.contains(&"repack=on".to_string()));
+            assert!(plain.info().features.contains(&"repack=off".to_string()));
+            for n in [1, 5, 40] {
+                let x = noise(33 + n as u64, n * k);
+                let got = run_matmul(&packed, dtype, w.clone(), &x, n, m, k, &bias);
+                let base = run_matmul(&plain, dtype, w.clone(), &x, n, m, k, &bias);
+                // Same integer dots, scales folded in another order: float rounding only.
+                assert!(
+                    max_rel_err(&got, &base) < 1e-5,
+                    "{dtype} {level} n={n}: {}",
+                    max_rel_err(&got, &base)
+                );
+                let want = naive_matmul(&exact, &x, n, m, k, &bias);
+                assert!(
+                    max_rel_err(&got, &want) < 2e-2,
+                    "{dtype} {level} n={n} vs f32 loops"
+                );
+                assert_eq!(
+                    got,
+                    run_matmul(&packed, dtype, w.clone(), &x, n, m, k, &bias),
+                    "bit-identical run to run"
+                );
+            }
         }
     }
 }

@@ -7,7 +7,8 @@
 //! `vpmulld` (exact: |sum| ≤ 32·15·127, × 63 × 8 < 2³¹), the mins' term likewise, and the
 //! block is folded into the f32 accumulators with two FMAs per activation row.
 
-use super::{TileQ4K, TILE_ROWS};
+use super::q4_k::TileQ4K;
+use super::TILE_ROWS;
 use crate::cpu::activation::ActivationRow;
 use crate::cpu::x86_kernels::PREFETCH_AHEAD;
 use std::arch::x86_64::*;
@@ -22,15 +23,7 @@ pub fn dot_tile<const R: usize>(
     tile: &[TileQ4K],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
-    for a in &acts {
-        assert_eq!(
-            a.quants.len(),
-            tile.len() * 256,
-            "activation row matches the tile"
-        );
-        assert_eq!(a.sums.len(), tile.len() * 16, "per-16 sums of that row");
-        assert_eq!(a.scales.len(), tile.len(), "one scale per block");
-    }
+    super::check_rows(tile.len(), &acts);
     let m4 = _mm512_set1_epi8(0xF);
     let mut acc = [_mm512_setzero_ps(); R];
     for (b, t) in tile.iter().enumerate() {

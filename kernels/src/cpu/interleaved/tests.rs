@@ -1,48 +1,64 @@
 use super::*;
 use crate::cpu::activation::ActivationRows;
+use crate::cpu::layout::q6_k;
 use crate::noise::noise;
 
-/// Random Q4_K rows with small finite `d` and `dmin`.
-fn q4_k_rows(rows: usize, k: usize, seed: u64) -> Vec<u8> {
-    let mut w: Vec<u8> = noise(seed, rows * k / 256 * q4_k::BYTES)
+/// Random K-quant rows with small finite f16 scales at `scale_offsets`.
+fn k_quant_rows(dtype: DType, rows: usize, k: usize, seed: u64) -> Vec<u8> {
+    let size = dtype.block_bytes();
+    let mut w: Vec<u8> = noise(seed, rows * k / 256 * size)
         .into_iter()
         .map(|v| ((v + 1.0) * 127.9) as u8)
         .collect();
-    for (i, blk) in w.chunks_exact_mut(q4_k::BYTES).enumerate() {
-        blk[..2].copy_from_slice(&half::f16::from_f32(0.01 + 0.001 * (i % 5) as f32).to_le_bytes());
-        blk[2..4]
-            .copy_from_slice(&half::f16::from_f32(0.002 + 0.001 * (i % 3) as f32).to_le_bytes());
+    let offsets: &[usize] = if dtype == DType::Q6K {
+        &[q6_k::D]
+    } else {
+        &[0, 2]
+    };
+    for (i, blk) in w.chunks_exact_mut(size).enumerate() {
+        for (n, &o) in offsets.iter().enumerate() {
+            let d = 0.01 + 0.001 * ((i + n) % 5) as f32;
+            blk[o..o + 2].copy_from_slice(&half::f16::from_f32(d).to_le_bytes());
+        }
     }
     w
 }
 
 #[test]
-fn tiles_match_the_scalar_row_dot_at_every_level() {
+fn tiles_match_the_scalar_row_dots_at_every_level() {
     let (rows, k) = (48, 768);
-    let w = q4_k_rows(rows, k, 11);
-    let matrix = WeightMatrix {
-        dtype: DType::Q4K,
-        rows,
-        k,
-        bytes: &w,
-    };
-    let packed = InterleavedQ4K::new(&matrix).expect("Q4_K with whole tiles");
-    for n in [1, 3, 4, 7] {
-        let x = noise(n as u64, n * k);
-        let acts = ActivationRows::new(ActivationFormat::for_weight(DType::Q4K), &x, k);
-        for level in SimdLevel::available() {
-            let simd = Simd::new(level).expect("listed as available");
-            // Tiles 1..3: rows 16..48.
-            let mut got = vec![f32::NAN; 32 * n];
-            packed.matmul_tiles(simd, 1..3, &acts, &mut got);
-            for r in 16..48 {
-                for i in 0..n {
-                    let want = crate::cpu::scalar::dot_q4_k(matrix.row(r), &acts.row(i));
-                    let g = got[(r - 16) * n + i];
-                    assert!(
-                        (g - want).abs() <= 1e-5 * want.abs().max(1.0),
-                        "{level} n={n} row {r} act {i}: {g} vs {want}"
-                    );
+    for dtype in [DType::Q4K, DType::Q6K] {
+        let w = k_quant_rows(dtype, rows, k, 11);
+        let matrix = WeightMatrix {
+            dtype,
+            rows,
+            k,
+            bytes: &w,
+        };
+        let packed = Interleaved::new(&matrix).expect("K-quant with whole tiles");
+        assert_eq!((packed.dtype(), packed.rows()), (dtype, rows));
+        for n in [1, 3, 4, 7] {
+            let x = noise(n as u64, n * k);
+            let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
+            for level in SimdLevel::available() {
+                let simd = Simd::new(level).expect("listed as available");
+                // Tiles 1..3: rows 16..48.
+                let mut got = vec![f32::NAN; 32 * n];
+                packed.matmul_tiles(simd, 1..3, &acts, &mut got);
+                for r in 16..48 {
+                    for i in 0..n {
+                        let want = crate::cpu::dot::dot(
+                            Simd::scalar(),
+                            dtype,
+                            matrix.row(r),
+                            &acts.row(i),
+                        );
+                        let g = got[(r - 16) * n + i];
+                        assert!(
+                            (g - want).abs() <= 1e-5 * want.abs().max(1.0),
+                            "{dtype} {level} n={n} row {r} act {i}: {g} vs {want}"
+                        );
+                    }
                 }
             }
         }
@@ -50,23 +66,21 @@ fn tiles_match_the_scalar_row_dot_at_every_level() {
 }
 
 #[test]
-fn only_whole_q4_k_tiles_are_repacked() {
-    let w = q4_k_rows(8, 256, 1);
-    let matrix = WeightMatrix {
-        dtype: DType::Q4K,
-        rows: 8,
-        k: 256,
-        bytes: &w,
+fn only_whole_tiles_of_tiled_formats_are_repacked() {
+    let w = k_quant_rows(DType::Q4K, 16, 256, 1);
+    let matrix = |dtype, rows, k, bytes| WeightMatrix {
+        dtype,
+        rows,
+        k,
+        bytes,
     };
     assert!(
-        InterleavedQ4K::new(&matrix).is_none(),
+        Interleaved::new(&matrix(DType::Q4K, 8, 256, &w[..8 * 144])).is_none(),
         "8 rows are half a tile"
     );
-    let matrix = WeightMatrix {
-        dtype: DType::Q8_0,
-        rows: 16,
-        k: 64,
-        bytes: &w[..16 * 68],
-    };
-    assert!(InterleavedQ4K::new(&matrix).is_none(), "not Q4_K");
+    assert!(
+        Interleaved::new(&matrix(DType::Q8_0, 16, 64, &w[..16 * 68])).is_none(),
+        "Q8_0 has no tiles yet"
+    );
+    assert!(Interleaved::new(&matrix(DType::Q4K, 16, 256, &w)).is_some());
 }

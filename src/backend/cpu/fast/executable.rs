@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::graph::{Graph, Node, TensorId, TensorKind};
 use crate::op::Op;
 use crate::tensor::HostTensor;
-use edgeplane_kernels::cpu::interleaved::InterleavedQ4K;
+use edgeplane_kernels::cpu::interleaved::Interleaved;
 use edgeplane_kernels::cpu::{
     rope::RopeParams, AttentionParams, KvCache, Simd, SimdLevel, WeightMatrix,
 };
@@ -24,7 +24,7 @@ pub struct FastExecutable {
     values: Vec<Option<Value>>,
     /// Row-interleaved copies of constant matmul weights (see `FastSettings::repack`),
     /// per tensor.
-    repacked: Vec<Option<Arc<InterleavedQ4K>>>,
+    repacked: Vec<Option<Arc<Interleaved>>>,
     /// Where each tensor's value lives: itself, or the state a `KvWrite` output aliases.
     storage: Vec<usize>,
 }
@@ -54,7 +54,7 @@ impl FastExecutable {
                 _ => None,
             })
             .collect();
-        let mut repacked: Vec<Option<Arc<InterleavedQ4K>>> = vec![None; graph.tensors().len()];
+        let mut repacked: Vec<Option<Arc<Interleaved>>> = vec![None; graph.tensors().len()];
         if repack && simd.level() == SimdLevel::Avx512Vnni {
             for node in graph.nodes() {
                 let w = node.inputs.get(1).map(|&id| (id, graph.tensor(id)));
@@ -66,7 +66,7 @@ impl FastExecutable {
                             k: t.desc.shape.cols(),
                             bytes: b.as_slice(),
                         };
-                        repacked[id.0] = InterleavedQ4K::new(&matrix).map(Arc::new);
+                        repacked[id.0] = Interleaved::new(&matrix).map(Arc::new);
                     }
                 }
             }
@@ -124,7 +124,7 @@ impl FastExecutable {
                 } else {
                     None
                 };
-                if let Some(w) = &self.repacked[inp[1].0] {
+                if let Some(w) = self.repacked[inp[1].0].as_ref().filter(|w| w.serves(n)) {
                     return Ok(Value::F32(matmul::matmul_interleaved(
                         self.simd,
                         self.threads,

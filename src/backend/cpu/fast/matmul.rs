@@ -4,7 +4,7 @@
 use crate::error::Result;
 use crate::DType;
 use edgeplane_kernels::cpu::decode::{self, matmul_decode_rows, DecodeActivation};
-use edgeplane_kernels::cpu::interleaved::{InterleavedQ4K, TILE_ROWS};
+use edgeplane_kernels::cpu::interleaved::{Interleaved, TILE_ROWS};
 use edgeplane_kernels::cpu::{matmul_rows, ActivationFormat, ActivationRows, Simd, WeightMatrix};
 use rayon::prelude::*;
 
@@ -76,7 +76,7 @@ pub fn matmul(
     Ok(out)
 }
 
-/// `y = x · Wᵀ (+ b)` with `W` repacked into row-interleaved Q4_K tiles: tasks own whole
+/// `y = x · Wᵀ (+ b)` with `W` repacked into row-interleaved tiles (Q4_K, Q6_K): tasks own whole
 /// tiles of 16 weight rows, each output is one tile kernel's lane, so results do not
 /// depend on the split.
 #[allow(clippy::too_many_arguments)]
@@ -86,13 +86,13 @@ pub fn matmul_interleaved(
     x: &[f32],
     n: usize,
     k: usize,
-    w: &InterleavedQ4K,
+    w: &Interleaved,
     bias: Option<&[f32]>,
 ) -> Vec<f32> {
     let m = w.rows();
     let tiles = m / TILE_ROWS;
     let per_task = tiles.div_ceil(threads.max(1) * 8).max(1);
-    let acts = quantize_activations(ActivationFormat::for_weight(DType::Q4K), x, n, k);
+    let acts = quantize_activations(ActivationFormat::for_weight(w.dtype()), x, n, k);
     let mut out = vec![0.0f32; n * m];
     if n == 1 {
         out.par_chunks_mut(per_task * TILE_ROWS)

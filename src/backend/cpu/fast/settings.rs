@@ -11,7 +11,8 @@ pub struct FastSettings {
     /// SIMD level to use; `None` picks the widest the CPU has.
     pub simd: Option<SimdLevel>,
     /// Repack constant weights at compile into row-interleaved tiles where a kernel for
-    /// them exists (Q4_K on AVX-512 VNNI: 1.3–2.3× faster matmul at every batch size).
+    /// them exists (Q4_K and Q6_K on AVX-512 VNNI: 1.3–2.3× faster Q4_K matmul at every
+    /// batch size).
     /// Costs memory: the tiles are a second copy of those weights (+5.6 % of their size)
     /// next to the graph's. Off with `EDGEPLANE_REPACK=0`.
     pub repack: bool,
