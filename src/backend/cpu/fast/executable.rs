@@ -2,6 +2,7 @@
 //! tensor (constants and state persist, the rest is refilled each run) and the backend's
 //! thread pool. Nodes run in graph order; each op's kernel uses the whole pool.
 
+use super::tiles::TileCache;
 use super::value::Value;
 use super::{attention, elementwise, matmul};
 use crate::backend::Executable;
@@ -13,7 +14,6 @@ use edgeplane_kernels::cpu::interleaved::Interleaved;
 use edgeplane_kernels::cpu::{
     rope::RopeParams, AttentionParams, KvCache, Simd, SimdLevel, WeightMatrix,
 };
-use rayon::prelude::*;
 use std::sync::Arc;
 
 /// A graph compiled for [`super::Fast`].
@@ -31,14 +31,15 @@ pub struct FastExecutable {
 }
 
 impl FastExecutable {
-    /// Takes the constants and zeroed state of `graph`; with `repack`, repacks the constant
-    /// matmul weights that have an interleaved kernel at `simd`.
+    /// Takes the constants and zeroed state of `graph`; given a tile cache, uses (or
+    /// repacks into it) interleaved tiles for the constant matmul weights that have a
+    /// kernel at `simd`.
     pub fn new(
         graph: &Graph,
         pool: Arc<rayon::ThreadPool>,
         simd: Simd,
         threads: usize,
-        repack: bool,
+        tiles: Option<&TileCache>,
     ) -> Self {
         let mut storage: Vec<usize> = (0..graph.tensors().len()).collect();
         for node in graph.nodes() {
@@ -56,38 +57,33 @@ impl FastExecutable {
             })
             .collect();
         let mut repacked: Vec<Option<Arc<Interleaved>>> = vec![None; graph.tensors().len()];
-        if repack && simd.level() == SimdLevel::Avx512Vnni {
-            // Each constant matmul weight once; repacked in parallel (about 2–4 ns per value
-            // on one core: seconds for a 7B model if done one matrix after another).
-            let mut weights: Vec<TensorId> = graph
+        if let Some(cache) = tiles.filter(|_| simd.level() == SimdLevel::Avx512Vnni) {
+            let mut ids: Vec<TensorId> = graph
                 .nodes()
                 .iter()
                 .filter(|node| matches!(node.op, Op::MatMul { .. }))
                 .filter_map(|node| node.inputs.get(1).copied())
-                .filter(|&id| matches!(graph.tensor(id).kind, TensorKind::Constant(_)))
                 .collect();
-            weights.sort_by_key(|id| id.0);
-            weights.dedup();
-            let packed: Vec<(TensorId, Option<Interleaved>)> = pool.install(|| {
-                weights
-                    .par_iter()
-                    .map(|&id| {
-                        let t = graph.tensor(id);
-                        let TensorKind::Constant(b) = &t.kind else {
-                            return (id, None);
-                        };
-                        let matrix = WeightMatrix {
-                            dtype: t.desc.dtype,
-                            rows: t.desc.shape.rows(),
-                            k: t.desc.shape.cols(),
-                            bytes: b.as_slice(),
-                        };
-                        (id, Interleaved::new(&matrix))
-                    })
-                    .collect()
-            });
-            for (id, tiles) in packed {
-                repacked[id.0] = tiles.map(Arc::new);
+            ids.sort_by_key(|id| id.0);
+            ids.dedup();
+            let (ids, weights): (Vec<TensorId>, Vec<WeightMatrix>) = ids
+                .into_iter()
+                .filter_map(|id| {
+                    let t = graph.tensor(id);
+                    let TensorKind::Constant(b) = &t.kind else {
+                        return None;
+                    };
+                    let matrix = WeightMatrix {
+                        dtype: t.desc.dtype,
+                        rows: t.desc.shape.rows(),
+                        k: t.desc.shape.cols(),
+                        bytes: b.as_slice(),
+                    };
+                    Some((id, matrix))
+                })
+                .unzip();
+            for (id, t) in ids.into_iter().zip(cache.get_or_pack(&pool, &weights)) {
+                repacked[id.0] = t;
             }
         }
         FastExecutable {

@@ -16,6 +16,7 @@ mod elementwise;
 mod executable;
 mod matmul;
 mod settings;
+mod tiles;
 mod value;
 
 pub use executable::FastExecutable;
@@ -37,6 +38,8 @@ pub struct Fast {
     threads: usize,
     repack: bool,
     pool: Arc<rayon::ThreadPool>,
+    /// Repacked weights shared by this backend's executables.
+    tiles: Arc<tiles::TileCache>,
 }
 
 impl Fast {
@@ -61,6 +64,7 @@ impl Fast {
             threads,
             repack: settings.repack,
             pool: Arc::new(pool),
+            tiles: Arc::default(),
         })
     }
 
@@ -149,7 +153,7 @@ impl Backend for Fast {
             self.pool.clone(),
             self.simd,
             self.threads,
-            self.repack,
+            self.repack.then_some(self.tiles.as_ref()),
         )))
     }
 }
