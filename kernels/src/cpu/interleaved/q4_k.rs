@@ -23,14 +23,20 @@ pub struct TileQ4K {
     pub codes: [[[u8; 4]; TILE_ROWS]; 32],
 }
 
-/// The 4-bit code of value `v` (0..256) of a raw Q4_K block.
-fn code(blk: &[u8], v: usize) -> u8 {
-    let byte = blk[q4_k::QS + 32 * (v / 64) + v % 32];
-    if v % 64 < 32 {
-        byte & 0xF
-    } else {
-        byte >> 4
+/// The 4-bit codes of a raw Q4_K block's 256 values, in value order: chunk `c` of 32
+/// bytes holds values `64c..64c + 32` in its low nibbles and the next 32 in its high ones.
+fn codes(blk: &[u8]) -> [u8; 256] {
+    let qs: &[u8; 128] = blk[q4_k::QS..q4_k::QS + 128]
+        .try_into()
+        .expect("a whole block");
+    let mut out = [0u8; 256];
+    for (c, chunk) in qs.chunks_exact(32).enumerate() {
+        for (i, &byte) in chunk.iter().enumerate() {
+            out[64 * c + i] = byte & 0xF;
+            out[64 * c + 32 + i] = byte >> 4;
+        }
     }
+    out
 }
 
 impl Tile for TileQ4K {
@@ -46,9 +52,10 @@ impl Tile for TileQ4K {
                 tile.scales[s][r] = sc[s];
                 tile.mins[s][r] = mn[s];
             }
-            for g in 0..32 {
+            let codes = codes(blk);
+            for (g, group) in codes.chunks_exact(8).enumerate() {
                 for j in 0..4 {
-                    tile.codes[g][r][j] = code(blk, 8 * g + j) | (code(blk, 8 * g + 4 + j) << 4);
+                    tile.codes[g][r][j] = group[j] | (group[4 + j] << 4);
                 }
             }
         }

@@ -24,15 +24,25 @@ pub struct TileQ6K {
     pub high: [[[u8; 4]; TILE_ROWS]; 16],
 }
 
-/// The 6-bit code (0..64; the value is `d · scale · (code − 32)`) of value `v` of a raw
-/// Q6_K block.
-fn code(blk: &[u8], v: usize) -> u8 {
-    let (h, l) = (v / 128, v % 128);
-    let (q, pos) = (l / 32, l % 32);
-    let ql = blk[64 * h + pos + 32 * (q % 2)];
-    let low = if q < 2 { ql & 0xF } else { ql >> 4 };
-    let high = (blk[q6_k::QH + 32 * h + pos] >> (2 * q)) & 3;
-    low | (high << 4)
+/// The 6-bit codes (0..64; the value is `d · scale · (code − 32)`) of a raw Q6_K block's
+/// 256 values, in value order. Half `h` of 128 values: quarter `q`'s low four bits are
+/// the low (`q` = 0, 1) or high (`q` = 2, 3) nibbles of `ql[64h + 32(q mod 2) ..]`, its
+/// high two bits bits `2q..2q + 2` of `qh[32h ..]`.
+fn codes(blk: &[u8]) -> [u8; 256] {
+    let mut out = [0u8; 256];
+    for h in 0..2 {
+        let ql = &blk[64 * h..64 * h + 64];
+        let qh = &blk[q6_k::QH + 32 * h..q6_k::QH + 32 * h + 32];
+        for q in 0..4 {
+            let low = &ql[32 * (q % 2)..32 * (q % 2) + 32];
+            let shift = if q < 2 { 0 } else { 4 };
+            let dst = &mut out[128 * h + 32 * q..128 * h + 32 * q + 32];
+            for ((d, &l), &hi) in dst.iter_mut().zip(low).zip(qh) {
+                *d = ((l >> shift) & 0xF) | (((hi >> (2 * q)) & 3) << 4);
+            }
+        }
+    }
+    out
 }
 
 impl Tile for TileQ6K {
@@ -42,20 +52,20 @@ impl Tile for TileQ6K {
         let mut tile: TileQ6K = bytemuck::Zeroable::zeroed();
         for (r, blk) in blocks.into_iter().enumerate() {
             tile.d[r] = f16_at(&blk[q6_k::D..]);
+            let codes = codes(blk);
             for s in 0..16 {
                 tile.scales[s][r] = blk[q6_k::SCALES + s] as i8;
                 for j in 0..4 {
                     let mut bits = 0u8;
                     for f in 0..4 {
-                        bits |= (code(blk, 16 * s + 4 * f + j) >> 4) << (2 * f);
+                        bits |= (codes[16 * s + 4 * f + j] >> 4) << (2 * f);
                     }
                     tile.high[s][r][j] = bits;
                 }
             }
-            for g in 0..32 {
+            for (g, group) in codes.chunks_exact(8).enumerate() {
                 for j in 0..4 {
-                    tile.low[g][r][j] =
-                        (code(blk, 8 * g + j) & 0xF) | ((code(blk, 8 * g + 4 + j) & 0xF) << 4);
+                    tile.low[g][r][j] = (group[j] & 0xF) | ((group[4 + j] & 0xF) << 4);
                 }
             }
         }
