@@ -26,7 +26,7 @@ pub struct TileCache {
 impl TileCache {
     /// The tiles of each of `weights` (`None` where its format or shape has none): the
     /// live ones from earlier compiles, the rest repacked in parallel on `pool` (about
-    /// 2–4 ns per value on one core).
+    /// 1.3–2 ns per value on one core).
     pub fn get_or_pack(
         &self,
         pool: &rayon::ThreadPool,
