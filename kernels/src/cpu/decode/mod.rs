@@ -49,23 +49,21 @@ enum Layout {
     Q8_0Offsets(Vec<avx512_q8_0::Offsets>),
 }
 
-/// Whether `simd` has a decode kernel for `dtype` that beats the general path at `n`
-/// activation rows: from [`PACKED_MIN_ROWS`] on, the packed GEMM does.
-pub fn serves(simd: Simd, dtype: DType, n: usize) -> bool {
-    let has_kernel = matches!(
-        (simd.level(), dtype),
-        (SimdLevel::Avx512Vnni, DType::Q4_0 | DType::Q8_0)
-    );
-    has_kernel && cfg!(target_arch = "x86_64") && n < PACKED_MIN_ROWS
-}
-
 impl DecodeActivation {
     /// Quantizes `x` (rows of `k` values) for `dtype`'s weights and prepares the layout the
     /// decode kernel for `dtype` at `simd` reads.
     pub fn new(simd: Simd, dtype: DType, x: &[f32], k: usize) -> DecodeActivation {
         let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), x, k);
+        DecodeActivation::from_rows(simd, dtype, acts)
+    }
+
+    /// Prepares already quantized rows (`ActivationFormat::for_weight(dtype)`) for the
+    /// decode kernel of `dtype` at `simd`. From [`PACKED_MIN_ROWS`] rows on the packed GEMM
+    /// beats the decode kernels, so the rows are left as they are for it.
+    pub fn from_rows(simd: Simd, dtype: DType, acts: ActivationRows) -> DecodeActivation {
         let n = acts.rows();
         let layout = match (simd.level(), dtype) {
+            _ if n >= PACKED_MIN_ROWS => Layout::Shared,
             #[cfg(target_arch = "x86_64")]
             (SimdLevel::Avx512Vnni, DType::Q4_0) => Layout::Q4_0Pairs(
                 (0..n)

@@ -133,26 +133,31 @@ impl<T: Tile> TiledMatrix<T> {
             while i < n {
                 let g = GROUP.min(n - i);
                 let at = |j: usize| &rows[i + j];
-                let mut put = |j: usize, sums: &[f32; TILE_ROWS]| {
-                    for (r, &s) in sums.iter().enumerate() {
-                        o[r * n + i + j] = s;
+                let mut put = |sums: &[[f32; TILE_ROWS]]| {
+                    for (j, row_sums) in sums.iter().enumerate() {
+                        for (r, &s) in row_sums.iter().enumerate() {
+                            o[r * n + i + j] = s;
+                        }
                     }
                 };
                 match simd.level() {
                     #[cfg(target_arch = "x86_64")]
-                    SimdLevel::Avx512Vnni => {
-                        // SAFETY: the `Simd` token proves this CPU has AVX-512 VNNI.
-                        let sums: Vec<[f32; TILE_ROWS]> = unsafe {
-                            match g {
-                                4 => T::dot_avx512::<4>(tile, from_fn(at)).to_vec(),
-                                3 => T::dot_avx512::<3>(tile, from_fn(at)).to_vec(),
-                                2 => T::dot_avx512::<2>(tile, from_fn(at)).to_vec(),
-                                _ => T::dot_avx512::<1>(tile, from_fn(at)).to_vec(),
-                            }
-                        };
-                        sums.iter().enumerate().for_each(|(j, s)| put(j, s));
+                    // SAFETY: the `Simd` token proves this CPU has AVX-512 VNNI.
+                    SimdLevel::Avx512Vnni => unsafe {
+                        match g {
+                            4 => put(&T::dot_avx512::<4>(tile, from_fn(at))),
+                            3 => put(&T::dot_avx512::<3>(tile, from_fn(at))),
+                            2 => put(&T::dot_avx512::<2>(tile, from_fn(at))),
+                            _ => put(&T::dot_avx512::<1>(tile, from_fn(at))),
+                        }
+                    },
+                    _ => {
+                        let mut sums = [[0.0f32; TILE_ROWS]; GROUP];
+                        for (j, row_sums) in sums.iter_mut().take(g).enumerate() {
+                            *row_sums = T::dot_scalar(tile, at(j));
+                        }
+                        put(&sums[..g]);
                     }
-                    _ => (0..g).for_each(|j| put(j, &T::dot_scalar(tile, at(j)))),
                 }
                 i += g;
             }

@@ -148,7 +148,7 @@ impl FastExecutable {
                         k,
                         w,
                         bias,
-                    )));
+                    )?));
                 }
                 matmul::matmul(
                     self.simd,

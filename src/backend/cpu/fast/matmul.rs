@@ -3,10 +3,12 @@
 
 use crate::error::Result;
 use crate::DType;
-use edgeplane_kernels::cpu::decode::{self, matmul_decode_rows, DecodeActivation};
+use edgeplane_kernels::cpu::decode::{matmul_decode_rows, DecodeActivation};
 use edgeplane_kernels::cpu::interleaved::{Interleaved, TILE_ROWS};
-use edgeplane_kernels::cpu::{matmul_rows, ActivationFormat, ActivationRows, Simd, WeightMatrix};
+use edgeplane_kernels::cpu::{ActivationFormat, ActivationRows, Simd, WeightMatrix};
+use edgeplane_kernels::quant::QuantError;
 use rayon::prelude::*;
+use std::ops::Range;
 
 /// Weight rows per task for `m` rows on `threads`: about eight tasks per thread so uneven
 /// progress evens out, never fewer than 4 rows. Each output is computed whole by one task,
@@ -34,50 +36,18 @@ pub fn matmul(
         k,
         bytes: w,
     };
-    let per_task = rows_per_task(m, threads);
+    let acts = quantize_activations(ActivationFormat::for_weight(dtype), x, n, k);
+    let a = DecodeActivation::from_rows(simd, dtype, acts);
     let mut out = vec![0.0f32; n * m];
-    if n == 1 {
-        // One activation row: `[1, m]` is weight-major already, tasks own disjoint slices.
-        let a = DecodeActivation::new(simd, dtype, x, k);
-        out.par_chunks_mut(per_task)
-            .enumerate()
-            .try_for_each(|(t, chunk)| {
-                let start = t * per_task;
-                matmul_decode_rows(&weights, start..start + chunk.len(), &a, chunk)
-            })?;
-    } else {
-        let columns = Columns {
-            ptr: out.as_mut_ptr(),
-            m,
-        };
-        let tasks = 0..m.div_ceil(per_task);
-        let task_rows = |t: usize| t * per_task..((t + 1) * per_task).min(m);
-        if decode::serves(simd, dtype, n) {
-            let a = DecodeActivation::new(simd, dtype, x, k);
-            tasks.into_par_iter().try_for_each(|t| {
-                let rows = task_rows(t);
-                let mut local = vec![0.0f32; rows.len() * n];
-                matmul_decode_rows(&weights, rows.clone(), &a, &mut local)?;
-                columns.scatter(rows, n, &local);
-                Ok::<(), edgeplane_kernels::quant::QuantError>(())
-            })?;
-        } else {
-            let acts = quantize_activations(ActivationFormat::for_weight(dtype), x, n, k);
-            tasks.into_par_iter().try_for_each(|t| {
-                let rows = task_rows(t);
-                let mut local = vec![0.0f32; rows.len() * n];
-                matmul_rows(simd, &weights, rows.clone(), &acts, &mut local)?;
-                columns.scatter(rows, n, &local);
-                Ok::<(), edgeplane_kernels::quant::QuantError>(())
-            })?;
-        }
-    }
+    run_tasks(&mut out, n, m, rows_per_task(m, threads), |rows, local| {
+        matmul_decode_rows(&weights, rows, &a, local)
+    })?;
     add_bias(&mut out, m, bias);
     Ok(out)
 }
 
-/// `y = x · Wᵀ (+ b)` with `W` repacked into row-interleaved tiles (Q4_K, Q6_K): tasks own whole
-/// tiles of 16 weight rows, each output is one tile kernel's lane, so results do not
+/// `y = x · Wᵀ (+ b)` with `W` repacked into row-interleaved tiles (Q4_K, Q6_K): tasks own
+/// whole tiles of 16 weight rows, each output is one tile kernel's lane, so results do not
 /// depend on the split.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_interleaved(
@@ -88,34 +58,55 @@ pub fn matmul_interleaved(
     k: usize,
     w: &Interleaved,
     bias: Option<&[f32]>,
-) -> Vec<f32> {
+) -> Result<Vec<f32>> {
     let m = w.rows();
-    let tiles = m / TILE_ROWS;
-    let per_task = tiles.div_ceil(threads.max(1) * 8).max(1);
+    let tiles_per_task = (m / TILE_ROWS).div_ceil(threads.max(1) * 8).max(1);
     let acts = quantize_activations(ActivationFormat::for_weight(w.dtype()), x, n, k);
     let mut out = vec![0.0f32; n * m];
-    if n == 1 {
-        out.par_chunks_mut(per_task * TILE_ROWS)
-            .enumerate()
-            .for_each(|(t, chunk)| {
-                let start = t * per_task;
-                w.matmul_tiles(simd, start..start + chunk.len() / TILE_ROWS, &acts, chunk);
-            });
-    } else {
-        let columns = Columns {
-            ptr: out.as_mut_ptr(),
-            m,
-        };
-        (0..tiles.div_ceil(per_task)).into_par_iter().for_each(|t| {
-            let range = t * per_task..((t + 1) * per_task).min(tiles);
-            let rows = range.start * TILE_ROWS..range.end * TILE_ROWS;
-            let mut local = vec![0.0f32; rows.len() * n];
-            w.matmul_tiles(simd, range, &acts, &mut local);
-            columns.scatter(rows, n, &local);
-        });
-    }
+    run_tasks(&mut out, n, m, tiles_per_task * TILE_ROWS, |rows, local| {
+        w.matmul_tiles(
+            simd,
+            rows.start / TILE_ROWS..rows.end / TILE_ROWS,
+            &acts,
+            local,
+        );
+        Ok(())
+    })?;
     add_bias(&mut out, m, bias);
-    out
+    Ok(out)
+}
+
+/// Splits the `m` weight rows into tasks of `per_task` rows over the pool; `kernel(rows,
+/// local)` fills `local` with those rows' outputs, weight-major (`[rows, n]`), which land
+/// in the `[n, m]` output `out`: directly for one activation row (the layouts agree),
+/// through [`Columns`] otherwise.
+fn run_tasks(
+    out: &mut [f32],
+    n: usize,
+    m: usize,
+    per_task: usize,
+    kernel: impl Fn(Range<usize>, &mut [f32]) -> std::result::Result<(), QuantError> + Sync,
+) -> std::result::Result<(), QuantError> {
+    if n == 1 {
+        return out
+            .par_chunks_mut(per_task)
+            .enumerate()
+            .try_for_each(|(t, chunk)| {
+                let start = t * per_task;
+                kernel(start..start + chunk.len(), chunk)
+            });
+    }
+    let columns = Columns {
+        ptr: out.as_mut_ptr(),
+        m,
+    };
+    (0..m.div_ceil(per_task)).into_par_iter().try_for_each(|t| {
+        let rows = t * per_task..((t + 1) * per_task).min(m);
+        let mut local = vec![0.0f32; rows.len() * n];
+        kernel(rows.clone(), &mut local)?;
+        columns.scatter(rows, n, &local);
+        Ok(())
+    })
 }
 
 /// Adds `bias` to every row of `out` (`[n, m]`).
@@ -140,7 +131,7 @@ unsafe impl Sync for Columns {}
 
 impl Columns {
     /// Writes a task's `[rows, n]` results (weight-major) into columns `rows`.
-    fn scatter(&self, rows: std::ops::Range<usize>, n: usize, local: &[f32]) {
+    fn scatter(&self, rows: Range<usize>, n: usize, local: &[f32]) {
         assert_eq!(local.len(), rows.len() * n, "task results cover its rows");
         for i in 0..n {
             for (j, r) in rows.clone().enumerate() {
