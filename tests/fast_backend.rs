@@ -424,13 +424,13 @@ fn every_weight_dtype_matmul_and_get_rows_match_dequantized_loops() {
 }
 
 #[test]
-fn repacked_k_quant_weights_give_the_unpacked_results() {
+fn repacked_weights_give_the_unpacked_results() {
     use edgeplane_kernels::quant::{dequantize, quantize};
     // 48 rows = three 16-row tiles; n covers decode, a few rows (Q6_K's tiles start at 4),
     // and prefill sizes.
     let (m, k) = (48, 512);
-    for dtype in [DType::Q4K, DType::Q6K] {
-        let w = quantize(dtype, &noise(31, m * k)).expect("K-quant quantizer");
+    for dtype in [DType::Q4K, DType::Q6K, DType::Q8_0] {
+        let w = quantize(dtype, &noise(31, m * k)).expect("quantizer of a tiled format");
         let exact = dequantize(dtype, &w, m * k).unwrap();
         let bias = noise(32, m);
         for level in SimdLevel::available() {

@@ -64,7 +64,7 @@ pub struct ActivationRow<'a> {
     pub scales: &'a [f32],
     /// The quants, `k` of them.
     pub quants: &'a [i8],
-    /// Sums of each 16 quants ([`ActivationFormat::Q8Block256`] only).
+    /// Sums of the quants of each group (16 values for 256-blocks, 32 for 32-blocks).
     pub sums: &'a [i16],
     /// `scale · Σ quants` per group (16 values for 256-blocks, 32 for 32-blocks): what the
     /// packed kernels dot with a weight row's offsets.
@@ -126,33 +126,21 @@ impl ActivationRows {
                         *scale = half::f16::from_f32(*scale).to_f32();
                     }
                 }
-                if format == ActivationFormat::Q8Block256 {
-                    out.sums = out
-                        .quants
-                        .chunks_exact(16)
-                        .map(|c| c.iter().map(|&v| i16::from(v)).sum())
-                        .collect();
-                }
-                // Scaled per-group sums for the packed GEMM's offsets; the 256-blocks reuse
-                // the per-16 sums just computed instead of summing the quants again.
+                // Integer and scaled per-group sums: the K-quant kernels' mins and the
+                // tiles' code bias take the first, the packed GEMM's offsets the second.
                 let group = format.group();
+                out.sums = out
+                    .quants
+                    .chunks_exact(group)
+                    .map(|c| c.iter().map(|&v| i16::from(v)).sum())
+                    .collect();
                 let scale_of = |g: usize| out.scales[g * group / block];
-                out.group_sums = if out.sums.is_empty() {
-                    out.quants
-                        .chunks_exact(group)
-                        .enumerate()
-                        .map(|(g, c)| {
-                            scale_of(g) * c.iter().map(|&v| i32::from(v)).sum::<i32>() as f32
-                        })
-                        .collect()
-                } else {
-                    debug_assert_eq!(group, 16);
-                    out.sums
-                        .iter()
-                        .enumerate()
-                        .map(|(g, &sum)| scale_of(g) * f32::from(sum))
-                        .collect()
-                };
+                out.group_sums = out
+                    .sums
+                    .iter()
+                    .enumerate()
+                    .map(|(g, &sum)| scale_of(g) * f32::from(sum))
+                    .collect();
             }
         }
         out
@@ -224,7 +212,8 @@ impl ActivationRows {
             sums: if self.sums.is_empty() {
                 &[]
             } else {
-                &self.sums[i * k / 16..(i + 1) * k / 16]
+                let g = self.format.group();
+                &self.sums[i * k / g..(i + 1) * k / g]
             },
             group_sums: if self.group_sums.is_empty() {
                 &[]
@@ -411,10 +400,9 @@ mod tests {
                         "{format:?} {i}: {err}"
                     );
                 }
-                if format == ActivationFormat::Q8Block256 {
-                    let s: i32 = row.quants[16..32].iter().map(|&v| i32::from(v)).sum();
-                    assert_eq!(i32::from(row.sums[1]), s);
-                }
+                let g = format.group();
+                let s: i32 = row.quants[g..2 * g].iter().map(|&v| i32::from(v)).sum();
+                assert_eq!(i32::from(row.sums[1]), s, "{format:?} group sum");
             }
         }
     }

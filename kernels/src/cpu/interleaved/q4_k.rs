@@ -8,7 +8,7 @@ use crate::DType;
 
 /// One 256-value block of sixteen Q4_K rows.
 #[derive(Clone, Copy, Debug, bytemuck::Zeroable, bytemuck::Pod)]
-#[repr(C)]
+#[repr(C, align(64))]
 pub struct TileQ4K {
     /// Each row's block scale `d`.
     pub d: [f32; TILE_ROWS],

@@ -25,6 +25,9 @@ pub fn dot_tile<const R: usize>(
 ) -> [[f32; TILE_ROWS]; R] {
     super::check_rows(tile.len(), &acts);
     let m4 = _mm512_set1_epi8(0xF);
+    // Raw row pointers (see the Q8_0 kernel): slice reads reload their bounds every time.
+    let quants: [*const i8; R] = std::array::from_fn(|i| acts[i].quants.as_ptr());
+    let sums: [*const i16; R] = std::array::from_fn(|i| acts[i].sums.as_ptr());
     let mut acc = [_mm512_setzero_ps(); R];
     for (b, t) in tile.iter().enumerate() {
         let codes = t.codes.as_ptr().cast::<u8>();
@@ -51,7 +54,7 @@ pub fn dot_tile<const R: usize>(
                     // SAFETY: every row has `256 · tile.len()` quants (asserted), so bytes
                     // `256b + 8g .. 256b + 8g + 8` are in range.
                     let (ylo, yhi) = unsafe {
-                        let y = acts[i].quants.as_ptr().add(256 * b + 8 * g);
+                        let y = quants[i].add(256 * b + 8 * g);
                         (
                             _mm512_set1_epi32(y.cast::<i32>().read_unaligned()),
                             _mm512_set1_epi32(y.add(4).cast::<i32>().read_unaligned()),
@@ -71,8 +74,11 @@ pub fn dot_tile<const R: usize>(
             for i in 0..R {
                 let sub = _mm512_add_epi32(sub_lo[i], sub_hi[i]);
                 isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(sub, sc));
-                let bs = &acts[i].sums[16 * b + 2 * s..16 * b + 2 * s + 2];
-                let bsum = i32::from(bs[0]) + i32::from(bs[1]);
+                // SAFETY: each row has 16 sums per tile (asserted) and `2s + 1 < 16`.
+                let bsum = unsafe {
+                    let bs = sums[i].add(16 * b + 2 * s);
+                    i32::from(*bs) + i32::from(*bs.add(1))
+                };
                 imin[i] =
                     _mm512_add_epi32(imin[i], _mm512_mullo_epi32(mn, _mm512_set1_epi32(bsum)));
             }

@@ -25,6 +25,9 @@ pub fn dot_tile<const R: usize>(
     super::check_rows(tile.len(), &acts);
     let m4 = _mm512_set1_epi8(0xF);
     let m2 = _mm512_set1_epi8(0x30);
+    // Raw row pointers (see the Q8_0 kernel): slice reads reload their bounds every time.
+    let quants: [*const i8; R] = std::array::from_fn(|i| acts[i].quants.as_ptr());
+    let sums: [*const i16; R] = std::array::from_fn(|i| acts[i].sums.as_ptr());
     let mut acc = [_mm512_setzero_ps(); R];
     for (b, t) in tile.iter().enumerate() {
         let low = t.low.as_ptr().cast::<u8>();
@@ -61,11 +64,16 @@ pub fn dot_tile<const R: usize>(
             // SAFETY: each `scales[s]` row is 16 bytes.
             let sc = unsafe { _mm512_cvtepi8_epi32(_mm_loadu_si128(t.scales[s].as_ptr().cast())) };
             for i in 0..R {
-                let (mut sub0, mut sub1) = (_mm512_setzero_si512(), _mm512_setzero_si512());
-                // SAFETY: every row has `256 · tile.len()` quants (asserted), so bytes
-                // `256b + 16s .. 256b + 16s + 16` are in range.
+                // SAFETY: every row has `256 · tile.len()` quants and one sum per 16 of
+                // them (asserted), so bytes `256b + 16s .. 256b + 16s + 16` and sum
+                // `16b + s` are in range.
                 unsafe {
-                    let y = acts[i].quants.as_ptr().add(256 * b + 16 * s).cast::<i32>();
+                    // Σ sc·(code − 32)·y = sc·(Σ code·y − 32·Σ y): the chain starts at the
+                    // bias term.
+                    let bsum = i32::from(*sums[i].add(16 * b + s));
+                    let mut sub0 = _mm512_set1_epi32(-32 * bsum);
+                    let mut sub1 = _mm512_setzero_si512();
+                    let y = quants[i].add(256 * b + 16 * s).cast::<i32>();
                     sub0 =
                         _mm512_dpbusd_epi32(sub0, codes[0], _mm512_set1_epi32(y.read_unaligned()));
                     sub1 = _mm512_dpbusd_epi32(
@@ -83,12 +91,9 @@ pub fn dot_tile<const R: usize>(
                         codes[3],
                         _mm512_set1_epi32(y.add(3).read_unaligned()),
                     );
+                    let sub = _mm512_add_epi32(sub0, sub1);
+                    total[i] = _mm512_add_epi32(total[i], _mm512_mullo_epi32(sub, sc));
                 }
-                let bsum = i32::from(acts[i].sums[16 * b + s]);
-                // Σ sc·(code − 32)·y = sc·(Σ code·y − 32·Σ y).
-                let sub =
-                    _mm512_sub_epi32(_mm512_add_epi32(sub0, sub1), _mm512_set1_epi32(32 * bsum));
-                total[i] = _mm512_add_epi32(total[i], _mm512_mullo_epi32(sub, sc));
             }
         }
         // SAFETY: `d` is 16 f32.

@@ -3,17 +3,17 @@ use crate::cpu::activation::ActivationRows;
 use crate::cpu::layout::q6_k;
 use crate::noise::noise;
 
-/// Random K-quant rows with small finite f16 scales at `scale_offsets`.
-fn k_quant_rows(dtype: DType, rows: usize, k: usize, seed: u64) -> Vec<u8> {
+/// Random rows of a tiled format (every code byte random) with small finite f16 scales.
+fn random_rows(dtype: DType, rows: usize, k: usize, seed: u64) -> Vec<u8> {
     let size = dtype.block_bytes();
-    let mut w: Vec<u8> = noise(seed, rows * k / 256 * size)
+    let mut w: Vec<u8> = noise(seed, rows * k / dtype.block_size() * size)
         .into_iter()
         .map(|v| ((v + 1.0) * 127.9) as u8)
         .collect();
-    let offsets: &[usize] = if dtype == DType::Q6K {
-        &[q6_k::D]
-    } else {
-        &[0, 2]
+    let offsets: &[usize] = match dtype {
+        DType::Q6K => &[q6_k::D],
+        DType::Q4K => &[0, 2],
+        _ => &[0],
     };
     for (i, blk) in w.chunks_exact_mut(size).enumerate() {
         for (n, &o) in offsets.iter().enumerate() {
@@ -27,15 +27,15 @@ fn k_quant_rows(dtype: DType, rows: usize, k: usize, seed: u64) -> Vec<u8> {
 #[test]
 fn tiles_match_the_scalar_row_dots_at_every_level() {
     let (rows, k) = (48, 768);
-    for dtype in [DType::Q4K, DType::Q6K] {
-        let w = k_quant_rows(dtype, rows, k, 11);
+    for dtype in [DType::Q4K, DType::Q6K, DType::Q8_0] {
+        let w = random_rows(dtype, rows, k, 11);
         let matrix = WeightMatrix {
             dtype,
             rows,
             k,
             bytes: &w,
         };
-        let packed = Interleaved::new(&matrix).expect("K-quant with whole tiles");
+        let packed = Interleaved::new(&matrix).expect("a tiled format with whole tiles");
         assert_eq!((packed.dtype(), packed.rows()), (dtype, rows));
         for n in [1, 3, 4, 7] {
             let x = noise(n as u64, n * k);
@@ -67,7 +67,7 @@ fn tiles_match_the_scalar_row_dots_at_every_level() {
 
 #[test]
 fn only_whole_tiles_of_tiled_formats_are_repacked() {
-    let w = k_quant_rows(DType::Q4K, 16, 256, 1);
+    let w = random_rows(DType::Q4K, 16, 256, 1);
     let matrix = |dtype, rows, k, bytes| WeightMatrix {
         dtype,
         rows,
@@ -80,7 +80,11 @@ fn only_whole_tiles_of_tiled_formats_are_repacked() {
     );
     assert!(
         Interleaved::new(&matrix(DType::Q8_0, 16, 64, &w[..16 * 68])).is_none(),
-        "Q8_0 has no tiles yet"
+        "64 values are a quarter of a tile"
+    );
+    assert!(
+        Interleaved::new(&matrix(DType::Q4_0, 16, 256, &w[..16 * 144])).is_none(),
+        "Q4_0 has no tiles"
     );
     assert!(Interleaved::new(&matrix(DType::Q4K, 16, 256, &w)).is_some());
 }
