@@ -429,7 +429,7 @@ fn repacked_weights_give_the_unpacked_results() {
     // 48 rows = three 16-row tiles; n covers decode, a few rows (Q6_K's tiles start at 4),
     // and prefill sizes.
     let (m, k) = (48, 512);
-    for dtype in [DType::Q4K, DType::Q6K, DType::Q8_0] {
+    for dtype in [DType::Q4K, DType::Q6K, DType::Q4_0, DType::Q8_0] {
         let w = quantize(dtype, &noise(31, m * k)).expect("quantizer of a tiled format");
         let exact = dequantize(dtype, &w, m * k).unwrap();
         let bias = noise(32, m);

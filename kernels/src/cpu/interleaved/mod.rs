@@ -5,11 +5,15 @@
 //! most of their instructions on per-row reductions and per-sub-block scale shuffles;
 //! here scales are applied to sixteen rows with one multiply.
 //!
-//! Q4_K ([`q4_k`]), Q6_K ([`q6_k`]) and Q8_0 ([`q8_0`], eight blocks per tile), for whole
-//! tiles of 16 rows and 256 values. All keep integer scales or the raw f16 ones and about
-//! the raw bytes (+5.6 %, +1 %, +0 %), so decode reads about what the raw blocks would.
+//! Q4_K ([`q4_k`]), Q6_K ([`q6_k`]), Q4_0 ([`q4_0`]) and Q8_0 ([`q8_0`]; eight blocks per
+//! tile), for whole tiles of 16 rows and 256 values. All keep integer scales or the raw f16
+//! ones and about the raw bytes (+5.6 %, +1 %, +0 %, +0 %), so decode reads about what the
+//! raw blocks would.
 //! Tiles are 64-byte aligned (their sizes are whole cache lines), so no load splits a line.
 
+mod q4_0;
+#[cfg(target_arch = "x86_64")]
+mod q4_0_avx512;
 mod q4_k;
 #[cfg(target_arch = "x86_64")]
 mod q4_k_avx512;
@@ -20,6 +24,7 @@ mod q8_0;
 #[cfg(target_arch = "x86_64")]
 mod q8_0_avx512;
 
+pub use q4_0::TileQ4_0;
 pub use q4_k::TileQ4K;
 pub use q6_k::TileQ6K;
 pub use q8_0::TileQ8_0;
@@ -186,6 +191,8 @@ pub enum Interleaved {
     Q4K(TiledMatrix<TileQ4K>),
     /// Q6_K tiles.
     Q6K(TiledMatrix<TileQ6K>),
+    /// Q4_0 tiles.
+    Q4_0(TiledMatrix<TileQ4_0>),
     /// Q8_0 tiles.
     Q8_0(TiledMatrix<TileQ8_0>),
 }
@@ -196,6 +203,7 @@ impl Interleaved {
         match w.dtype {
             DType::Q4K => TiledMatrix::new(w).map(Interleaved::Q4K),
             DType::Q6K => TiledMatrix::new(w).map(Interleaved::Q6K),
+            DType::Q4_0 => TiledMatrix::new(w).map(Interleaved::Q4_0),
             DType::Q8_0 => TiledMatrix::new(w).map(Interleaved::Q8_0),
             _ => None,
         }
@@ -206,6 +214,7 @@ impl Interleaved {
         match self {
             Interleaved::Q4K(_) => DType::Q4K,
             Interleaved::Q6K(_) => DType::Q6K,
+            Interleaved::Q4_0(_) => DType::Q4_0,
             Interleaved::Q8_0(_) => DType::Q8_0,
         }
     }
@@ -220,7 +229,7 @@ impl Interleaved {
         match self {
             Interleaved::Q4K(_) => true,
             Interleaved::Q6K(_) => n >= 4,
-            Interleaved::Q8_0(_) => true,
+            Interleaved::Q4_0(_) | Interleaved::Q8_0(_) => true,
         }
     }
 
@@ -229,6 +238,7 @@ impl Interleaved {
         match self {
             Interleaved::Q4K(m) => m.rows,
             Interleaved::Q6K(m) => m.rows,
+            Interleaved::Q4_0(m) => m.rows,
             Interleaved::Q8_0(m) => m.rows,
         }
     }
@@ -244,6 +254,7 @@ impl Interleaved {
         match self {
             Interleaved::Q4K(m) => m.matmul_tiles(simd, tiles, acts, out),
             Interleaved::Q6K(m) => m.matmul_tiles(simd, tiles, acts, out),
+            Interleaved::Q4_0(m) => m.matmul_tiles(simd, tiles, acts, out),
             Interleaved::Q8_0(m) => m.matmul_tiles(simd, tiles, acts, out),
         }
     }

@@ -1,0 +1,84 @@
+//! The Q4_0 tile kernel on AVX-512 VNNI: one zmm lane per weight row.
+//!
+//! Per group of eight values: one 64-byte load (sixteen rows × four code bytes), the low and
+//! high nibbles split with three logic ops, and per activation row two `vpdpbusd` against
+//! four activation values each, broadcast to every lane; up to four activation rows share
+//! each unpacked group. A block's i32 sum starts at `−8 · Σ y` (the codes' bias), so after
+//! four groups it is the exact signed dot, folded into the f32 accumulators with one
+//! multiply of the rows' scales by the activation's and one FMA.
+
+use super::q4_0::TileQ4_0;
+use super::TILE_ROWS;
+use crate::cpu::activation::ActivationRow;
+use crate::cpu::x86_kernels::PREFETCH_AHEAD;
+use std::arch::x86_64::*;
+
+/// `out[i][r] = Σ_b W[r]·x_i` over the tiles of `tile` (one tile row of a matrix) for the
+/// `R` activation rows `acts`.
+///
+/// # Panics
+/// If an activation row does not have `256 · tile.len()` values.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+pub fn dot_tile<const R: usize>(
+    tile: &[TileQ4_0],
+    acts: [&ActivationRow; R],
+) -> [[f32; TILE_ROWS]; R] {
+    super::check_rows(tile.len(), &acts);
+    let m4 = _mm512_set1_epi8(0xF);
+    // Raw row pointers (see the Q8_0 kernel): slice reads reload their bounds every time.
+    let quants: [*const i8; R] = std::array::from_fn(|i| acts[i].quants.as_ptr());
+    let sums: [*const i16; R] = std::array::from_fn(|i| acts[i].sums.as_ptr());
+    let scales: [*const f32; R] = std::array::from_fn(|i| acts[i].scales.as_ptr());
+    let mut acc = [_mm512_setzero_ps(); R];
+    for (b, t) in tile.iter().enumerate() {
+        let codes = t.codes.as_ptr().cast::<u8>();
+        let base = (t as *const TileQ4_0).cast::<u8>();
+        // The scale lines (256 bytes) of the tile ahead; its code lines are asked for in
+        // the group loop. A prefetch is a hint: any address will do.
+        for line in 0..4 {
+            _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
+        }
+        for s in 0..8 {
+            let blk = 8 * b + s;
+            // Two chains per row (low / high nibbles) so the `vpdpbusd`s do not wait on
+            // each other; the bias correction rides on the low one.
+            // SAFETY (all reads below): every row has `256 · tile.len()` quants, one sum and
+            // one scale per 32 of them (asserted), and `blk < 8 · tile.len()`, `g < 32`.
+            let mut lo: [__m512i; R] = std::array::from_fn(|i| unsafe {
+                _mm512_set1_epi32(-8 * i32::from(*sums[i].add(blk)))
+            });
+            let mut hi = [_mm512_setzero_si512(); R];
+            for g in 4 * s..4 * s + 4 {
+                _mm_prefetch::<_MM_HINT_T0>(codes.wrapping_add(64 * g + PREFETCH_AHEAD).cast());
+                let w = unsafe { _mm512_loadu_si512(codes.add(64 * g).cast()) };
+                let (wlo, whi) = (
+                    _mm512_and_si512(w, m4),
+                    _mm512_and_si512(_mm512_srli_epi16::<4>(w), m4),
+                );
+                for i in 0..R {
+                    let (y0, y1) = unsafe {
+                        let y = quants[i].add(256 * b + 8 * g).cast::<i32>();
+                        (
+                            _mm512_set1_epi32(y.read_unaligned()),
+                            _mm512_set1_epi32(y.add(1).read_unaligned()),
+                        )
+                    };
+                    lo[i] = _mm512_dpbusd_epi32(lo[i], wlo, y0);
+                    hi[i] = _mm512_dpbusd_epi32(hi[i], whi, y1);
+                }
+            }
+            let d = unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(t.d[s].as_ptr().cast())) };
+            for i in 0..R {
+                let sum = _mm512_cvtepi32_ps(_mm512_add_epi32(lo[i], hi[i]));
+                let scale = _mm512_mul_ps(d, _mm512_set1_ps(unsafe { *scales[i].add(blk) }));
+                acc[i] = _mm512_fmadd_ps(sum, scale, acc[i]);
+            }
+        }
+    }
+    let mut out = [[0.0f32; TILE_ROWS]; R];
+    for (o, v) in out.iter_mut().zip(acc) {
+        // SAFETY: `o` is 16 f32.
+        unsafe { _mm512_storeu_ps(o.as_mut_ptr(), v) };
+    }
+    out
+}
