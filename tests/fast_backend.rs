@@ -426,7 +426,7 @@ fn every_weight_dtype_matmul_and_get_rows_match_dequantized_loops() {
 #[test]
 fn repacked_weights_give_the_unpacked_results() {
     use edgeplane_kernels::quant::{dequantize, quantize};
-    // 48 rows = three 16-row tiles; n covers decode, a few rows (Q6_K's tiles start at 4),
+    // 48 rows = three 16-row tiles; n covers decode, a few rows (one partial group of four)
     // and prefill sizes.
     let (m, k) = (48, 512);
     for dtype in [DType::Q4K, DType::Q6K, DType::Q4_0, DType::Q8_0] {

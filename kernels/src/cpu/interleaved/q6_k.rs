@@ -16,12 +16,16 @@ pub struct TileQ6K {
     pub d: [f32; TILE_ROWS],
     /// Sub-block `s`'s (values `16s..16s + 16`) signed scale of each row.
     pub scales: [[i8; TILE_ROWS]; 16],
-    /// Per group `g` of eight values, per row, four bytes: byte `j` holds the low four bits
-    /// of value `8g + j`'s code in its low nibble and of value `8g + 4 + j`'s in its high.
-    pub low: [[[u8; 4]; TILE_ROWS]; 32],
-    /// Per sub-block `s`, per row, four bytes: byte `j` holds the high two bits of values
-    /// `16s + j`, `16s + 4 + j`, `16s + 8 + j` and `16s + 12 + j` in bits 0–1, 2–3, 4–5, 6–7.
-    pub high: [[[u8; 4]; TILE_ROWS]; 16],
+    /// Per sub-block `s` (values `16s..16s + 16`) three 64-byte planes, so a kernel reads
+    /// the tile front to back in one stream (two interleaved streams, the low bits then
+    /// the high, streamed from DRAM at 0.6× the rate):
+    /// - `codes[s][h]`, `h` = 0, 1 (group `g = 2s + h` of eight values): per row four
+    ///   bytes, byte `j` holding the low four bits of value `8g + j`'s code in its low
+    ///   nibble and of value `8g + 4 + j`'s in its high;
+    /// - `codes[s][2]`: per row four bytes, byte `j` holding the high two bits of values
+    ///   `16s + j`, `16s + 4 + j`, `16s + 8 + j` and `16s + 12 + j` in bits 0–1, 2–3, 4–5,
+    ///   6–7.
+    pub codes: [[[[u8; 4]; TILE_ROWS]; 3]; 16],
 }
 
 /// The 6-bit codes (0..64; the value is `d · scale · (code − 32)`) of a raw Q6_K block's
@@ -60,12 +64,12 @@ impl Tile for TileQ6K {
                     for f in 0..4 {
                         bits |= (codes[16 * s + 4 * f + j] >> 4) << (2 * f);
                     }
-                    tile.high[s][r][j] = bits;
+                    tile.codes[s][2][r][j] = bits;
                 }
             }
             for (g, group) in codes.chunks_exact(8).enumerate() {
                 for j in 0..4 {
-                    tile.low[g][r][j] = (group[j] & 0xF) | ((group[4 + j] & 0xF) << 4);
+                    tile.codes[g / 2][g % 2][r][j] = (group[j] & 0xF) | ((group[4 + j] & 0xF) << 4);
                 }
             }
         }
@@ -82,10 +86,10 @@ impl Tile for TileQ6K {
                     let mut sub = 0i32;
                     for (v, &yv) in y.iter().enumerate().skip(16 * s).take(16) {
                         let (g, j, upper) = (v / 8, v % 4, v % 8 >= 4);
-                        let nib = t.low[g][r][j];
+                        let nib = t.codes[g / 2][g % 2][r][j];
                         let low = if upper { nib >> 4 } else { nib & 0xF };
                         let f = (v % 16) / 4;
-                        let high = (t.high[s][r][j] >> (2 * f)) & 3;
+                        let high = (t.codes[s][2][r][j] >> (2 * f)) & 3;
                         let c = i32::from(low | (high << 4)) - 32;
                         sub += c * i32::from(yv);
                     }

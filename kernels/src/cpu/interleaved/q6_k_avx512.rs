@@ -30,25 +30,27 @@ pub fn dot_tile<const R: usize>(
     let sums: [*const i16; R] = std::array::from_fn(|i| acts[i].sums.as_ptr());
     let mut acc = [_mm512_setzero_ps(); R];
     for (b, t) in tile.iter().enumerate() {
-        let low = t.low.as_ptr().cast::<u8>();
-        let high = t.high.as_ptr().cast::<u8>();
+        let codes = t.codes.as_ptr().cast::<u8>();
         let base = (t as *const TileQ6K).cast::<u8>();
-        // The header lines (d, scales: 320 bytes) and the high plane of the tile ahead;
-        // the low plane's lines are asked for in the loop. Prefetches are hints: any
-        // address will do.
+        // The header lines (d, scales: 320 bytes) of the tile ahead; both planes' lines are
+        // asked for in the loop. Prefetches are hints: any address will do.
         for line in 0..5 {
             _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
         }
         let mut total = [_mm512_setzero_si512(); R];
         for s in 0..16 {
-            _mm_prefetch::<_MM_HINT_T0>(high.wrapping_add(64 * s + PREFETCH_AHEAD).cast());
-            // SAFETY: `s < 16` indexes one of the 16 high-plane vectors and groups `2s`,
-            // `2s + 1` of the 32 low-plane vectors, 64 bytes each.
-            let (h, w0, w1) = unsafe {
+            let at = 192 * s;
+            for line in 0..3 {
+                _mm_prefetch::<_MM_HINT_T0>(
+                    codes.wrapping_add(at + 64 * line + PREFETCH_AHEAD).cast(),
+                );
+            }
+            // SAFETY: `s < 16` indexes one of the 16 sub-blocks of three 64-byte planes.
+            let (w0, w1, h) = unsafe {
                 (
-                    _mm512_loadu_si512(high.add(64 * s).cast()),
-                    _mm512_loadu_si512(low.add(128 * s).cast()),
-                    _mm512_loadu_si512(low.add(128 * s + 64).cast()),
+                    _mm512_loadu_si512(codes.add(at).cast()),
+                    _mm512_loadu_si512(codes.add(at + 64).cast()),
+                    _mm512_loadu_si512(codes.add(at + 128).cast()),
                 )
             };
             let with_high = |nib: __m512i, bits: __m512i| {
