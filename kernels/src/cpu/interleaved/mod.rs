@@ -12,6 +12,11 @@
 //! Tiles are 64-byte aligned (their sizes are whole cache lines), so no load splits a line,
 //! and each is laid out in the order its kernel reads it, one stream front to back.
 //!
+//! The kernels ask for the lines `PREFETCH_AHEAD` (`x86_kernels.rs`) bytes ahead
+//! into L2 (`_MM_HINT_T1`), not L1: from DRAM (the bench's cold decode, Zen 4 VM, four
+//! alternating runs) that streamed 18–22 GB/s median against 15–17 with `T0`, which ties
+//! up L1's few miss buffers on lines the hardware would fetch to L2 anyway.
+//!
 //! Where they serve: every activation count. Measured against the row kernels on the raw
 //! blocks (2 threads, Zen 4 VM): at n = 1 Q4_0 1.5–1.9×, Q4_K 1.2–1.8× and Q6_K 1.8–2.4×
 //! from L2/L3 and level from DRAM (0.86–1.17×, both memory-bound), Q8_0 level; from

@@ -36,7 +36,7 @@ pub fn dot_tile<const R: usize>(
         // The scale lines (256 bytes) of the tile ahead; its code lines are asked for in
         // the group loop. A prefetch is a hint: any address will do.
         for line in 0..4 {
-            _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
+            _mm_prefetch::<_MM_HINT_T1>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
         }
         for s in 0..8 {
             let blk = 8 * b + s;
@@ -49,7 +49,7 @@ pub fn dot_tile<const R: usize>(
             });
             let mut hi = [_mm512_setzero_si512(); R];
             for g in 4 * s..4 * s + 4 {
-                _mm_prefetch::<_MM_HINT_T0>(codes.wrapping_add(64 * g + PREFETCH_AHEAD).cast());
+                _mm_prefetch::<_MM_HINT_T1>(codes.wrapping_add(64 * g + PREFETCH_AHEAD).cast());
                 let w = unsafe { _mm512_loadu_si512(codes.add(64 * g).cast()) };
                 let (wlo, whi) = (
                     _mm512_and_si512(w, m4),

@@ -35,7 +35,7 @@ pub fn dot_tile<const R: usize>(
         // The header lines (d, dmin, scales, mins: 384 bytes) of the tile ahead; its code
         // lines are asked for in the group loop. A prefetch is a hint: any address will do.
         for line in 0..6 {
-            _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
+            _mm_prefetch::<_MM_HINT_T1>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
         }
         let mut isum = [_mm512_setzero_si512(); R];
         let mut imin = [_mm512_setzero_si512(); R];
@@ -45,7 +45,7 @@ pub fn dot_tile<const R: usize>(
             let mut sub_lo = [_mm512_setzero_si512(); R];
             let mut sub_hi = [_mm512_setzero_si512(); R];
             for g in 4 * s..4 * s + 4 {
-                _mm_prefetch::<_MM_HINT_T0>(codes.wrapping_add(64 * g + PREFETCH_AHEAD).cast());
+                _mm_prefetch::<_MM_HINT_T1>(codes.wrapping_add(64 * g + PREFETCH_AHEAD).cast());
                 // SAFETY: `g < 32` indexes one of the 32 groups of 64 code bytes.
                 let w = unsafe { _mm512_loadu_si512(codes.add(64 * g).cast()) };
                 let lo = _mm512_and_si512(w, m4);

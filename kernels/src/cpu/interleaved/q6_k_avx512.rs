@@ -35,13 +35,13 @@ pub fn dot_tile<const R: usize>(
         // The header lines (d, scales: 320 bytes) of the tile ahead; both planes' lines are
         // asked for in the loop. Prefetches are hints: any address will do.
         for line in 0..5 {
-            _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
+            _mm_prefetch::<_MM_HINT_T1>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
         }
         let mut total = [_mm512_setzero_si512(); R];
         for s in 0..16 {
             let at = 192 * s;
             for line in 0..3 {
-                _mm_prefetch::<_MM_HINT_T0>(
+                _mm_prefetch::<_MM_HINT_T1>(
                     codes.wrapping_add(at + 64 * line + PREFETCH_AHEAD).cast(),
                 );
             }

@@ -35,7 +35,7 @@ pub fn dot_tile<const R: usize>(
         // The scale lines (256 bytes) of the tile ahead; its code lines are asked for in
         // the group loop. A prefetch is a hint: any address will do.
         for line in 0..4 {
-            _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
+            _mm_prefetch::<_MM_HINT_T1>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
         }
         for s in 0..8 {
             let blk = 8 * b + s;
@@ -48,8 +48,8 @@ pub fn dot_tile<const R: usize>(
             });
             let mut odd = [_mm512_setzero_si512(); R];
             for g in (8 * s..8 * s + 8).step_by(2) {
-                _mm_prefetch::<_MM_HINT_T0>(codes.wrapping_add(64 * g + PREFETCH_AHEAD).cast());
-                _mm_prefetch::<_MM_HINT_T0>(
+                _mm_prefetch::<_MM_HINT_T1>(codes.wrapping_add(64 * g + PREFETCH_AHEAD).cast());
+                _mm_prefetch::<_MM_HINT_T1>(
                     codes.wrapping_add(64 * g + 64 + PREFETCH_AHEAD).cast(),
                 );
                 let (w0, w1) = unsafe {
