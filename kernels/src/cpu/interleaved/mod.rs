@@ -17,11 +17,14 @@
 //! alternating runs) that streamed 18–22 GB/s median against 15–17 with `T0`, which ties
 //! up L1's few miss buffers on lines the hardware would fetch to L2 anyway.
 //!
-//! Where they serve: every activation count. Measured against the row kernels on the raw
-//! blocks (2 threads, Zen 4 VM): at n = 1 Q4_0 1.5–1.9×, Q4_K 1.2–1.8× and Q6_K 1.8–2.4×
-//! from L2/L3 and level from DRAM (0.86–1.17×, both memory-bound), Q8_0 level; from
-//! n = 16 2.4–4.3× for every format.
+//! Where they serve, on AVX-512 VNNI: every activation count. Measured against the row
+//! kernels on the raw blocks (2 threads, Zen 4 VM): at n = 1 Q4_0 1.5–1.9×, Q4_K 1.2–1.8×
+//! and Q6_K 1.8–2.4× from L2/L3 and level from DRAM (0.86–1.17×, both memory-bound), Q8_0
+//! level; from n = 16 2.4–4.3× for every format. On AVX2 ([`avx2`]): 2.0–2.7× at
+//! n = 16–128, from n = 2 in general (see [`Interleaved::serves`]).
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 mod q4_0;
 #[cfg(target_arch = "x86_64")]
 mod q4_0_avx512;
@@ -77,6 +80,22 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
         tiles: &[Self],
         acts: [&ActivationRow; R],
     ) -> [[f32; TILE_ROWS]; R];
+
+    /// The same on AVX2 (see [`avx2`]).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn dot_avx2<const R: usize>(
+        tiles: &[Self],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R];
+}
+
+/// Whether the tiles have kernels at `level` (so repacking pays): AVX-512 VNNI and AVX2.
+/// The scalar level would run the tiles' scalar spec, slower than the row kernels.
+pub fn has_kernels(level: SimdLevel) -> bool {
+    matches!(level, SimdLevel::Avx2 | SimdLevel::Avx512Vnni)
 }
 
 /// Checks that every activation row covers `tiles` tiles of 256 values (quants, group
@@ -181,6 +200,16 @@ impl<T: Tile> TiledMatrix<T> {
                             _ => put(&T::dot_avx512::<1>(tile, from_fn(at))),
                         }
                     },
+                    #[cfg(target_arch = "x86_64")]
+                    // SAFETY: the `Simd` token proves this CPU has AVX2, FMA and F16C.
+                    SimdLevel::Avx2 => unsafe {
+                        match g {
+                            4 => put(&T::dot_avx2::<4>(tile, from_fn(at))),
+                            3 => put(&T::dot_avx2::<3>(tile, from_fn(at))),
+                            2 => put(&T::dot_avx2::<2>(tile, from_fn(at))),
+                            _ => put(&T::dot_avx2::<1>(tile, from_fn(at))),
+                        }
+                    },
                     _ => {
                         let mut sums = [[0.0f32; TILE_ROWS]; GROUP];
                         for (j, row_sums) in sums.iter_mut().take(g).enumerate() {
@@ -227,6 +256,19 @@ impl Interleaved {
             Interleaved::Q6K(_) => DType::Q6K,
             Interleaved::Q4_0(_) => DType::Q4_0,
             Interleaved::Q8_0(_) => DType::Q8_0,
+        }
+    }
+
+    /// Whether the tiles beat the row kernels on the raw blocks at `level` for `n`
+    /// activation rows. On AVX-512 VNNI always (see the module doc). On AVX2 from n = 2
+    /// (1.15–1.25× at n = 2, 1.5–2.7× from n = 4, 2 threads, Zen 4 VM run at AVX2), and at
+    /// n = 1 only for Q4_0 (1.6×): there each half-tile pass streams the weights once with
+    /// half the work, and Q8_0/Q6_K/Q4_K lose 0.73–0.95× to the row kernels.
+    pub fn serves(&self, level: SimdLevel, n: usize) -> bool {
+        match level {
+            SimdLevel::Avx512Vnni => true,
+            SimdLevel::Avx2 => n >= 2 || matches!(self, Interleaved::Q4_0(_)),
+            SimdLevel::Scalar => false,
         }
     }
 

@@ -70,4 +70,13 @@ impl Tile for TileQ4_0 {
         // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
         unsafe { super::q4_0_avx512::dot_tile::<R>(tiles, acts) }
     }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn dot_avx2<const R: usize>(
+        tiles: &[TileQ4_0],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
+        unsafe { super::avx2::dot_q4_0::<R>(tiles, acts) }
+    }
 }

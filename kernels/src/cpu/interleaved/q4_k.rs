@@ -96,4 +96,13 @@ impl Tile for TileQ4K {
         // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
         unsafe { super::q4_k_avx512::dot_tile::<R>(tiles, acts) }
     }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn dot_avx2<const R: usize>(
+        tiles: &[TileQ4K],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
+        unsafe { super::avx2::dot_q4_k::<R>(tiles, acts) }
+    }
 }

@@ -10,10 +10,8 @@ use crate::error::{Error, Result};
 use crate::graph::{Graph, Node, TensorId, TensorKind};
 use crate::op::Op;
 use crate::tensor::HostTensor;
-use edgeplane_kernels::cpu::interleaved::Interleaved;
-use edgeplane_kernels::cpu::{
-    rope::RopeParams, AttentionParams, KvCache, Simd, SimdLevel, WeightMatrix,
-};
+use edgeplane_kernels::cpu::interleaved::{self, Interleaved};
+use edgeplane_kernels::cpu::{rope::RopeParams, AttentionParams, KvCache, Simd, WeightMatrix};
 use std::sync::Arc;
 
 /// A graph compiled for [`super::Fast`].
@@ -57,7 +55,7 @@ impl FastExecutable {
             })
             .collect();
         let mut repacked: Vec<Option<Arc<Interleaved>>> = vec![None; graph.tensors().len()];
-        if let Some(cache) = tiles.filter(|_| simd.level() == SimdLevel::Avx512Vnni) {
+        if let Some(cache) = tiles.filter(|_| interleaved::has_kernels(simd.level())) {
             let mut ids: Vec<TensorId> = graph
                 .nodes()
                 .iter()
@@ -139,7 +137,10 @@ impl FastExecutable {
                 } else {
                     None
                 };
-                if let Some(w) = self.repacked[inp[1].0].as_ref() {
+                if let Some(w) = self.repacked[inp[1].0]
+                    .as_ref()
+                    .filter(|w| w.serves(self.simd.level(), n))
+                {
                     return Ok(Value::F32(matmul::matmul_interleaved(
                         self.simd,
                         self.threads,

@@ -11,8 +11,8 @@ pub struct FastSettings {
     /// SIMD level to use; `None` picks the widest the CPU has.
     pub simd: Option<SimdLevel>,
     /// Repack constant weights at compile into row-interleaved tiles where a kernel for
-    /// them exists (Q4_K, Q6_K and Q8_0 on AVX-512 VNNI: 1.3–2.3× faster Q4_K matmul at
-    /// every batch size, 2.6–3.5× faster Q8_0 and Q6_K batches).
+    /// them exists (Q4_0, Q8_0, Q4_K and Q6_K on AVX-512 VNNI and AVX2: 2–4× faster
+    /// batches, and on AVX-512 faster or level decode).
     /// Costs memory (the tiles are a second copy of those weights, +0–6 % of their size,
     /// next to the graph's) and load time (~1.5 s for a 1B Q4_K_M model on two cores, once
     /// per backend: executables share the tiles). Off with `EDGEPLANE_REPACK=0`.
