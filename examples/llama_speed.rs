@@ -60,7 +60,8 @@ fn main() -> edgeplane::Result<()> {
     }
     let decode_s = t.elapsed().as_secs_f64();
     println!(
-        "llama.cpp ({} threads): prompt: {} tokens in {prompt_s:.3} s ({:.1} tokens/s); decode: {} tokens in {decode_s:.3} s ({:.1} tokens/s)",
+        "llama.cpp ({} threads): prompt: {} tokens in {prompt_s:.3} s ({:.1} tokens/s); \
+         decode: {} tokens in {decode_s:.3} s ({:.1} tokens/s)",
         args.threads,
         prompt.len(),
         prompt.len() as f64 / prompt_s,

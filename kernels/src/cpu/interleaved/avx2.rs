@@ -1,6 +1,6 @@
 //! The tile kernels on AVX2 without VNNI (most laptops): a 64-byte group is two 32-byte
-//! halves, rows 0–7 and rows 8–15, swept one after the other over a tile row so each
-//! pass keeps its accumulators in the sixteen ymm registers. `vpdpbusd` becomes
+//! halves, rows 0–7 and rows 8–15, done one after the other within each tile (so the
+//! weights are still one stream) with each half's integer sums in registers. `vpdpbusd` becomes
 //! `vpmaddubsw` (u8 × i8 pairs into i16) and `vpmaddwd` (pairs into i32), which is exact
 //! only while a pair of products fits i16: the 4- and 6-bit codes do (two `maddubs` are
 //! even added before widening), Q8_0's do not, so Q8_0 multiplies `|q|` by `y` carrying
@@ -16,35 +16,22 @@ use crate::cpu::activation::ActivationRow;
 use crate::cpu::x86_kernels::PREFETCH_AHEAD;
 use std::arch::x86_64::*;
 
-/// Runs `half` for rows 0–7 and 8–15 and joins the results.
-macro_rules! both_halves {
-    ($half:ident, $tile:expr, $acts:expr) => {{
-        super::check_rows($tile.len(), &$acts);
-        let mut out = [[0.0f32; TILE_ROWS]; R];
-        for h in 0..2 {
-            let sums = $half::<R>($tile, &$acts, h);
-            for (o, s) in out.iter_mut().zip(sums) {
-                o[8 * h..8 * h + 8].copy_from_slice(&s);
-            }
-        }
-        out
-    }};
-}
-
-/// Eight f32 accumulators out as arrays.
+/// The two halves' f32 accumulators (rows 0–7, rows 8–15) out as sixteen sums per row.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn store<const R: usize>(acc: [__m256; R]) -> [[f32; 8]; R] {
-    let mut out = [[0.0f32; 8]; R];
-    for (o, v) in out.iter_mut().zip(acc) {
-        // SAFETY: `o` is eight f32.
-        unsafe { _mm256_storeu_ps(o.as_mut_ptr(), v) };
+fn join<const R: usize>(acc: [[__m256; R]; 2]) -> [[f32; TILE_ROWS]; R] {
+    let mut out = [[0.0f32; TILE_ROWS]; R];
+    for (h, half) in acc.iter().enumerate() {
+        for (o, v) in out.iter_mut().zip(half) {
+            // SAFETY: `o[8h..8h + 8]` is eight f32.
+            unsafe { _mm256_storeu_ps(o.as_mut_ptr().add(8 * h), *v) };
+        }
     }
     out
 }
 
-/// The scales of eight rows (`bytes[0..8]`, widened by `widen`) in both i16 halves of
-/// each i32 lane: what `vpmaddwd` multiplies a lane's two i16 partial sums by.
+/// Eight rows' scales (one per i32 lane) copied into both i16 halves of their lane: what
+/// `vpmaddwd` multiplies a lane's two i16 partial sums by.
 #[inline]
 #[target_feature(enable = "avx2")]
 fn pair_scales(lanes: __m256i) -> __m256i {
@@ -65,7 +52,7 @@ unsafe fn load8(p: *const u8) -> __m128i {
     unsafe { _mm_loadl_epi64(p.cast()) }
 }
 
-/// Asks for the tile's lines on the first half's pass (the second reads the same lines).
+/// Asks for the tile's lines ahead, once per tile (on its first half).
 #[inline]
 #[target_feature(enable = "avx2")]
 fn prefetch_tile(base: *const u8, bytes: usize, h: usize) {
@@ -82,58 +69,54 @@ pub fn dot_q4_0<const R: usize>(
     tile: &[TileQ4_0],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
-    both_halves!(half_q4_0, tile, acts)
-}
-
-#[target_feature(enable = "avx2,fma,f16c")]
-fn half_q4_0<const R: usize>(
-    tile: &[TileQ4_0],
-    acts: &[&ActivationRow; R],
-    h: usize,
-) -> [[f32; 8]; R] {
+    super::check_rows(tile.len(), &acts);
     let (m4, ones) = (_mm256_set1_epi8(0xF), _mm256_set1_epi16(1));
     let quants: [*const i8; R] = std::array::from_fn(|i| acts[i].quants.as_ptr());
     let sums: [*const i16; R] = std::array::from_fn(|i| acts[i].sums.as_ptr());
     let scales: [*const f32; R] = std::array::from_fn(|i| acts[i].scales.as_ptr());
-    let mut acc = [_mm256_setzero_ps(); R];
+    let mut acc = [[_mm256_setzero_ps(); R]; 2];
     for (b, t) in tile.iter().enumerate() {
-        prefetch_tile((t as *const TileQ4_0).cast(), size_of::<TileQ4_0>(), h);
-        let codes = t.codes.as_ptr().cast::<u8>().wrapping_add(32 * h);
-        for s in 0..8 {
-            let blk = 8 * b + s;
-            // SAFETY (all reads below): rows have `256 · tile.len()` quants and one sum and
-            // scale per 32 (checked by `both_halves!`); `g < 32`, `h < 2`, `s < 8`.
-            let mut isum: [__m256i; R] = std::array::from_fn(|i| unsafe {
-                _mm256_set1_epi32(-8 * i32::from(*sums[i].add(blk)))
-            });
-            for g in 4 * s..4 * s + 4 {
-                let w = unsafe { _mm256_loadu_si256(codes.add(64 * g).cast()) };
-                let lo = _mm256_and_si256(w, m4);
-                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
-                for i in 0..R {
-                    let y = unsafe { quants[i].add(256 * b + 8 * g).cast::<i32>() };
-                    let (y0, y1) = unsafe {
-                        (
-                            _mm256_set1_epi32(y.read_unaligned()),
-                            _mm256_set1_epi32(y.add(1).read_unaligned()),
-                        )
-                    };
-                    // Codes ≤ 15: each pair ≤ 3810, two of them ≤ 7620, exact in i16.
-                    let p = _mm256_add_epi16(
-                        _mm256_maddubs_epi16(lo, y0),
-                        _mm256_maddubs_epi16(hi, y1),
-                    );
-                    isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(p, ones));
+        // Both halves of a tile before the next one: one stream through the weights.
+        for (h, acc) in acc.iter_mut().enumerate() {
+            prefetch_tile((t as *const TileQ4_0).cast(), size_of::<TileQ4_0>(), h);
+            let codes = t.codes.as_ptr().cast::<u8>().wrapping_add(32 * h);
+            for s in 0..8 {
+                let blk = 8 * b + s;
+                // SAFETY (all reads below): rows have `256 · tile.len()` quants and one sum and
+                // scale per 32 (checked above); `g < 32`, `h < 2`, `s < 8`.
+                let mut isum: [__m256i; R] = std::array::from_fn(|i| unsafe {
+                    _mm256_set1_epi32(-8 * i32::from(*sums[i].add(blk)))
+                });
+                for g in 4 * s..4 * s + 4 {
+                    let w = unsafe { _mm256_loadu_si256(codes.add(64 * g).cast()) };
+                    let lo = _mm256_and_si256(w, m4);
+                    let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
+                    for i in 0..R {
+                        let y = unsafe { quants[i].add(256 * b + 8 * g).cast::<i32>() };
+                        let (y0, y1) = unsafe {
+                            (
+                                _mm256_set1_epi32(y.read_unaligned()),
+                                _mm256_set1_epi32(y.add(1).read_unaligned()),
+                            )
+                        };
+                        // Codes ≤ 15: each pair ≤ 3810, two of them ≤ 7620, exact in i16.
+                        let p = _mm256_add_epi16(
+                            _mm256_maddubs_epi16(lo, y0),
+                            _mm256_maddubs_epi16(hi, y1),
+                        );
+                        isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(p, ones));
+                    }
                 }
-            }
-            let d = unsafe { _mm256_cvtph_ps(_mm_loadu_si128(t.d[s].as_ptr().add(8 * h).cast())) };
-            for i in 0..R {
-                let scale = _mm256_mul_ps(d, _mm256_set1_ps(unsafe { *scales[i].add(blk) }));
-                acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), scale, acc[i]);
+                let d =
+                    unsafe { _mm256_cvtph_ps(_mm_loadu_si128(t.d[s].as_ptr().add(8 * h).cast())) };
+                for i in 0..R {
+                    let scale = _mm256_mul_ps(d, _mm256_set1_ps(unsafe { *scales[i].add(blk) }));
+                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), scale, acc[i]);
+                }
             }
         }
     }
-    store(acc)
+    join(acc)
 }
 
 /// Q8_0 tiles on AVX2: `|q| · (y with q's sign)`, each pair ≤ 2 · 128 · 127, exact in i16.
@@ -142,52 +125,49 @@ pub fn dot_q8_0<const R: usize>(
     tile: &[TileQ8_0],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
-    both_halves!(half_q8_0, tile, acts)
-}
-
-#[target_feature(enable = "avx2,fma,f16c")]
-fn half_q8_0<const R: usize>(
-    tile: &[TileQ8_0],
-    acts: &[&ActivationRow; R],
-    h: usize,
-) -> [[f32; 8]; R] {
+    super::check_rows(tile.len(), &acts);
     let (flip, ones) = (_mm256_set1_epi8(-128), _mm256_set1_epi16(1));
     let quants: [*const i8; R] = std::array::from_fn(|i| acts[i].quants.as_ptr());
     let scales: [*const f32; R] = std::array::from_fn(|i| acts[i].scales.as_ptr());
-    let mut acc = [_mm256_setzero_ps(); R];
+    let mut acc = [[_mm256_setzero_ps(); R]; 2];
     for (b, t) in tile.iter().enumerate() {
-        prefetch_tile((t as *const TileQ8_0).cast(), size_of::<TileQ8_0>(), h);
-        let codes = t.codes.as_ptr().cast::<u8>().wrapping_add(32 * h);
-        for s in 0..8 {
-            let blk = 8 * b + s;
-            let mut isum = [_mm256_setzero_si256(); R];
-            for g in 8 * s..8 * s + 8 {
-                // SAFETY (all reads below): rows have `256 · tile.len()` quants and one
-                // scale per 32 (checked by `both_halves!`); `g < 64`, `h < 2`, `s < 8`.
-                let q =
-                    unsafe { _mm256_xor_si256(_mm256_loadu_si256(codes.add(64 * g).cast()), flip) };
-                let magnitude = _mm256_abs_epi8(q);
-                for i in 0..R {
-                    let y = unsafe {
-                        _mm256_set1_epi32(
-                            quants[i]
-                                .add(256 * b + 4 * g)
-                                .cast::<i32>()
-                                .read_unaligned(),
-                        )
+        // Both halves of a tile before the next one: one stream through the weights.
+        for (h, acc) in acc.iter_mut().enumerate() {
+            prefetch_tile((t as *const TileQ8_0).cast(), size_of::<TileQ8_0>(), h);
+            let codes = t.codes.as_ptr().cast::<u8>().wrapping_add(32 * h);
+            for s in 0..8 {
+                let blk = 8 * b + s;
+                let mut isum = [_mm256_setzero_si256(); R];
+                for g in 8 * s..8 * s + 8 {
+                    // SAFETY (all reads below): rows have `256 · tile.len()` quants and one
+                    // scale per 32 (checked above); `g < 64`, `h < 2`, `s < 8`.
+                    let q = unsafe {
+                        _mm256_xor_si256(_mm256_loadu_si256(codes.add(64 * g).cast()), flip)
                     };
-                    let p = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(y, q));
-                    isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(p, ones));
+                    let magnitude = _mm256_abs_epi8(q);
+                    for i in 0..R {
+                        let y = unsafe {
+                            _mm256_set1_epi32(
+                                quants[i]
+                                    .add(256 * b + 4 * g)
+                                    .cast::<i32>()
+                                    .read_unaligned(),
+                            )
+                        };
+                        let p = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(y, q));
+                        isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(p, ones));
+                    }
                 }
-            }
-            let d = unsafe { _mm256_cvtph_ps(_mm_loadu_si128(t.d[s].as_ptr().add(8 * h).cast())) };
-            for i in 0..R {
-                let scale = _mm256_mul_ps(d, _mm256_set1_ps(unsafe { *scales[i].add(blk) }));
-                acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), scale, acc[i]);
+                let d =
+                    unsafe { _mm256_cvtph_ps(_mm_loadu_si128(t.d[s].as_ptr().add(8 * h).cast())) };
+                for i in 0..R {
+                    let scale = _mm256_mul_ps(d, _mm256_set1_ps(unsafe { *scales[i].add(blk) }));
+                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), scale, acc[i]);
+                }
             }
         }
     }
-    store(acc)
+    join(acc)
 }
 
 /// Q4_K tiles on AVX2: the 6-bit sub-block scales ride in the `vpmaddwd`; the mins' term
@@ -197,78 +177,74 @@ pub fn dot_q4_k<const R: usize>(
     tile: &[TileQ4K],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
-    both_halves!(half_q4_k, tile, acts)
-}
-
-#[target_feature(enable = "avx2,fma,f16c")]
-fn half_q4_k<const R: usize>(
-    tile: &[TileQ4K],
-    acts: &[&ActivationRow; R],
-    h: usize,
-) -> [[f32; 8]; R] {
+    super::check_rows(tile.len(), &acts);
     let m4 = _mm256_set1_epi8(0xF);
     let quants: [*const i8; R] = std::array::from_fn(|i| acts[i].quants.as_ptr());
     let sums: [*const i16; R] = std::array::from_fn(|i| acts[i].sums.as_ptr());
     let scales: [*const f32; R] = std::array::from_fn(|i| acts[i].scales.as_ptr());
-    let mut acc = [_mm256_setzero_ps(); R];
+    let mut acc = [[_mm256_setzero_ps(); R]; 2];
     for (b, t) in tile.iter().enumerate() {
-        prefetch_tile((t as *const TileQ4K).cast(), size_of::<TileQ4K>(), h);
-        let codes = t.codes.as_ptr().cast::<u8>().wrapping_add(32 * h);
-        let mut isum = [_mm256_setzero_si256(); R];
-        let mut imin = [_mm256_setzero_si256(); R];
-        for s in 0..8 {
-            // SAFETY (all reads below): each `scales[s]` / `mins[s]` row is 16 bytes, rows
-            // have `256 · tile.len()` quants and 16 sums per tile (checked by
-            // `both_halves!`); `g < 32`, `h < 2`, `s < 8`.
-            let (sc, mn) = unsafe {
-                (
-                    pair_scales(_mm256_cvtepu8_epi32(load8(t.scales[s].as_ptr().add(8 * h)))),
-                    _mm256_cvtepu8_epi32(load8(t.mins[s].as_ptr().add(8 * h))),
-                )
-            };
-            for g in 4 * s..4 * s + 4 {
-                let w = unsafe { _mm256_loadu_si256(codes.add(64 * g).cast()) };
-                let lo = _mm256_and_si256(w, m4);
-                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
+        // Both halves of a tile before the next one: one stream through the weights.
+        for (h, acc) in acc.iter_mut().enumerate() {
+            prefetch_tile((t as *const TileQ4K).cast(), size_of::<TileQ4K>(), h);
+            let codes = t.codes.as_ptr().cast::<u8>().wrapping_add(32 * h);
+            let mut isum = [_mm256_setzero_si256(); R];
+            let mut imin = [_mm256_setzero_si256(); R];
+            for s in 0..8 {
+                // SAFETY (all reads below): each `scales[s]` / `mins[s]` row is 16 bytes,
+                // rows have `256 · tile.len()` quants and 16 sums per tile (checked above);
+                // `g < 32`, `h < 2`, `s < 8`.
+                let (sc, mn) = unsafe {
+                    (
+                        pair_scales(_mm256_cvtepu8_epi32(load8(t.scales[s].as_ptr().add(8 * h)))),
+                        _mm256_cvtepu8_epi32(load8(t.mins[s].as_ptr().add(8 * h))),
+                    )
+                };
+                for g in 4 * s..4 * s + 4 {
+                    let w = unsafe { _mm256_loadu_si256(codes.add(64 * g).cast()) };
+                    let lo = _mm256_and_si256(w, m4);
+                    let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
+                    for i in 0..R {
+                        let y = unsafe { quants[i].add(256 * b + 8 * g).cast::<i32>() };
+                        let (y0, y1) = unsafe {
+                            (
+                                _mm256_set1_epi32(y.read_unaligned()),
+                                _mm256_set1_epi32(y.add(1).read_unaligned()),
+                            )
+                        };
+                        // ≤ 7620 per i16 lane; × a 6-bit scale, pairs summed: exact in i32.
+                        let p = _mm256_add_epi16(
+                            _mm256_maddubs_epi16(lo, y0),
+                            _mm256_maddubs_epi16(hi, y1),
+                        );
+                        isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(p, sc));
+                    }
+                }
                 for i in 0..R {
-                    let y = unsafe { quants[i].add(256 * b + 8 * g).cast::<i32>() };
-                    let (y0, y1) = unsafe {
-                        (
-                            _mm256_set1_epi32(y.read_unaligned()),
-                            _mm256_set1_epi32(y.add(1).read_unaligned()),
-                        )
+                    let bsum = unsafe {
+                        let bs = sums[i].add(16 * b + 2 * s);
+                        i32::from(*bs) + i32::from(*bs.add(1))
                     };
-                    // ≤ 7620 per i16 lane; × a 6-bit scale, pairs summed: exact in i32.
-                    let p = _mm256_add_epi16(
-                        _mm256_maddubs_epi16(lo, y0),
-                        _mm256_maddubs_epi16(hi, y1),
-                    );
-                    isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(p, sc));
+                    imin[i] =
+                        _mm256_add_epi32(imin[i], _mm256_mullo_epi32(mn, _mm256_set1_epi32(bsum)));
                 }
             }
+            // SAFETY: `d` and `dmin` are 16 f32 each; `8h + 8 ≤ 16`.
+            let (d, dmin) = unsafe {
+                (
+                    _mm256_loadu_ps(t.d.as_ptr().add(8 * h)),
+                    _mm256_loadu_ps(t.dmin.as_ptr().add(8 * h)),
+                )
+            };
             for i in 0..R {
-                let bsum = unsafe {
-                    let bs = sums[i].add(16 * b + 2 * s);
-                    i32::from(*bs) + i32::from(*bs.add(1))
-                };
-                imin[i] =
-                    _mm256_add_epi32(imin[i], _mm256_mullo_epi32(mn, _mm256_set1_epi32(bsum)));
+                let da = _mm256_set1_ps(unsafe { *scales[i].add(b) });
+                acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), _mm256_mul_ps(d, da), acc[i]);
+                acc[i] =
+                    _mm256_fnmadd_ps(_mm256_cvtepi32_ps(imin[i]), _mm256_mul_ps(dmin, da), acc[i]);
             }
         }
-        // SAFETY: `d` and `dmin` are 16 f32 each; `8h + 8 ≤ 16`.
-        let (d, dmin) = unsafe {
-            (
-                _mm256_loadu_ps(t.d.as_ptr().add(8 * h)),
-                _mm256_loadu_ps(t.dmin.as_ptr().add(8 * h)),
-            )
-        };
-        for i in 0..R {
-            let da = _mm256_set1_ps(unsafe { *scales[i].add(b) });
-            acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), _mm256_mul_ps(d, da), acc[i]);
-            acc[i] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(imin[i]), _mm256_mul_ps(dmin, da), acc[i]);
-        }
     }
-    store(acc)
+    join(acc)
 }
 
 /// Q6_K tiles on AVX2: codes ≤ 63, so two `maddubs` add in i16 (≤ 32004) before the
@@ -278,77 +254,72 @@ pub fn dot_q6_k<const R: usize>(
     tile: &[TileQ6K],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
-    both_halves!(half_q6_k, tile, acts)
-}
-
-#[target_feature(enable = "avx2,fma,f16c")]
-fn half_q6_k<const R: usize>(
-    tile: &[TileQ6K],
-    acts: &[&ActivationRow; R],
-    h: usize,
-) -> [[f32; 8]; R] {
+    super::check_rows(tile.len(), &acts);
     let (m4, m2) = (_mm256_set1_epi8(0xF), _mm256_set1_epi8(0x30));
     let quants: [*const i8; R] = std::array::from_fn(|i| acts[i].quants.as_ptr());
     let sums: [*const i16; R] = std::array::from_fn(|i| acts[i].sums.as_ptr());
     let scales: [*const f32; R] = std::array::from_fn(|i| acts[i].scales.as_ptr());
-    let mut acc = [_mm256_setzero_ps(); R];
+    let mut acc = [[_mm256_setzero_ps(); R]; 2];
     for (b, t) in tile.iter().enumerate() {
-        prefetch_tile((t as *const TileQ6K).cast(), size_of::<TileQ6K>(), h);
-        let codes = t.codes.as_ptr().cast::<u8>().wrapping_add(32 * h);
-        let mut isum = [_mm256_setzero_si256(); R];
-        for s in 0..16 {
-            let at = 192 * s;
-            // SAFETY (all reads below): `s < 16` indexes one of the 16 sub-blocks of three
-            // 64-byte planes (`h < 2` picks 32 bytes of each); each `scales[s]` row is 16
-            // bytes; rows have `256 · tile.len()` quants and 16 sums per tile (checked by
-            // `both_halves!`).
-            let (w0, w1, hb) = unsafe {
-                (
-                    _mm256_loadu_si256(codes.add(at).cast()),
-                    _mm256_loadu_si256(codes.add(at + 64).cast()),
-                    _mm256_loadu_si256(codes.add(at + 128).cast()),
-                )
-            };
-            let with_high = |nib: __m256i, bits: __m256i| {
-                _mm256_or_si256(_mm256_and_si256(nib, m4), _mm256_and_si256(bits, m2))
-            };
-            // Values 16s + j, 16s + 4 + j, 16s + 8 + j, 16s + 12 + j of each row.
-            let c = [
-                with_high(w0, _mm256_slli_epi16::<4>(hb)),
-                with_high(_mm256_srli_epi16::<4>(w0), _mm256_slli_epi16::<2>(hb)),
-                with_high(w1, hb),
-                with_high(_mm256_srli_epi16::<4>(w1), _mm256_srli_epi16::<2>(hb)),
-            ];
-            let sc32 =
-                unsafe { _mm256_cvtepi8_epi32(load8(t.scales[s].as_ptr().add(8 * h).cast())) };
-            let sc = pair_scales(sc32);
-            for i in 0..R {
-                let (y, bsum) = unsafe {
+        // Both halves of a tile before the next one: one stream through the weights.
+        for (h, acc) in acc.iter_mut().enumerate() {
+            prefetch_tile((t as *const TileQ6K).cast(), size_of::<TileQ6K>(), h);
+            let codes = t.codes.as_ptr().cast::<u8>().wrapping_add(32 * h);
+            let mut isum = [_mm256_setzero_si256(); R];
+            for s in 0..16 {
+                let at = 192 * s;
+                // SAFETY (all reads below): `s < 16` indexes one of the 16 sub-blocks of three
+                // 64-byte planes (`h < 2` picks 32 bytes of each); each `scales[s]` row is 16
+                // bytes; rows have `256 · tile.len()` quants and 16 sums per tile (checked above).
+                let (w0, w1, hb) = unsafe {
                     (
-                        quants[i].add(256 * b + 16 * s).cast::<i32>(),
-                        i32::from(*sums[i].add(16 * b + s)),
+                        _mm256_loadu_si256(codes.add(at).cast()),
+                        _mm256_loadu_si256(codes.add(at + 64).cast()),
+                        _mm256_loadu_si256(codes.add(at + 128).cast()),
                     )
                 };
-                let yv = |k: usize| _mm256_set1_epi32(unsafe { y.add(k).read_unaligned() });
-                let p01 = _mm256_add_epi16(
-                    _mm256_maddubs_epi16(c[0], yv(0)),
-                    _mm256_maddubs_epi16(c[1], yv(1)),
-                );
-                let p23 = _mm256_add_epi16(
-                    _mm256_maddubs_epi16(c[2], yv(2)),
-                    _mm256_maddubs_epi16(c[3], yv(3)),
-                );
-                let dot = _mm256_add_epi32(_mm256_madd_epi16(p01, sc), _mm256_madd_epi16(p23, sc));
-                let bias = _mm256_mullo_epi32(sc32, _mm256_set1_epi32(-32 * bsum));
-                isum[i] = _mm256_add_epi32(isum[i], _mm256_add_epi32(dot, bias));
+                let with_high = |nib: __m256i, bits: __m256i| {
+                    _mm256_or_si256(_mm256_and_si256(nib, m4), _mm256_and_si256(bits, m2))
+                };
+                // Values 16s + j, 16s + 4 + j, 16s + 8 + j, 16s + 12 + j of each row.
+                let c = [
+                    with_high(w0, _mm256_slli_epi16::<4>(hb)),
+                    with_high(_mm256_srli_epi16::<4>(w0), _mm256_slli_epi16::<2>(hb)),
+                    with_high(w1, hb),
+                    with_high(_mm256_srli_epi16::<4>(w1), _mm256_srli_epi16::<2>(hb)),
+                ];
+                let sc32 =
+                    unsafe { _mm256_cvtepi8_epi32(load8(t.scales[s].as_ptr().add(8 * h).cast())) };
+                let sc = pair_scales(sc32);
+                for i in 0..R {
+                    let (y, bsum) = unsafe {
+                        (
+                            quants[i].add(256 * b + 16 * s).cast::<i32>(),
+                            i32::from(*sums[i].add(16 * b + s)),
+                        )
+                    };
+                    let yv = |k: usize| _mm256_set1_epi32(unsafe { y.add(k).read_unaligned() });
+                    let p01 = _mm256_add_epi16(
+                        _mm256_maddubs_epi16(c[0], yv(0)),
+                        _mm256_maddubs_epi16(c[1], yv(1)),
+                    );
+                    let p23 = _mm256_add_epi16(
+                        _mm256_maddubs_epi16(c[2], yv(2)),
+                        _mm256_maddubs_epi16(c[3], yv(3)),
+                    );
+                    let dot =
+                        _mm256_add_epi32(_mm256_madd_epi16(p01, sc), _mm256_madd_epi16(p23, sc));
+                    let bias = _mm256_mullo_epi32(sc32, _mm256_set1_epi32(-32 * bsum));
+                    isum[i] = _mm256_add_epi32(isum[i], _mm256_add_epi32(dot, bias));
+                }
+            }
+            // SAFETY: `d` is 16 f32; `8h + 8 ≤ 16`.
+            let d = unsafe { _mm256_loadu_ps(t.d.as_ptr().add(8 * h)) };
+            for i in 0..R {
+                let da = _mm256_set1_ps(unsafe { *scales[i].add(b) });
+                acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), _mm256_mul_ps(d, da), acc[i]);
             }
         }
-        // SAFETY: `d` is 16 f32; `8h + 8 ≤ 16`.
-        let d = unsafe { _mm256_loadu_ps(t.d.as_ptr().add(8 * h)) };
-        for i in 0..R {
-            let da = _mm256_set1_ps(unsafe { *scales[i].add(b) });
-            acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), _mm256_mul_ps(d, da), acc[i]);
-        }
     }
-    store(acc)
+    join(acc)
 }

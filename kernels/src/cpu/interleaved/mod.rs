@@ -262,8 +262,9 @@ impl Interleaved {
     /// Whether the tiles beat the row kernels on the raw blocks at `level` for `n`
     /// activation rows. On AVX-512 VNNI always (see the module doc). On AVX2 from n = 2
     /// (1.15–1.25× at n = 2, 1.5–2.7× from n = 4, 2 threads, Zen 4 VM run at AVX2), and at
-    /// n = 1 only for Q4_0 (1.6×): there each half-tile pass streams the weights once with
-    /// half the work, and Q8_0/Q6_K/Q4_K lose 0.73–0.95× to the row kernels.
+    /// n = 1 only for Q4_0 (1.6×): with one activation row the `maddubs` + `madd` pair per
+    /// half-group costs more than the row kernels spend, and Q8_0/Q6_K/Q4_K lose
+    /// 0.73–0.95× to them.
     pub fn serves(&self, level: SimdLevel, n: usize) -> bool {
         match level {
             SimdLevel::Avx512Vnni => true,
