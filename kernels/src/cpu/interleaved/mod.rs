@@ -20,8 +20,10 @@
 //! Where they serve, on AVX-512 VNNI: every activation count. Measured against the row
 //! kernels on the raw blocks (2 threads, Zen 4 VM): at n = 1 Q4_0 1.5–1.9×, Q4_K 1.2–1.8×
 //! and Q6_K 1.8–2.4× from L2/L3 and level from DRAM (0.86–1.17×, both memory-bound), Q8_0
-//! level; from n = 16 2.4–4.3× for every format. On AVX2 ([`avx2`]): 2.0–2.7× at
-//! n = 16–128, from n = 2 in general (see [`Interleaved::serves`]).
+//! level; from n = 16 2.4–4.3× for every format. On AVX2 ([`avx2`]) at every n too: n = 1
+//! 1.25–1.8× from L2/L3 (level from DRAM), n = 2 1.15–1.25×, n = 16–128 2.0–2.7×.
+//! (Comparing the two paths on one matrix alternately makes them evict each other's
+//! bytes from L3; the n = 1 figures are from matrices small enough to stay cached.)
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -256,20 +258,6 @@ impl Interleaved {
             Interleaved::Q6K(_) => DType::Q6K,
             Interleaved::Q4_0(_) => DType::Q4_0,
             Interleaved::Q8_0(_) => DType::Q8_0,
-        }
-    }
-
-    /// Whether the tiles beat the row kernels on the raw blocks at `level` for `n`
-    /// activation rows. On AVX-512 VNNI always (see the module doc). On AVX2 from n = 2
-    /// (1.15–1.25× at n = 2, 1.5–2.7× from n = 4, 2 threads, Zen 4 VM run at AVX2), and at
-    /// n = 1 only for Q4_0 (1.6×): with one activation row the `maddubs` + `madd` pair per
-    /// half-group costs more than the row kernels spend, and Q8_0/Q6_K/Q4_K lose
-    /// 0.73–0.95× to them.
-    pub fn serves(&self, level: SimdLevel, n: usize) -> bool {
-        match level {
-            SimdLevel::Avx512Vnni => true,
-            SimdLevel::Avx2 => n >= 2 || matches!(self, Interleaved::Q4_0(_)),
-            SimdLevel::Scalar => false,
         }
     }
 

@@ -137,10 +137,7 @@ impl FastExecutable {
                 } else {
                     None
                 };
-                if let Some(w) = self.repacked[inp[1].0]
-                    .as_ref()
-                    .filter(|w| w.serves(self.simd.level(), n))
-                {
+                if let Some(w) = self.repacked[inp[1].0].as_ref() {
                     return Ok(Value::F32(matmul::matmul_interleaved(
                         self.simd,
                         self.threads,
