@@ -69,11 +69,12 @@ pub fn dot_q4_0<const R: usize>(
     tile: &[TileQ4_0],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
-    super::check_rows(tile.len(), &acts);
+    let super::RowPointers {
+        quants,
+        sums,
+        scales,
+    } = super::checked_rows(tile.len(), &acts);
     let (m4, ones) = (_mm256_set1_epi8(0xF), _mm256_set1_epi16(1));
-    let quants: [*const i8; R] = std::array::from_fn(|i| acts[i].quants.as_ptr());
-    let sums: [*const i16; R] = std::array::from_fn(|i| acts[i].sums.as_ptr());
-    let scales: [*const f32; R] = std::array::from_fn(|i| acts[i].scales.as_ptr());
     let mut acc = [[_mm256_setzero_ps(); R]; 2];
     for (b, t) in tile.iter().enumerate() {
         // Both halves of a tile before the next one: one stream through the weights.
@@ -125,10 +126,8 @@ pub fn dot_q8_0<const R: usize>(
     tile: &[TileQ8_0],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
-    super::check_rows(tile.len(), &acts);
+    let super::RowPointers { quants, scales, .. } = super::checked_rows(tile.len(), &acts);
     let (flip, ones) = (_mm256_set1_epi8(-128), _mm256_set1_epi16(1));
-    let quants: [*const i8; R] = std::array::from_fn(|i| acts[i].quants.as_ptr());
-    let scales: [*const f32; R] = std::array::from_fn(|i| acts[i].scales.as_ptr());
     let mut acc = [[_mm256_setzero_ps(); R]; 2];
     for (b, t) in tile.iter().enumerate() {
         // Both halves of a tile before the next one: one stream through the weights.
@@ -177,11 +176,12 @@ pub fn dot_q4_k<const R: usize>(
     tile: &[TileQ4K],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
-    super::check_rows(tile.len(), &acts);
+    let super::RowPointers {
+        quants,
+        sums,
+        scales,
+    } = super::checked_rows(tile.len(), &acts);
     let m4 = _mm256_set1_epi8(0xF);
-    let quants: [*const i8; R] = std::array::from_fn(|i| acts[i].quants.as_ptr());
-    let sums: [*const i16; R] = std::array::from_fn(|i| acts[i].sums.as_ptr());
-    let scales: [*const f32; R] = std::array::from_fn(|i| acts[i].scales.as_ptr());
     let mut acc = [[_mm256_setzero_ps(); R]; 2];
     for (b, t) in tile.iter().enumerate() {
         // Both halves of a tile before the next one: one stream through the weights.
@@ -254,11 +254,12 @@ pub fn dot_q6_k<const R: usize>(
     tile: &[TileQ6K],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
-    super::check_rows(tile.len(), &acts);
+    let super::RowPointers {
+        quants,
+        sums,
+        scales,
+    } = super::checked_rows(tile.len(), &acts);
     let (m4, m2) = (_mm256_set1_epi8(0xF), _mm256_set1_epi8(0x30));
-    let quants: [*const i8; R] = std::array::from_fn(|i| acts[i].quants.as_ptr());
-    let sums: [*const i16; R] = std::array::from_fn(|i| acts[i].sums.as_ptr());
-    let scales: [*const f32; R] = std::array::from_fn(|i| acts[i].scales.as_ptr());
     let mut acc = [[_mm256_setzero_ps(); R]; 2];
     for (b, t) in tile.iter().enumerate() {
         // Both halves of a tile before the next one: one stream through the weights.

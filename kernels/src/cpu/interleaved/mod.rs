@@ -100,13 +100,22 @@ pub fn has_kernels(level: SimdLevel) -> bool {
     matches!(level, SimdLevel::Avx2 | SimdLevel::Avx512Vnni)
 }
 
+/// The activation rows' quants, group sums and scales as raw pointers, which the kernels
+/// read through (slice reads reload their bounds on every access and spill registers).
+#[cfg(target_arch = "x86_64")]
+struct RowPointers<const R: usize> {
+    quants: [*const i8; R],
+    sums: [*const i16; R],
+    scales: [*const f32; R],
+}
+
 /// Checks that every activation row covers `tiles` tiles of 256 values (quants, group
-/// sums, scales), which the tile kernels' unchecked loads rely on.
+/// sums, scales) and returns their pointers: the kernels' unchecked reads rely on it.
 ///
 /// # Panics
 /// If one does not.
 #[cfg(target_arch = "x86_64")]
-fn check_rows(tiles: usize, acts: &[&ActivationRow]) {
+fn checked_rows<const R: usize>(tiles: usize, acts: &[&ActivationRow; R]) -> RowPointers<R> {
     for a in acts {
         let values = tiles * 256;
         assert_eq!(a.quants.len(), values, "activation row matches the tile");
@@ -121,6 +130,23 @@ fn check_rows(tiles: usize, acts: &[&ActivationRow]) {
             "one scale per block"
         );
     }
+    RowPointers {
+        quants: from_fn(|i| acts[i].quants.as_ptr()),
+        sums: from_fn(|i| acts[i].sums.as_ptr()),
+        scales: from_fn(|i| acts[i].scales.as_ptr()),
+    }
+}
+
+/// The AVX-512 kernels' sixteen-lane accumulators out as arrays.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn lanes_out<const R: usize>(acc: [std::arch::x86_64::__m512; R]) -> [[f32; TILE_ROWS]; R] {
+    let mut out = [[0.0f32; TILE_ROWS]; R];
+    for (o, v) in out.iter_mut().zip(acc) {
+        // SAFETY: `o` is 16 f32.
+        unsafe { std::arch::x86_64::_mm512_storeu_ps(o.as_mut_ptr(), v) };
+    }
+    out
 }
 
 /// A weight matrix `[rows, k]` repacked into tiles: `tiles[t * blocks + b]` holds values

@@ -23,11 +23,8 @@ pub fn dot_tile<const R: usize>(
     tile: &[TileQ4K],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
-    super::check_rows(tile.len(), &acts);
+    let super::RowPointers { quants, sums, .. } = super::checked_rows(tile.len(), &acts);
     let m4 = _mm512_set1_epi8(0xF);
-    // Raw row pointers (see the Q8_0 kernel): slice reads reload their bounds every time.
-    let quants: [*const i8; R] = std::array::from_fn(|i| acts[i].quants.as_ptr());
-    let sums: [*const i16; R] = std::array::from_fn(|i| acts[i].sums.as_ptr());
     let mut acc = [_mm512_setzero_ps(); R];
     for (b, t) in tile.iter().enumerate() {
         let codes = t.codes.as_ptr().cast::<u8>();
@@ -96,10 +93,5 @@ pub fn dot_tile<const R: usize>(
             acc[i] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(imin[i]), _mm512_mul_ps(dmin, da), acc[i]);
         }
     }
-    let mut out = [[0.0f32; TILE_ROWS]; R];
-    for (o, v) in out.iter_mut().zip(acc) {
-        // SAFETY: `o` is 16 f32.
-        unsafe { _mm512_storeu_ps(o.as_mut_ptr(), v) };
-    }
-    out
+    super::lanes_out(acc)
 }

@@ -22,12 +22,11 @@ pub fn dot_tile<const R: usize>(
     tile: &[TileQ8_0],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
-    super::check_rows(tile.len(), &acts);
-    // Raw row pointers: read through the slices, every access reloads their bounds and the
-    // kernel runs out of registers.
-    let quants: [*const i8; R] = std::array::from_fn(|i| acts[i].quants.as_ptr());
-    let sums: [*const i16; R] = std::array::from_fn(|i| acts[i].sums.as_ptr());
-    let scales: [*const f32; R] = std::array::from_fn(|i| acts[i].scales.as_ptr());
+    let super::RowPointers {
+        quants,
+        sums,
+        scales,
+    } = super::checked_rows(tile.len(), &acts);
     let mut acc = [_mm512_setzero_ps(); R];
     for (b, t) in tile.iter().enumerate() {
         let codes = t.codes.as_ptr().cast::<u8>();
@@ -78,10 +77,5 @@ pub fn dot_tile<const R: usize>(
             }
         }
     }
-    let mut out = [[0.0f32; TILE_ROWS]; R];
-    for (o, v) in out.iter_mut().zip(acc) {
-        // SAFETY: `o` is 16 f32.
-        unsafe { _mm512_storeu_ps(o.as_mut_ptr(), v) };
-    }
-    out
+    super::lanes_out(acc)
 }
