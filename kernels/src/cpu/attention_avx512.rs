@@ -9,7 +9,7 @@
 //! Same online-softmax blocks, order of keys, and [`Partial`] contract as the generic
 //! kernel; results equal it up to float summation order.
 
-use super::attention::{AttentionParams, KvCache, Partial, KEY_BLOCK};
+use super::attention::{prefetch_bytes, AttentionParams, KvCache, Partial, KEYS_AHEAD, KEY_BLOCK};
 use super::exp::exp_nonpositive;
 use std::arch::x86_64::*;
 use std::ops::Range;
@@ -18,8 +18,6 @@ use std::ops::Range;
 const HEADS: usize = 4;
 /// Head dims per pass of the V accumulation.
 const DIMS: usize = 64;
-/// How many keys ahead the K rows are asked for.
-const KEYS_AHEAD: usize = 16;
 
 /// Whether [`attend_group`] takes this shape: head_dim a multiple of [`DIMS`].
 pub fn supports(p: &AttentionParams) -> bool {
@@ -37,16 +35,6 @@ trait Rows: Copy {
     /// Asks for the cache lines of the `len` values from element `at`. A prefetch is a hint
     /// that never faults, so any address will do (past the end included).
     fn prefetch(self, at: usize, len: usize);
-}
-
-/// Asks for the cache lines of `bytes` bytes from `p`.
-#[inline(always)]
-fn prefetch_bytes(p: *const u8, bytes: usize) {
-    for off in (0..bytes).step_by(64) {
-        // SAFETY: SSE is in every x86-64 CPU, and a prefetch reads nothing architecturally
-        // and never faults, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off).cast()) };
-    }
 }
 
 impl Rows for &[f32] {
@@ -136,10 +124,8 @@ fn run<K: Rows, V: Rows>(
         let end = (start + KEY_BLOCK).min(keys.end);
         let len = end - start;
         for j in start..end {
-            // One KV head's slice of each position is a strided walk (a 256-byte row every
-            // 2 KiB for 8 heads × 128 f16) that the hardware prefetcher does not follow: ask
-            // for the K row `KEYS_AHEAD` keys on, and for this key's V row, which the
-            // block's accumulation reads next.
+            // The K row some keys on and this key's V row, which the block's accumulation
+            // reads next: see `KvCache::prefetch`.
             k.prefetch(row_at(j + KEYS_AHEAD), d);
             v.prefetch(row_at(j), d);
             for h0 in (0..group).step_by(HEADS) {
