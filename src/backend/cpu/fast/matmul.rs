@@ -46,9 +46,9 @@ pub fn matmul(
     Ok(out)
 }
 
-/// `y = x · Wᵀ (+ b)` with `W` repacked into row-interleaved tiles (Q4_K, Q6_K, Q8_0): tasks own
-/// whole tiles of 16 weight rows, each output is one tile kernel's lane, so results do not
-/// depend on the split.
+/// `y = x · Wᵀ (+ b)` with `W` repacked into row-interleaved tiles (Q4_0, Q8_0, Q4_K, Q6_K):
+/// tasks own whole tiles of 16 weight rows, each output is one tile kernel's lane, so
+/// results do not depend on the split.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_interleaved(
     simd: Simd,
