@@ -62,7 +62,7 @@ impl KvCache<'_> {
 
 /// Asks for the cache lines of `bytes` bytes from `p` (a hint; nothing off x86-64).
 #[inline(always)]
-pub(crate) fn prefetch_bytes(p: *const u8, bytes: usize) {
+fn prefetch_bytes(p: *const u8, bytes: usize) {
     #[cfg(target_arch = "x86_64")]
     for off in (0..bytes).step_by(64) {
         // SAFETY: SSE is in every x86-64 CPU, and a prefetch reads nothing architecturally

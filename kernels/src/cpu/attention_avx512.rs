@@ -9,7 +9,7 @@
 //! Same online-softmax blocks, order of keys, and [`Partial`] contract as the generic
 //! kernel; results equal it up to float summation order.
 
-use super::attention::{prefetch_bytes, AttentionParams, KvCache, Partial, KEYS_AHEAD, KEY_BLOCK};
+use super::attention::{AttentionParams, KvCache, Partial, KEYS_AHEAD, KEY_BLOCK};
 use super::exp::exp_nonpositive;
 use std::arch::x86_64::*;
 use std::ops::Range;
@@ -32,8 +32,7 @@ trait Rows: Copy {
     /// `at + 16` must be within the cache.
     unsafe fn load(self, at: usize) -> __m512;
 
-    /// Asks for the cache lines of the `len` values from element `at`. A prefetch is a hint
-    /// that never faults, so any address will do (past the end included).
+    /// Asks for the cache lines of the `len` values from element `at` (`KvCache::prefetch`).
     fn prefetch(self, at: usize, len: usize);
 }
 
@@ -46,7 +45,7 @@ impl Rows for &[f32] {
 
     #[inline(always)]
     fn prefetch(self, at: usize, len: usize) {
-        prefetch_bytes(self.as_ptr().wrapping_add(at).cast(), 4 * len);
+        KvCache::F32(self).prefetch(at, len);
     }
 }
 
@@ -59,7 +58,7 @@ impl Rows for &[half::f16] {
 
     #[inline(always)]
     fn prefetch(self, at: usize, len: usize) {
-        prefetch_bytes(self.as_ptr().wrapping_add(at).cast(), 2 * len);
+        KvCache::F16(self).prefetch(at, len);
     }
 }
 

@@ -217,27 +217,25 @@ impl<T: Tile> TiledMatrix<T> {
                         }
                     }
                 };
+                // The kernel for this group's row count (a const generic, so one arm each).
+                #[cfg(target_arch = "x86_64")]
+                macro_rules! for_group {
+                    ($kernel:ident) => {
+                        match g {
+                            4 => put(&T::$kernel::<4>(tile, from_fn(at))),
+                            3 => put(&T::$kernel::<3>(tile, from_fn(at))),
+                            2 => put(&T::$kernel::<2>(tile, from_fn(at))),
+                            _ => put(&T::$kernel::<1>(tile, from_fn(at))),
+                        }
+                    };
+                }
                 match simd.level() {
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: the `Simd` token proves this CPU has AVX-512 VNNI.
-                    SimdLevel::Avx512Vnni => unsafe {
-                        match g {
-                            4 => put(&T::dot_avx512::<4>(tile, from_fn(at))),
-                            3 => put(&T::dot_avx512::<3>(tile, from_fn(at))),
-                            2 => put(&T::dot_avx512::<2>(tile, from_fn(at))),
-                            _ => put(&T::dot_avx512::<1>(tile, from_fn(at))),
-                        }
-                    },
+                    SimdLevel::Avx512Vnni => unsafe { for_group!(dot_avx512) },
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: the `Simd` token proves this CPU has AVX2, FMA and F16C.
-                    SimdLevel::Avx2 => unsafe {
-                        match g {
-                            4 => put(&T::dot_avx2::<4>(tile, from_fn(at))),
-                            3 => put(&T::dot_avx2::<3>(tile, from_fn(at))),
-                            2 => put(&T::dot_avx2::<2>(tile, from_fn(at))),
-                            _ => put(&T::dot_avx2::<1>(tile, from_fn(at))),
-                        }
-                    },
+                    SimdLevel::Avx2 => unsafe { for_group!(dot_avx2) },
                     _ => {
                         let mut sums = [[0.0f32; TILE_ROWS]; GROUP];
                         for (j, row_sums) in sums.iter_mut().take(g).enumerate() {
