@@ -27,8 +27,8 @@
 //! `mul_mat` on plain context memory, so ggml's repacked CPU buffer types (used by
 //! llama.cpp for Q4_0/Q4_K prefill) are not exercised.
 //!
-//! `EDGEPLANE_BENCH_SIMD=avx2|scalar` runs edgeplane's rows at a lower SIMD level (what an
-//! AVX2-only laptop would get); the anchors keep theirs.
+//! `EDGEPLANE_BENCH_SIMD=avx2|avx-vnni|scalar` runs edgeplane's rows at a lower SIMD level
+//! (what an AVX2-only or an AVX-VNNI laptop would get); the anchors keep theirs.
 //!
 //! Caches and bandwidth: the plain n=1 rows run again and again on one weight matrix, so
 //! whatever of it fits the last-level cache stays there ("warm": all of them on a VM with

@@ -24,3 +24,45 @@ fn devices_json_lists_the_reference_backend_first() {
         assert_eq!(device["backend"], backend.info().backend);
     }
 }
+
+/// Runs `edgeplane devices --json` with `EDGEPLANE_SIMD` set; returns the JSON and stderr.
+fn devices_with_simd(simd: &str) -> (serde_json::Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_edgeplane"))
+        .args(["devices", "--json"])
+        .env("RUST_LOG", "warn")
+        .env("EDGEPLANE_SIMD", simd)
+        .output()
+        .expect("the edgeplane binary runs");
+    assert!(out.status.success());
+    let json = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    (json, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn edgeplane_simd_picks_the_fast_backends_level_and_a_typo_is_reported() {
+    let (json, _) = devices_with_simd("scalar");
+    let fast = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["backend"] == "cpu")
+        .expect("the fast CPU backend opens at the scalar level");
+    assert!(
+        fast.to_string().contains("\"scalar\""),
+        "the level is reported: {fast}"
+    );
+
+    let (json, stderr) = devices_with_simd("avx512");
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["backend"] != "cpu"),
+        "no fast backend at a level that does not exist"
+    );
+    assert!(
+        stderr.contains("EDGEPLANE_SIMD=avx512 names no SIMD level")
+            && stderr.contains("avx512-vnni"),
+        "the warning names the variable and the levels: {stderr}"
+    );
+}

@@ -234,7 +234,9 @@ pub fn attend_group(
     match simd.level() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX2+FMA+F16C.
-        SimdLevel::Avx2 => unsafe { super::avx2::attend_group(p, q, k, v, g, keys) },
+        SimdLevel::Avx2 | SimdLevel::AvxVnni => unsafe {
+            super::avx2::attend_group(p, q, k, v, g, keys)
+        },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
         SimdLevel::Avx512Vnni => unsafe {

@@ -34,10 +34,10 @@ pub fn dot(simd: Simd, dtype: DType, w: &[u8], a: &ActivationRow) -> f32 {
             _ => unreachable!("dot has no kernel for {dtype}; matmul dequantizes it first"),
         },
         #[cfg(target_arch = "x86_64")]
-        SimdLevel::Avx2 => {
+        SimdLevel::Avx2 | SimdLevel::AvxVnni => {
             use super::avx2 as k;
-            // SAFETY: a `Simd` with level Avx2 exists only when the CPU has AVX2, FMA and
-            // F16C (`Simd::new` checks), which is what these kernels are compiled for.
+            // SAFETY: a `Simd` with level Avx2 or AvxVnni exists only when the CPU has AVX2,
+            // FMA and F16C (`Simd::new` checks), which is what these kernels are compiled for.
             unsafe {
                 match dtype {
                     DType::Q4_0 => k::dot_q4_0(w, a),
@@ -92,7 +92,7 @@ pub fn dot4(simd: Simd, dtype: DType, w: &[u8], a: &[ActivationRow; 4]) -> [f32;
     let fused = match simd.level() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX2+FMA+F16C.
-        SimdLevel::Avx2 => unsafe {
+        SimdLevel::Avx2 | SimdLevel::AvxVnni => unsafe {
             use super::avx2 as k;
             rows!(k)
         },
@@ -116,7 +116,7 @@ pub fn dot_f32(simd: Simd, a: &[f32], b: &[f32]) -> f32 {
     match simd.level() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX2+FMA+F16C.
-        SimdLevel::Avx2 => unsafe { super::avx2::dot_f32(a, b) },
+        SimdLevel::Avx2 | SimdLevel::AvxVnni => unsafe { super::avx2::dot_f32(a, b) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
         SimdLevel::Avx512Vnni => unsafe { super::avx512::dot_f32(a, b) },
@@ -129,7 +129,7 @@ pub fn axpy(simd: Simd, acc: &mut [f32], p: f32, v: &[f32]) {
     match simd.level() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX2+FMA+F16C.
-        SimdLevel::Avx2 => unsafe { super::avx2::axpy(acc, p, v) },
+        SimdLevel::Avx2 | SimdLevel::AvxVnni => unsafe { super::avx2::axpy(acc, p, v) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
         SimdLevel::Avx512Vnni => unsafe { super::avx512::axpy(acc, p, v) },
@@ -142,7 +142,7 @@ pub fn f16_to_f32(simd: Simd, src: &[half::f16], dst: &mut [f32]) {
     match simd.level() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX2+FMA+F16C.
-        SimdLevel::Avx2 => unsafe { super::avx2::f16_to_f32(src, dst) },
+        SimdLevel::Avx2 | SimdLevel::AvxVnni => unsafe { super::avx2::f16_to_f32(src, dst) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
         SimdLevel::Avx512Vnni => unsafe { super::avx512::f16_to_f32(src, dst) },

@@ -13,13 +13,22 @@ pub enum SimdLevel {
     Scalar,
     /// x86-64 AVX2 + FMA + F16C (256-bit integer and float lanes).
     Avx2,
+    /// AVX2 plus `vpdpbusd` on 256-bit lanes: AVX-VNNI (Intel since Alder Lake, AMD since
+    /// Zen 5, where laptops have it without AVX-512), or the same instruction in AVX-512
+    /// VNNI + VL's encoding. The interleaved tiles use it; everything else runs AVX2 code.
+    AvxVnni,
     /// x86-64 AVX-512 (F, BW, VL) with VNNI: 512-bit lanes and `vpdpbusd` int8 dots.
     Avx512Vnni,
 }
 
 impl SimdLevel {
     /// Every level, plainest first.
-    pub const ALL: [SimdLevel; 3] = [SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512Vnni];
+    pub const ALL: [SimdLevel; 4] = [
+        SimdLevel::Scalar,
+        SimdLevel::Avx2,
+        SimdLevel::AvxVnni,
+        SimdLevel::Avx512Vnni,
+    ];
 
     /// Whether the running CPU can execute this level's code.
     pub fn is_available(self) -> bool {
@@ -30,6 +39,13 @@ impl SimdLevel {
                 std::arch::is_x86_feature_detected!("avx2")
                     && std::arch::is_x86_feature_detected!("fma")
                     && std::arch::is_x86_feature_detected!("f16c")
+            }
+            #[cfg(target_arch = "x86_64")]
+            SimdLevel::AvxVnni => {
+                SimdLevel::Avx2.is_available()
+                    && (std::arch::is_x86_feature_detected!("avxvnni")
+                        || (std::arch::is_x86_feature_detected!("avx512vnni")
+                            && std::arch::is_x86_feature_detected!("avx512vl")))
             }
             #[cfg(target_arch = "x86_64")]
             SimdLevel::Avx512Vnni => {
@@ -65,6 +81,7 @@ impl SimdLevel {
         match self {
             SimdLevel::Scalar => "scalar",
             SimdLevel::Avx2 => "avx2",
+            SimdLevel::AvxVnni => "avx-vnni",
             SimdLevel::Avx512Vnni => "avx512-vnni",
         }
     }

@@ -19,7 +19,7 @@ use std::arch::x86_64::*;
 /// The two halves' f32 accumulators (rows 0–7, rows 8–15) out as sixteen sums per row.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn join<const R: usize>(acc: [[__m256; R]; 2]) -> [[f32; TILE_ROWS]; R] {
+pub(super) fn join<const R: usize>(acc: [[__m256; R]; 2]) -> [[f32; TILE_ROWS]; R] {
     let mut out = [[0.0f32; TILE_ROWS]; R];
     for (h, half) in acc.iter().enumerate() {
         for (o, v) in out.iter_mut().zip(half) {
@@ -34,7 +34,7 @@ fn join<const R: usize>(acc: [[__m256; R]; 2]) -> [[f32; TILE_ROWS]; R] {
 /// `vpmaddwd` multiplies a lane's two i16 partial sums by.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn pair_scales(lanes: __m256i) -> __m256i {
+pub(super) fn pair_scales(lanes: __m256i) -> __m256i {
     _mm256_or_si256(
         _mm256_and_si256(lanes, _mm256_set1_epi32(0xFFFF)),
         _mm256_slli_epi32::<16>(lanes),
@@ -47,7 +47,7 @@ fn pair_scales(lanes: __m256i) -> __m256i {
 /// `p..p + 8` must be readable.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn load8(p: *const u8) -> __m128i {
+pub(super) unsafe fn load8(p: *const u8) -> __m128i {
     // SAFETY: the caller's contract.
     unsafe { _mm_loadl_epi64(p.cast()) }
 }
@@ -55,7 +55,7 @@ unsafe fn load8(p: *const u8) -> __m128i {
 /// Asks for the tile's lines ahead, once per tile (on its first half).
 #[inline]
 #[target_feature(enable = "avx2")]
-fn prefetch_tile(base: *const u8, bytes: usize, h: usize) {
+pub(super) fn prefetch_tile(base: *const u8, bytes: usize, h: usize) {
     if h == 0 {
         for line in (0..bytes).step_by(64) {
             _mm_prefetch::<_MM_HINT_T1>(base.wrapping_add(line + PREFETCH_AHEAD).cast());

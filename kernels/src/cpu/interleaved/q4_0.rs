@@ -72,6 +72,14 @@ impl Tile for TileQ4_0 {
     }
 
     #[cfg(target_arch = "x86_64")]
+    unsafe fn dot_vnni256<const R: usize>(
+        tiles: &[TileQ4_0],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        super::vnni256::dispatch!(dot_q4_0, tiles, acts)
+    }
+
+    #[cfg(target_arch = "x86_64")]
     unsafe fn dot_avx2<const R: usize>(
         tiles: &[TileQ4_0],
         acts: [&ActivationRow; R],

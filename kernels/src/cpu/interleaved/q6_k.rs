@@ -111,6 +111,14 @@ impl Tile for TileQ6K {
     }
 
     #[cfg(target_arch = "x86_64")]
+    unsafe fn dot_vnni256<const R: usize>(
+        tiles: &[TileQ6K],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        super::vnni256::dispatch!(dot_q6_k, tiles, acts)
+    }
+
+    #[cfg(target_arch = "x86_64")]
     unsafe fn dot_avx2<const R: usize>(
         tiles: &[TileQ6K],
         acts: [&ActivationRow; R],

@@ -65,6 +65,14 @@ impl Tile for TileQ8_0 {
     }
 
     #[cfg(target_arch = "x86_64")]
+    unsafe fn dot_vnni256<const R: usize>(
+        tiles: &[TileQ8_0],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        super::vnni256::dispatch!(dot_q8_0, tiles, acts)
+    }
+
+    #[cfg(target_arch = "x86_64")]
     unsafe fn dot_avx2<const R: usize>(
         tiles: &[TileQ8_0],
         acts: [&ActivationRow; R],

@@ -49,7 +49,7 @@ pub fn prefers_packed(simd: Simd, dtype: crate::DType, n: usize, has_direct: boo
     }
     let simd_packs = match simd.level() {
         SimdLevel::Avx512Vnni => true,
-        SimdLevel::Avx2 => dtype != crate::DType::Q8_0,
+        SimdLevel::Avx2 | SimdLevel::AvxVnni => dtype != crate::DType::Q8_0,
         SimdLevel::Scalar => false,
     };
     !has_direct || (simd_packs && n >= PACKED_MIN_ROWS)
@@ -131,7 +131,7 @@ fn tile<const RA: usize>(
         },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX2+FMA+F16C. Q8_0 codes exceed `maddubs`' range.
-        SimdLevel::Avx2 if panel.dtype() != crate::DType::Q8_0 => unsafe {
+        SimdLevel::Avx2 | SimdLevel::AvxVnni if panel.dtype() != crate::DType::Q8_0 => unsafe {
             match panel.family() {
                 Family::K => avx2::tile_k::<TILE_ROWS, RA>(panel, row, acts),
                 Family::Block32 => avx2::tile_32::<TILE_ROWS, RA>(panel, row, acts),

@@ -44,9 +44,13 @@ pub struct Fast {
 
 impl Fast {
     /// A backend with `settings`. Errors: `NotAvailable` when the SIMD level asked for is
-    /// not on this CPU, `Device` when the thread pool cannot start.
+    /// not on this CPU, `InvalidInput` when `EDGEPLANE_SIMD` names no level, `Device` when
+    /// the thread pool cannot start.
     pub fn new(settings: FastSettings) -> Result<Fast> {
-        let level = settings.simd.unwrap_or_else(SimdLevel::best);
+        let level = match settings.simd {
+            Some(level) => level,
+            None => FastSettings::env_simd()?.unwrap_or_else(SimdLevel::best),
+        };
         let simd = Simd::new(level).ok_or_else(|| {
             Error::NotAvailable(format!("SIMD level {level} for the fast CPU backend"))
         })?;

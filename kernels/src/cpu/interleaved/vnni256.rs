@@ -1,0 +1,376 @@
+//! The tile kernels on 256-bit lanes with `vpdpbusd`, for CPUs that have VNNI without
+//! AVX-512 (AVX-VNNI: Intel since Alder Lake, AMD since Zen 5's laptop parts). They walk
+//! the tiles as the AVX2 kernels do (a 64-byte group is rows 0–7, then rows 8–15; both
+//! halves within each tile, so the weights stay one stream) and do the AVX-512 kernels'
+//! arithmetic: unsigned codes × signed activations straight into i32 (no `maddubs` i16
+//! limit, so Q8_0 keeps its `q + 128` codes), biases taken back through the activation
+//! sums.
+//!
+//! The instruction has two encodings with one result, VEX (AVX-VNNI) and EVEX (AVX-512
+//! VNNI + VL). The bodies are written once, generic over [`Dpbusd`], and compiled for
+//! each: a CPU with AVX-512 VNNI runs the EVEX copy, which is how this level is tested on
+//! machines without AVX-VNNI. Only the encoding of one instruction differs.
+
+use super::avx2::{join, load8, prefetch_tile};
+use super::q4_0::TileQ4_0;
+use super::q4_k::TileQ4K;
+use super::q6_k::TileQ6K;
+use super::q8_0::TileQ8_0;
+use super::{checked_rows, RowPointers, TILE_ROWS};
+use crate::cpu::activation::ActivationRow;
+use std::arch::x86_64::*;
+
+/// `acc + Σ₄ u8 × i8` per i32 lane, in one encoding.
+pub trait Dpbusd {
+    /// # Safety
+    /// The CPU must have the encoding's feature.
+    unsafe fn dpbusd(acc: __m256i, unsigned: __m256i, signed: __m256i) -> __m256i;
+}
+
+/// AVX-VNNI's VEX encoding.
+pub struct Vex;
+
+/// AVX-512 VNNI + VL's EVEX encoding of the same instruction.
+pub struct Evex;
+
+impl Dpbusd for Vex {
+    #[inline(always)]
+    unsafe fn dpbusd(acc: __m256i, unsigned: __m256i, signed: __m256i) -> __m256i {
+        // SAFETY: the caller's contract (AVX-VNNI).
+        unsafe { _mm256_dpbusd_avx_epi32(acc, unsigned, signed) }
+    }
+}
+
+impl Dpbusd for Evex {
+    #[inline(always)]
+    unsafe fn dpbusd(acc: __m256i, unsigned: __m256i, signed: __m256i) -> __m256i {
+        // SAFETY: the caller's contract (AVX-512 VNNI + VL).
+        unsafe { _mm256_dpbusd_epi32(acc, unsigned, signed) }
+    }
+}
+
+/// Whether this CPU has the VEX encoding (preferred when it has both: no EVEX prefix).
+pub fn has_vex() -> bool {
+    std::arch::is_x86_feature_detected!("avxvnni")
+}
+
+/// Broadcasts the four activation bytes at `p` to every i32 lane.
+///
+/// # Safety
+/// AVX2, and `p..p + 4` readable.
+#[inline(always)]
+unsafe fn broadcast4(p: *const i8) -> __m256i {
+    // SAFETY: the caller's contract.
+    unsafe { _mm256_set1_epi32(p.cast::<i32>().read_unaligned()) }
+}
+
+/// Q4_0: per half and block, two chains (low / high nibbles) per activation row, the low
+/// one starting at `−8 · Σy`.
+///
+/// # Safety
+/// AVX2, FMA, F16C and `E`'s feature.
+#[inline(always)]
+unsafe fn q4_0<E: Dpbusd, const R: usize>(
+    tile: &[TileQ4_0],
+    acts: [&ActivationRow; R],
+) -> [[f32; TILE_ROWS]; R] {
+    let RowPointers {
+        quants,
+        sums,
+        scales,
+    } = checked_rows(tile.len(), &acts);
+    // SAFETY: the caller's features; every read is in range: rows have `256 · tile.len()`
+    // quants and a sum and scale per 32 (checked above), `g < 32`, `h < 2`, `s < 8`.
+    unsafe {
+        let m4 = _mm256_set1_epi8(0xF);
+        let mut acc = [[_mm256_setzero_ps(); R]; 2];
+        for (b, t) in tile.iter().enumerate() {
+            for (h, acc) in acc.iter_mut().enumerate() {
+                prefetch_tile((t as *const TileQ4_0).cast(), size_of::<TileQ4_0>(), h);
+                let codes = t.codes.as_ptr().cast::<u8>().add(32 * h);
+                for s in 0..8 {
+                    let blk = 8 * b + s;
+                    let mut lo = [_mm256_setzero_si256(); R];
+                    let mut hi = [_mm256_setzero_si256(); R];
+                    for i in 0..R {
+                        lo[i] = _mm256_set1_epi32(-8 * i32::from(*sums[i].add(blk)));
+                    }
+                    for g in 4 * s..4 * s + 4 {
+                        let w = _mm256_loadu_si256(codes.add(64 * g).cast());
+                        let wlo = _mm256_and_si256(w, m4);
+                        let whi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
+                        for i in 0..R {
+                            let y = quants[i].add(256 * b + 8 * g);
+                            lo[i] = E::dpbusd(lo[i], wlo, broadcast4(y));
+                            hi[i] = E::dpbusd(hi[i], whi, broadcast4(y.add(4)));
+                        }
+                    }
+                    let d = _mm256_cvtph_ps(_mm_loadu_si128(t.d[s].as_ptr().add(8 * h).cast()));
+                    for i in 0..R {
+                        let sum = _mm256_cvtepi32_ps(_mm256_add_epi32(lo[i], hi[i]));
+                        let scale = _mm256_mul_ps(d, _mm256_set1_ps(*scales[i].add(blk)));
+                        acc[i] = _mm256_fmadd_ps(sum, scale, acc[i]);
+                    }
+                }
+            }
+        }
+        join(acc)
+    }
+}
+
+/// Q8_0: codes `q + 128` straight into `vpdpbusd`; per half and block, two chains (even /
+/// odd groups) per activation row, the even one starting at `−128 · Σy`.
+///
+/// # Safety
+/// AVX2, FMA, F16C and `E`'s feature.
+#[inline(always)]
+unsafe fn q8_0<E: Dpbusd, const R: usize>(
+    tile: &[TileQ8_0],
+    acts: [&ActivationRow; R],
+) -> [[f32; TILE_ROWS]; R] {
+    let RowPointers {
+        quants,
+        sums,
+        scales,
+    } = checked_rows(tile.len(), &acts);
+    // SAFETY: the caller's features; every read is in range: rows have `256 · tile.len()`
+    // quants and a sum and scale per 32 (checked above), `g + 1 < 64`, `h < 2`, `s < 8`.
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); R]; 2];
+        for (b, t) in tile.iter().enumerate() {
+            for (h, acc) in acc.iter_mut().enumerate() {
+                prefetch_tile((t as *const TileQ8_0).cast(), size_of::<TileQ8_0>(), h);
+                let codes = t.codes.as_ptr().cast::<u8>().add(32 * h);
+                for s in 0..8 {
+                    let blk = 8 * b + s;
+                    let mut even = [_mm256_setzero_si256(); R];
+                    let mut odd = [_mm256_setzero_si256(); R];
+                    for i in 0..R {
+                        even[i] = _mm256_set1_epi32(-128 * i32::from(*sums[i].add(blk)));
+                    }
+                    for g in (8 * s..8 * s + 8).step_by(2) {
+                        let w0 = _mm256_loadu_si256(codes.add(64 * g).cast());
+                        let w1 = _mm256_loadu_si256(codes.add(64 * g + 64).cast());
+                        for i in 0..R {
+                            let y = quants[i].add(256 * b + 4 * g);
+                            even[i] = E::dpbusd(even[i], w0, broadcast4(y));
+                            odd[i] = E::dpbusd(odd[i], w1, broadcast4(y.add(4)));
+                        }
+                    }
+                    let d = _mm256_cvtph_ps(_mm_loadu_si128(t.d[s].as_ptr().add(8 * h).cast()));
+                    for i in 0..R {
+                        let sum = _mm256_cvtepi32_ps(_mm256_add_epi32(even[i], odd[i]));
+                        let scale = _mm256_mul_ps(d, _mm256_set1_ps(*scales[i].add(blk)));
+                        acc[i] = _mm256_fmadd_ps(sum, scale, acc[i]);
+                    }
+                }
+            }
+        }
+        join(acc)
+    }
+}
+
+/// Q4_K: per sub-block two chains per activation row; their sum (up to 32·15·127, past
+/// i16, so no `vpmaddwd`) is scaled by the rows' 6-bit scales with one `vpmulld`, as on
+/// AVX-512, and the mins' term likewise.
+///
+/// # Safety
+/// AVX2, FMA, F16C and `E`'s feature.
+#[inline(always)]
+unsafe fn q4_k<E: Dpbusd, const R: usize>(
+    tile: &[TileQ4K],
+    acts: [&ActivationRow; R],
+) -> [[f32; TILE_ROWS]; R] {
+    let RowPointers {
+        quants,
+        sums,
+        scales,
+    } = checked_rows(tile.len(), &acts);
+    // SAFETY: the caller's features; every read is in range: each `scales[s]` / `mins[s]`
+    // row and `d` / `dmin` hold 16 entries (`8h + 8 ≤ 16`), rows have `256 · tile.len()`
+    // quants and 16 sums per tile (checked above), `g < 32`, `s < 8`.
+    unsafe {
+        let m4 = _mm256_set1_epi8(0xF);
+        let mut acc = [[_mm256_setzero_ps(); R]; 2];
+        for (b, t) in tile.iter().enumerate() {
+            for (h, acc) in acc.iter_mut().enumerate() {
+                prefetch_tile((t as *const TileQ4K).cast(), size_of::<TileQ4K>(), h);
+                let codes = t.codes.as_ptr().cast::<u8>().add(32 * h);
+                let mut isum = [_mm256_setzero_si256(); R];
+                let mut imin = [_mm256_setzero_si256(); R];
+                for s in 0..8 {
+                    let mut sub_lo = [_mm256_setzero_si256(); R];
+                    let mut sub_hi = [_mm256_setzero_si256(); R];
+                    for g in 4 * s..4 * s + 4 {
+                        let w = _mm256_loadu_si256(codes.add(64 * g).cast());
+                        let lo = _mm256_and_si256(w, m4);
+                        let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
+                        for i in 0..R {
+                            let y = quants[i].add(256 * b + 8 * g);
+                            sub_lo[i] = E::dpbusd(sub_lo[i], lo, broadcast4(y));
+                            sub_hi[i] = E::dpbusd(sub_hi[i], hi, broadcast4(y.add(4)));
+                        }
+                    }
+                    let sc = _mm256_cvtepu8_epi32(load8(t.scales[s].as_ptr().add(8 * h)));
+                    let mn = _mm256_cvtepu8_epi32(load8(t.mins[s].as_ptr().add(8 * h)));
+                    for i in 0..R {
+                        let sub = _mm256_add_epi32(sub_lo[i], sub_hi[i]);
+                        isum[i] = _mm256_add_epi32(isum[i], _mm256_mullo_epi32(sub, sc));
+                        let bs = sums[i].add(16 * b + 2 * s);
+                        let bsum = i32::from(*bs) + i32::from(*bs.add(1));
+                        imin[i] = _mm256_add_epi32(
+                            imin[i],
+                            _mm256_mullo_epi32(mn, _mm256_set1_epi32(bsum)),
+                        );
+                    }
+                }
+                let d = _mm256_loadu_ps(t.d.as_ptr().add(8 * h));
+                let dmin = _mm256_loadu_ps(t.dmin.as_ptr().add(8 * h));
+                for i in 0..R {
+                    let da = _mm256_set1_ps(*scales[i].add(b));
+                    let (dot, min) = (_mm256_cvtepi32_ps(isum[i]), _mm256_cvtepi32_ps(imin[i]));
+                    acc[i] = _mm256_fmadd_ps(dot, _mm256_mul_ps(d, da), acc[i]);
+                    acc[i] = _mm256_fnmadd_ps(min, _mm256_mul_ps(dmin, da), acc[i]);
+                }
+            }
+        }
+        join(acc)
+    }
+}
+
+/// Q6_K: codes rebuilt from the planes as the AVX2 kernel does, four `vpdpbusd` per
+/// sub-block and activation row in two chains, the first starting at `−32 · Σy`; the
+/// signed sub-block scale is one `vpmulld` (the sums exceed i16), as on AVX-512.
+///
+/// # Safety
+/// AVX2, FMA, F16C and `E`'s feature.
+#[inline(always)]
+unsafe fn q6_k<E: Dpbusd, const R: usize>(
+    tile: &[TileQ6K],
+    acts: [&ActivationRow; R],
+) -> [[f32; TILE_ROWS]; R] {
+    let RowPointers {
+        quants,
+        sums,
+        scales,
+    } = checked_rows(tile.len(), &acts);
+    // SAFETY: the caller's features; every read is in range: `s < 16` indexes one of the 16
+    // sub-blocks of three 64-byte planes (`h < 2` picks 32 bytes of each), each `scales[s]`
+    // row and `d` hold 16 entries, rows have `256 · tile.len()` quants and 16 sums per tile
+    // (checked above).
+    unsafe {
+        let (m4, m2) = (_mm256_set1_epi8(0xF), _mm256_set1_epi8(0x30));
+        let mut acc = [[_mm256_setzero_ps(); R]; 2];
+        for (b, t) in tile.iter().enumerate() {
+            for (h, acc) in acc.iter_mut().enumerate() {
+                prefetch_tile((t as *const TileQ6K).cast(), size_of::<TileQ6K>(), h);
+                let codes = t.codes.as_ptr().cast::<u8>().add(32 * h);
+                let mut total = [_mm256_setzero_si256(); R];
+                for s in 0..16 {
+                    let at = 192 * s;
+                    let w0 = _mm256_loadu_si256(codes.add(at).cast());
+                    let w1 = _mm256_loadu_si256(codes.add(at + 64).cast());
+                    let hb = _mm256_loadu_si256(codes.add(at + 128).cast());
+                    let with_high = |nib: __m256i, bits: __m256i| {
+                        _mm256_or_si256(_mm256_and_si256(nib, m4), _mm256_and_si256(bits, m2))
+                    };
+                    // Values 16s + j, 16s + 4 + j, 16s + 8 + j, 16s + 12 + j of each row.
+                    let c = [
+                        with_high(w0, _mm256_slli_epi16::<4>(hb)),
+                        with_high(_mm256_srli_epi16::<4>(w0), _mm256_slli_epi16::<2>(hb)),
+                        with_high(w1, hb),
+                        with_high(_mm256_srli_epi16::<4>(w1), _mm256_srli_epi16::<2>(hb)),
+                    ];
+                    let sc = _mm256_cvtepi8_epi32(load8(t.scales[s].as_ptr().add(8 * h).cast()));
+                    for i in 0..R {
+                        let y = quants[i].add(256 * b + 16 * s);
+                        let bsum = i32::from(*sums[i].add(16 * b + s));
+                        let mut sub0 = _mm256_set1_epi32(-32 * bsum);
+                        let mut sub1 =
+                            E::dpbusd(_mm256_setzero_si256(), c[1], broadcast4(y.add(4)));
+                        sub0 = E::dpbusd(sub0, c[0], broadcast4(y));
+                        sub0 = E::dpbusd(sub0, c[2], broadcast4(y.add(8)));
+                        sub1 = E::dpbusd(sub1, c[3], broadcast4(y.add(12)));
+                        let sub = _mm256_add_epi32(sub0, sub1);
+                        total[i] = _mm256_add_epi32(total[i], _mm256_mullo_epi32(sub, sc));
+                    }
+                }
+                let d = _mm256_loadu_ps(t.d.as_ptr().add(8 * h));
+                for i in 0..R {
+                    let da = _mm256_set1_ps(*scales[i].add(b));
+                    let dot = _mm256_cvtepi32_ps(total[i]);
+                    acc[i] = _mm256_fmadd_ps(dot, _mm256_mul_ps(d, da), acc[i]);
+                }
+            }
+        }
+        join(acc)
+    }
+}
+
+/// The four kernels compiled for one encoding: each entry enables the features its
+/// `#[inline(always)]` body needs, so the body is compiled with that encoding inside.
+macro_rules! encoding {
+    ($module:ident, $encoding:ty, $features:literal) => {
+        /// The tile kernels in this encoding.
+        pub mod $module {
+            use super::*;
+
+            /// Q4_0 tiles.
+            #[target_feature(enable = $features)]
+            pub fn dot_q4_0<const R: usize>(
+                tile: &[TileQ4_0],
+                acts: [&ActivationRow; R],
+            ) -> [[f32; TILE_ROWS]; R] {
+                // SAFETY: this function's features are the body's contract.
+                unsafe { q4_0::<$encoding, R>(tile, acts) }
+            }
+
+            /// Q8_0 tiles.
+            #[target_feature(enable = $features)]
+            pub fn dot_q8_0<const R: usize>(
+                tile: &[TileQ8_0],
+                acts: [&ActivationRow; R],
+            ) -> [[f32; TILE_ROWS]; R] {
+                // SAFETY: this function's features are the body's contract.
+                unsafe { q8_0::<$encoding, R>(tile, acts) }
+            }
+
+            /// Q4_K tiles.
+            #[target_feature(enable = $features)]
+            pub fn dot_q4_k<const R: usize>(
+                tile: &[TileQ4K],
+                acts: [&ActivationRow; R],
+            ) -> [[f32; TILE_ROWS]; R] {
+                // SAFETY: this function's features are the body's contract.
+                unsafe { q4_k::<$encoding, R>(tile, acts) }
+            }
+
+            /// Q6_K tiles.
+            #[target_feature(enable = $features)]
+            pub fn dot_q6_k<const R: usize>(
+                tile: &[TileQ6K],
+                acts: [&ActivationRow; R],
+            ) -> [[f32; TILE_ROWS]; R] {
+                // SAFETY: this function's features are the body's contract.
+                unsafe { q6_k::<$encoding, R>(tile, acts) }
+            }
+        }
+    };
+}
+
+encoding!(vex, Vex, "avx2,fma,f16c,avxvnni");
+encoding!(evex, Evex, "avx2,fma,f16c,avx512f,avx512vl,avx512vnni");
+
+/// Picks the encoding this CPU has for one kernel.
+macro_rules! dispatch {
+    ($kernel:ident, $tile:ident, $acts:ident) => {
+        if $crate::cpu::interleaved::vnni256::has_vex() {
+            // SAFETY: the CPU has AVX-VNNI (just checked) and AVX2/FMA/F16C (the caller's).
+            unsafe { $crate::cpu::interleaved::vnni256::vex::$kernel($tile, $acts) }
+        } else {
+            // SAFETY: without AVX-VNNI the level exists only with AVX-512 VNNI + VL.
+            unsafe { $crate::cpu::interleaved::vnni256::evex::$kernel($tile, $acts) }
+        }
+    };
+}
+pub(super) use dispatch;
