@@ -11,7 +11,7 @@
 //! each: a CPU with AVX-512 VNNI runs the EVEX copy, which is how this level is tested on
 //! machines without AVX-VNNI. Only the encoding of one instruction differs.
 
-use super::avx2::{join, load8, prefetch_tile};
+use super::avx2::{header_lines, join, load8, prefetch_ahead};
 use super::q4_0::TileQ4_0;
 use super::q4_k::TileQ4K;
 use super::q6_k::TileQ6K;
@@ -86,7 +86,11 @@ unsafe fn q4_0<E: Dpbusd, const R: usize>(
         let mut acc = [[_mm256_setzero_ps(); R]; 2];
         for (b, t) in tile.iter().enumerate() {
             for (h, acc) in acc.iter_mut().enumerate() {
-                prefetch_tile((t as *const TileQ4_0).cast(), size_of::<TileQ4_0>(), h);
+                prefetch_ahead(
+                    (t as *const TileQ4_0).cast(),
+                    header_lines(std::mem::offset_of!(TileQ4_0, codes)),
+                    h,
+                );
                 let codes = t.codes.as_ptr().cast::<u8>().add(32 * h);
                 for s in 0..8 {
                     let blk = 8 * b + s;
@@ -96,6 +100,7 @@ unsafe fn q4_0<E: Dpbusd, const R: usize>(
                         lo[i] = _mm256_set1_epi32(-8 * i32::from(*sums[i].add(blk)));
                     }
                     for g in 4 * s..4 * s + 4 {
+                        prefetch_ahead(t.codes.as_ptr().cast::<u8>().wrapping_add(64 * g), 1, h);
                         let w = _mm256_loadu_si256(codes.add(64 * g).cast());
                         let wlo = _mm256_and_si256(w, m4);
                         let whi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
@@ -139,7 +144,11 @@ unsafe fn q8_0<E: Dpbusd, const R: usize>(
         let mut acc = [[_mm256_setzero_ps(); R]; 2];
         for (b, t) in tile.iter().enumerate() {
             for (h, acc) in acc.iter_mut().enumerate() {
-                prefetch_tile((t as *const TileQ8_0).cast(), size_of::<TileQ8_0>(), h);
+                prefetch_ahead(
+                    (t as *const TileQ8_0).cast(),
+                    header_lines(std::mem::offset_of!(TileQ8_0, codes)),
+                    h,
+                );
                 let codes = t.codes.as_ptr().cast::<u8>().add(32 * h);
                 for s in 0..8 {
                     let blk = 8 * b + s;
@@ -149,6 +158,7 @@ unsafe fn q8_0<E: Dpbusd, const R: usize>(
                         even[i] = _mm256_set1_epi32(-128 * i32::from(*sums[i].add(blk)));
                     }
                     for g in (8 * s..8 * s + 8).step_by(2) {
+                        prefetch_ahead(t.codes.as_ptr().cast::<u8>().wrapping_add(64 * g), 2, h);
                         let w0 = _mm256_loadu_si256(codes.add(64 * g).cast());
                         let w1 = _mm256_loadu_si256(codes.add(64 * g + 64).cast());
                         for i in 0..R {
@@ -194,7 +204,11 @@ unsafe fn q4_k<E: Dpbusd, const R: usize>(
         let mut acc = [[_mm256_setzero_ps(); R]; 2];
         for (b, t) in tile.iter().enumerate() {
             for (h, acc) in acc.iter_mut().enumerate() {
-                prefetch_tile((t as *const TileQ4K).cast(), size_of::<TileQ4K>(), h);
+                prefetch_ahead(
+                    (t as *const TileQ4K).cast(),
+                    header_lines(std::mem::offset_of!(TileQ4K, codes)),
+                    h,
+                );
                 let codes = t.codes.as_ptr().cast::<u8>().add(32 * h);
                 let mut isum = [_mm256_setzero_si256(); R];
                 let mut imin = [_mm256_setzero_si256(); R];
@@ -202,6 +216,7 @@ unsafe fn q4_k<E: Dpbusd, const R: usize>(
                     let mut sub_lo = [_mm256_setzero_si256(); R];
                     let mut sub_hi = [_mm256_setzero_si256(); R];
                     for g in 4 * s..4 * s + 4 {
+                        prefetch_ahead(t.codes.as_ptr().cast::<u8>().wrapping_add(64 * g), 1, h);
                         let w = _mm256_loadu_si256(codes.add(64 * g).cast());
                         let lo = _mm256_and_si256(w, m4);
                         let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
@@ -263,11 +278,16 @@ unsafe fn q6_k<E: Dpbusd, const R: usize>(
         let mut acc = [[_mm256_setzero_ps(); R]; 2];
         for (b, t) in tile.iter().enumerate() {
             for (h, acc) in acc.iter_mut().enumerate() {
-                prefetch_tile((t as *const TileQ6K).cast(), size_of::<TileQ6K>(), h);
+                prefetch_ahead(
+                    (t as *const TileQ6K).cast(),
+                    header_lines(std::mem::offset_of!(TileQ6K, codes)),
+                    h,
+                );
                 let codes = t.codes.as_ptr().cast::<u8>().add(32 * h);
                 let mut total = [_mm256_setzero_si256(); R];
                 for s in 0..16 {
                     let at = 192 * s;
+                    prefetch_ahead(t.codes.as_ptr().cast::<u8>().wrapping_add(at), 3, h);
                     let w0 = _mm256_loadu_si256(codes.add(at).cast());
                     let w1 = _mm256_loadu_si256(codes.add(at + 64).cast());
                     let hb = _mm256_loadu_si256(codes.add(at + 128).cast());
