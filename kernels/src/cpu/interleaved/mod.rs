@@ -118,6 +118,30 @@ pub fn has_kernels(level: SimdLevel) -> bool {
     )
 }
 
+/// Four tile code bytes from two raw little-endian words whose low (`high` false) or high
+/// nibbles are eight consecutive 4-bit codes: byte `j` is code `j` | code `4 + j` << 4.
+/// Word-wide, since packing runs at every model load.
+#[inline]
+fn nibble_pairs(a: u32, b: u32, high: bool) -> [u8; 4] {
+    const LOW: u32 = 0x0F0F_0F0F;
+    let pairs = if high {
+        ((a >> 4) & LOW) | (b & !LOW)
+    } else {
+        (a & LOW) | ((b & LOW) << 4)
+    };
+    pairs.to_le_bytes()
+}
+
+/// `N` little-endian words from `4N` raw bytes.
+///
+/// # Panics
+/// If `raw` is shorter.
+#[inline]
+fn words<const N: usize>(raw: &[u8]) -> [u32; N] {
+    let raw = &raw[..4 * N];
+    from_fn(|i| u32::from_le_bytes([raw[4 * i], raw[4 * i + 1], raw[4 * i + 2], raw[4 * i + 3]]))
+}
+
 /// The activation rows' quants, group sums and scales as raw pointers, which the kernels
 /// read through (slice reads reload their bounds on every access and spill registers).
 #[cfg(target_arch = "x86_64")]

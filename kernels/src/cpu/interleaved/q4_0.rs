@@ -25,18 +25,14 @@ impl Tile for TileQ4_0 {
     fn pack(blocks: [&[u8]; TILE_ROWS]) -> TileQ4_0 {
         let mut tile: TileQ4_0 = bytemuck::Zeroable::zeroed();
         for (r, raw) in blocks.into_iter().enumerate() {
-            let mut codes = [0u8; 256];
             for (s, blk) in raw.chunks_exact(q4_0::BYTES).enumerate() {
                 tile.d[s][r] = u16::from_le_bytes([blk[0], blk[1]]);
-                // Byte `i` holds value `i` (low nibble) and value `i + 16` (high).
-                for (i, &byte) in blk[q4_0::QS..].iter().enumerate() {
-                    codes[32 * s + i] = byte & 0xF;
-                    codes[32 * s + 16 + i] = byte >> 4;
-                }
-            }
-            for (g, group) in codes.chunks_exact(8).enumerate() {
-                for j in 0..4 {
-                    tile.codes[g][r][j] = group[j] | (group[4 + j] << 4);
+                // Byte `i` holds value `i` (low nibble) and value `i + 16` (high): groups
+                // `4s`, `4s + 1` are low nibbles of bytes 0–7, 8–15, the next two high ones.
+                let qs: [u32; 4] = super::words(&blk[q4_0::QS..]);
+                for t in 0..4 {
+                    let at = 2 * (t % 2);
+                    tile.codes[4 * s + t][r] = super::nibble_pairs(qs[at], qs[at + 1], t >= 2);
                 }
             }
         }

@@ -28,27 +28,6 @@ pub struct TileQ6K {
     pub codes: [[[[u8; 4]; TILE_ROWS]; 3]; 16],
 }
 
-/// The 6-bit codes (0..64; the value is `d · scale · (code − 32)`) of a raw Q6_K block's
-/// 256 values, in value order. Half `h` of 128 values: quarter `q`'s low four bits are
-/// the low (`q` = 0, 1) or high (`q` = 2, 3) nibbles of `ql[64h + 32(q mod 2) ..]`, its
-/// high two bits bits `2q..2q + 2` of `qh[32h ..]`.
-fn codes(blk: &[u8]) -> [u8; 256] {
-    let mut out = [0u8; 256];
-    for h in 0..2 {
-        let ql = &blk[64 * h..64 * h + 64];
-        let qh = &blk[q6_k::QH + 32 * h..q6_k::QH + 32 * h + 32];
-        for q in 0..4 {
-            let low = &ql[32 * (q % 2)..32 * (q % 2) + 32];
-            let shift = if q < 2 { 0 } else { 4 };
-            let dst = &mut out[128 * h + 32 * q..128 * h + 32 * q + 32];
-            for ((d, &l), &hi) in dst.iter_mut().zip(low).zip(qh) {
-                *d = ((l >> shift) & 0xF) | (((hi >> (2 * q)) & 3) << 4);
-            }
-        }
-    }
-    out
-}
-
 impl Tile for TileQ6K {
     const DTYPE: DType = DType::Q6K;
 
@@ -56,21 +35,24 @@ impl Tile for TileQ6K {
         let mut tile: TileQ6K = bytemuck::Zeroable::zeroed();
         for (r, blk) in blocks.into_iter().enumerate() {
             tile.d[r] = f16_at(&blk[q6_k::D..]);
-            let codes = codes(blk);
-            for s in 0..16 {
-                tile.scales[s][r] = blk[q6_k::SCALES + s] as i8;
-                for j in 0..4 {
-                    let mut bits = 0u8;
-                    for f in 0..4 {
-                        bits |= (codes[16 * s + 4 * f + j] >> 4) << (2 * f);
-                    }
-                    tile.codes[s][2][r][j] = bits;
-                }
+            // Half `h` of 128 values, quarter `q` of 32: the low four bits are the low
+            // (`q` = 0, 1) or high (`q` = 2, 3) nibbles of `ql[64h + 32(q mod 2) ..]`, the
+            // high two bits bits `2q..2q + 2` of `qh[32h ..]`.
+            let ql: [u32; 32] = super::words(blk);
+            let qh: [u32; 16] = super::words(&blk[q6_k::QH..]);
+            for g in 0..32 {
+                let (h, q, i) = (g / 16, (g % 16) / 4, 2 * (g % 4));
+                let at = 16 * h + 8 * (q % 2) + i;
+                tile.codes[g / 2][g % 2][r] = super::nibble_pairs(ql[at], ql[at + 1], q >= 2);
             }
-            for (g, group) in codes.chunks_exact(8).enumerate() {
-                for j in 0..4 {
-                    tile.codes[g / 2][g % 2][r][j] = (group[j] & 0xF) | ((group[4 + j] & 0xF) << 4);
+            for (s, planes) in tile.codes.iter_mut().enumerate() {
+                tile.scales[s][r] = blk[q6_k::SCALES + s] as i8;
+                let (h, q, i) = (s / 8, (s % 8) / 2, 4 * (s % 2));
+                let mut bits = 0u32;
+                for f in 0..4 {
+                    bits |= ((qh[8 * h + i + f] >> (2 * q)) & 0x0303_0303) << (2 * f);
                 }
+                planes[2][r] = bits.to_le_bytes();
             }
         }
         tile

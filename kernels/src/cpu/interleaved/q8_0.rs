@@ -27,9 +27,9 @@ impl Tile for TileQ8_0 {
         for (r, raw) in blocks.into_iter().enumerate() {
             for (s, blk) in raw.chunks_exact(q8_0::BYTES).enumerate() {
                 tile.d[s][r] = u16::from_le_bytes([blk[0], blk[1]]);
-                for (i, &q) in blk[q8_0::QS..].iter().enumerate() {
-                    let v = 32 * s + i;
-                    tile.codes[v / 4][r][v % 4] = q ^ 0x80;
+                let qs: [u32; 8] = super::words(&blk[q8_0::QS..]);
+                for (i, q) in qs.into_iter().enumerate() {
+                    tile.codes[8 * s + i][r] = (q ^ 0x8080_8080).to_le_bytes();
                 }
             }
         }

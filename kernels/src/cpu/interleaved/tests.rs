@@ -88,3 +88,73 @@ fn only_whole_tiles_of_tiled_formats_are_repacked() {
     );
     assert!(Interleaved::new(&matrix(DType::Q4K, 16, 256, &w)).is_some());
 }
+
+/// The 4-bit codes of a raw Q4_K block in value order, byte by byte (the packer's spec):
+/// chunk `c` of 32 bytes holds values `64c..64c + 32` in its low nibbles, the next 32 in
+/// its high ones.
+fn q4_k_codes(blk: &[u8]) -> Vec<u8> {
+    let qs = &blk[crate::cpu::layout::q4_k::QS..crate::cpu::layout::q4_k::QS + 128];
+    let mut out = vec![0u8; 256];
+    for (c, chunk) in qs.chunks_exact(32).enumerate() {
+        for (i, &byte) in chunk.iter().enumerate() {
+            out[64 * c + i] = byte & 0xF;
+            out[64 * c + 32 + i] = byte >> 4;
+        }
+    }
+    out
+}
+
+/// The 6-bit codes of a raw Q6_K block in value order, byte by byte (the packer's spec).
+fn q6_k_codes(blk: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; 256];
+    for (v, o) in out.iter_mut().enumerate() {
+        let (h, q, i) = (v / 128, (v % 128) / 32, v % 32);
+        let low = (blk[64 * h + 32 * (q % 2) + i] >> (4 * (q / 2))) & 0xF;
+        let high = (blk[q6_k::QH + 32 * h + i] >> (2 * q)) & 3;
+        *o = low | (high << 4);
+    }
+    out
+}
+
+#[test]
+fn word_wide_packers_place_every_code_where_the_layout_says() {
+    let w = random_rows(DType::Q4K, 16, 256, 5);
+    let rows: [&[u8]; TILE_ROWS] = from_fn(|r| &w[r * 144..(r + 1) * 144]);
+    let tile = TileQ4K::pack(rows);
+    for (r, blk) in rows.iter().enumerate() {
+        let codes = q4_k_codes(blk);
+        for g in 0..32 {
+            for j in 0..4 {
+                let want = codes[8 * g + j] | (codes[8 * g + 4 + j] << 4);
+                assert_eq!(tile.codes[g][r][j], want, "Q4_K row {r} group {g} byte {j}");
+            }
+        }
+    }
+
+    let w = random_rows(DType::Q6K, 16, 256, 6);
+    let rows: [&[u8]; TILE_ROWS] = from_fn(|r| &w[r * 210..(r + 1) * 210]);
+    let tile = TileQ6K::pack(rows);
+    for (r, blk) in rows.iter().enumerate() {
+        let codes = q6_k_codes(blk);
+        for s in 0..16 {
+            assert_eq!(tile.scales[s][r], blk[q6_k::SCALES + s] as i8);
+            for j in 0..4 {
+                let high = (0..4).fold(0u8, |b, f| b | (codes[16 * s + 4 * f + j] >> 4) << (2 * f));
+                assert_eq!(
+                    tile.codes[s][2][r][j], high,
+                    "Q6_K row {r} high plane {s} byte {j}"
+                );
+            }
+        }
+        for g in 0..32 {
+            for j in 0..4 {
+                let want = (codes[8 * g + j] & 0xF) | ((codes[8 * g + 4 + j] & 0xF) << 4);
+                assert_eq!(
+                    tile.codes[g / 2][g % 2][r][j],
+                    want,
+                    "Q6_K row {r} group {g} byte {j}"
+                );
+            }
+        }
+    }
+}
