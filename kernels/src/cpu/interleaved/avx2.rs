@@ -72,6 +72,35 @@ pub(super) const fn header_lines(codes_offset: usize) -> usize {
     codes_offset.div_ceil(64)
 }
 
+/// One half (eight rows) of a Q6_K tile's sub-block as four registers of full 6-bit codes:
+/// values `16s + j`, `16s + 4 + j`, `16s + 8 + j`, `16s + 12 + j` of each row, from the two
+/// nibble planes and the high-bit plane starting at `at`.
+///
+/// # Safety
+/// `at..at + 32`, `at + 64..at + 96` and `at + 128..at + 160` must be readable.
+#[inline]
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn q6_k_codes(at: *const u8) -> [__m256i; 4] {
+    let (m4, m2) = (_mm256_set1_epi8(0xF), _mm256_set1_epi8(0x30));
+    // SAFETY: the caller's contract.
+    let (w0, w1, hb) = unsafe {
+        (
+            _mm256_loadu_si256(at.cast()),
+            _mm256_loadu_si256(at.add(64).cast()),
+            _mm256_loadu_si256(at.add(128).cast()),
+        )
+    };
+    let with_high = |nib: __m256i, bits: __m256i| {
+        _mm256_or_si256(_mm256_and_si256(nib, m4), _mm256_and_si256(bits, m2))
+    };
+    [
+        with_high(w0, _mm256_slli_epi16::<4>(hb)),
+        with_high(_mm256_srli_epi16::<4>(w0), _mm256_slli_epi16::<2>(hb)),
+        with_high(w1, hb),
+        with_high(_mm256_srli_epi16::<4>(w1), _mm256_srli_epi16::<2>(hb)),
+    ]
+}
+
 /// Q4_0 tiles on AVX2. See the module doc; the `−8` starts each block's sum as `−8·Σy`.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub fn dot_q4_0<const R: usize>(
@@ -283,7 +312,6 @@ pub fn dot_q6_k<const R: usize>(
         sums,
         scales,
     } = super::checked_rows(tile.len(), &acts);
-    let (m4, m2) = (_mm256_set1_epi8(0xF), _mm256_set1_epi8(0x30));
     let mut acc = [[_mm256_setzero_ps(); R]; 2];
     for (b, t) in tile.iter().enumerate() {
         // Both halves of a tile before the next one: one stream through the weights.
@@ -301,23 +329,7 @@ pub fn dot_q6_k<const R: usize>(
                 // SAFETY (all reads below): `s < 16` indexes one of the 16 sub-blocks of three
                 // 64-byte planes (`h < 2` picks 32 bytes of each); each `scales[s]` row is 16
                 // bytes; rows have `256 · tile.len()` quants and 16 sums per tile (checked above).
-                let (w0, w1, hb) = unsafe {
-                    (
-                        _mm256_loadu_si256(codes.add(at).cast()),
-                        _mm256_loadu_si256(codes.add(at + 64).cast()),
-                        _mm256_loadu_si256(codes.add(at + 128).cast()),
-                    )
-                };
-                let with_high = |nib: __m256i, bits: __m256i| {
-                    _mm256_or_si256(_mm256_and_si256(nib, m4), _mm256_and_si256(bits, m2))
-                };
-                // Values 16s + j, 16s + 4 + j, 16s + 8 + j, 16s + 12 + j of each row.
-                let c = [
-                    with_high(w0, _mm256_slli_epi16::<4>(hb)),
-                    with_high(_mm256_srli_epi16::<4>(w0), _mm256_slli_epi16::<2>(hb)),
-                    with_high(w1, hb),
-                    with_high(_mm256_srli_epi16::<4>(w1), _mm256_srli_epi16::<2>(hb)),
-                ];
+                let c = unsafe { q6_k_codes(codes.add(at)) };
                 let sc32 =
                     unsafe { _mm256_cvtepi8_epi32(load8(t.scales[s].as_ptr().add(8 * h).cast())) };
                 let sc = pair_scales(sc32);

@@ -11,7 +11,7 @@
 //! each: a CPU with AVX-512 VNNI runs the EVEX copy, which is how this level is tested on
 //! machines without AVX-VNNI. Only the encoding of one instruction differs.
 
-use super::avx2::{header_lines, join, load8, prefetch_ahead};
+use super::avx2::{header_lines, join, load8, prefetch_ahead, q6_k_codes};
 use super::q4_0::TileQ4_0;
 use super::q4_k::TileQ4K;
 use super::q6_k::TileQ6K;
@@ -274,7 +274,6 @@ unsafe fn q6_k<E: Dpbusd, const R: usize>(
     // row and `d` hold 16 entries, rows have `256 · tile.len()` quants and 16 sums per tile
     // (checked above).
     unsafe {
-        let (m4, m2) = (_mm256_set1_epi8(0xF), _mm256_set1_epi8(0x30));
         let mut acc = [[_mm256_setzero_ps(); R]; 2];
         for (b, t) in tile.iter().enumerate() {
             for (h, acc) in acc.iter_mut().enumerate() {
@@ -288,19 +287,7 @@ unsafe fn q6_k<E: Dpbusd, const R: usize>(
                 for s in 0..16 {
                     let at = 192 * s;
                     prefetch_ahead(t.codes.as_ptr().cast::<u8>().wrapping_add(at), 3, h);
-                    let w0 = _mm256_loadu_si256(codes.add(at).cast());
-                    let w1 = _mm256_loadu_si256(codes.add(at + 64).cast());
-                    let hb = _mm256_loadu_si256(codes.add(at + 128).cast());
-                    let with_high = |nib: __m256i, bits: __m256i| {
-                        _mm256_or_si256(_mm256_and_si256(nib, m4), _mm256_and_si256(bits, m2))
-                    };
-                    // Values 16s + j, 16s + 4 + j, 16s + 8 + j, 16s + 12 + j of each row.
-                    let c = [
-                        with_high(w0, _mm256_slli_epi16::<4>(hb)),
-                        with_high(_mm256_srli_epi16::<4>(w0), _mm256_slli_epi16::<2>(hb)),
-                        with_high(w1, hb),
-                        with_high(_mm256_srli_epi16::<4>(w1), _mm256_srli_epi16::<2>(hb)),
-                    ];
+                    let c = q6_k_codes(codes.add(at));
                     let sc = _mm256_cvtepi8_epi32(load8(t.scales[s].as_ptr().add(8 * h).cast()));
                     for i in 0..R {
                         let y = quants[i].add(256 * b + 16 * s);
