@@ -160,15 +160,17 @@ struct RowPointers<const R: usize> {
 fn checked_rows<const R: usize>(tiles: usize, acts: &[&ActivationRow; R]) -> RowPointers<R> {
     for a in acts {
         let values = tiles * 256;
+        // Multiplied, not divided: this runs per kernel call, and a division by a value
+        // known only at run time is tens of cycles.
         assert_eq!(a.quants.len(), values, "activation row matches the tile");
         assert_eq!(
-            a.sums.len(),
-            values / a.format.group(),
+            a.sums.len() * a.format.group(),
+            values,
             "group sums of that row"
         );
         assert_eq!(
-            a.scales.len(),
-            values / a.format.block_size(),
+            a.scales.len() * a.format.block_size(),
+            values,
             "one scale per block"
         );
     }
@@ -236,17 +238,39 @@ impl<T: Tile> TiledMatrix<T> {
         acts: &ActivationRows,
         out: &mut [f32],
     ) {
-        assert_eq!(acts.format(), ActivationFormat::for_weight(T::DTYPE));
-        assert_eq!(acts.k(), self.k, "activation width matches the weights");
         let n = acts.rows();
         assert_eq!(
             out.len(),
             tiles.len() * TILE_ROWS * n,
             "one output per row and activation"
         );
+        let first = tiles.start * TILE_ROWS;
+        self.matmul_tiles_with(simd, tiles, acts, |i, row, sums| {
+            for (r, &s) in sums.iter().enumerate() {
+                out[(row - first + r) * n + i] = s;
+            }
+        });
+    }
+
+    /// The same, handing each result to `sink(i, row, sums)`: `sums[r] = W[row + r] · x[i]`
+    /// for one activation row `i` and sixteen weight rows from `row` (a tile's). A caller
+    /// writing an `[n, m]` output stores the sixteen side by side, with no transpose.
+    ///
+    /// # Panics
+    /// If `acts` has another format or width.
+    pub fn matmul_tiles_with(
+        &self,
+        simd: Simd,
+        tiles: Range<usize>,
+        acts: &ActivationRows,
+        mut sink: impl FnMut(usize, usize, &[f32; TILE_ROWS]),
+    ) {
+        assert_eq!(acts.format(), ActivationFormat::for_weight(T::DTYPE));
+        assert_eq!(acts.k(), self.k, "activation width matches the weights");
+        let n = acts.rows();
         let blocks = self.k / 256;
         let rows: Vec<_> = (0..n).map(|i| acts.row(i)).collect();
-        for (o, t) in out.chunks_exact_mut(TILE_ROWS * n).zip(tiles) {
+        for t in tiles {
             let tile = &self.tiles[t * blocks..(t + 1) * blocks];
             let mut i = 0;
             while i < n {
@@ -254,9 +278,7 @@ impl<T: Tile> TiledMatrix<T> {
                 let at = |j: usize| &rows[i + j];
                 let mut put = |sums: &[[f32; TILE_ROWS]]| {
                     for (j, row_sums) in sums.iter().enumerate() {
-                        for (r, &s) in row_sums.iter().enumerate() {
-                            o[r * n + i + j] = s;
-                        }
+                        sink(i + j, TILE_ROWS * t, row_sums);
                     }
                 };
                 // The kernel for this group's row count (a const generic, so one arm each).
@@ -353,6 +375,22 @@ impl Interleaved {
             Interleaved::Q6K(m) => m.matmul_tiles(simd, tiles, acts, out),
             Interleaved::Q4_0(m) => m.matmul_tiles(simd, tiles, acts, out),
             Interleaved::Q8_0(m) => m.matmul_tiles(simd, tiles, acts, out),
+        }
+    }
+
+    /// See [`TiledMatrix::matmul_tiles_with`].
+    pub fn matmul_tiles_with(
+        &self,
+        simd: Simd,
+        tiles: Range<usize>,
+        acts: &ActivationRows,
+        sink: impl FnMut(usize, usize, &[f32; TILE_ROWS]),
+    ) {
+        match self {
+            Interleaved::Q4K(m) => m.matmul_tiles_with(simd, tiles, acts, sink),
+            Interleaved::Q6K(m) => m.matmul_tiles_with(simd, tiles, acts, sink),
+            Interleaved::Q4_0(m) => m.matmul_tiles_with(simd, tiles, acts, sink),
+            Interleaved::Q8_0(m) => m.matmul_tiles_with(simd, tiles, acts, sink),
         }
     }
 }
