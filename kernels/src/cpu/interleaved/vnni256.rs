@@ -64,73 +64,83 @@ unsafe fn broadcast4(p: *const i8) -> __m256i {
     unsafe { _mm256_set1_epi32(p.cast::<i32>().read_unaligned()) }
 }
 
-/// Q4_0: per half and block, two chains (low / high nibbles) per activation row, the low
-/// one starting at `−8 · Σy`.
-///
-/// # Safety
-/// AVX2, FMA, F16C and `E`'s feature.
-#[inline(always)]
-unsafe fn q4_0<E: Dpbusd, const R: usize>(
-    tile: &[TileQ4_0],
-    acts: [&ActivationRow; R],
-) -> [[f32; TILE_ROWS]; R] {
-    let RowPointers {
-        quants,
-        sums,
-        scales,
-    } = checked_rows(tile.len(), &acts);
-    // SAFETY: the caller's features; every read is in range: rows have `256 · tile.len()`
-    // quants and a sum and scale per 32 (checked above), `g < 32`, `h < 2`, `s < 8`.
-    unsafe {
-        let m4 = _mm256_set1_epi8(0xF);
-        let mut acc = [[_mm256_setzero_ps(); R]; 2];
-        for (b, t) in tile.iter().enumerate() {
-            for (h, acc) in acc.iter_mut().enumerate() {
-                prefetch_ahead(
-                    (t as *const TileQ4_0).cast(),
-                    header_lines(std::mem::offset_of!(TileQ4_0, codes)),
-                    h,
-                );
-                let codes = t.codes.as_ptr().cast::<u8>().add(32 * h);
-                for s in 0..8 {
-                    let blk = 8 * b + s;
-                    let mut lo = [_mm256_setzero_si256(); R];
-                    let mut hi = [_mm256_setzero_si256(); R];
-                    for i in 0..R {
-                        lo[i] = _mm256_set1_epi32(-8 * i32::from(*sums[i].add(blk)));
-                    }
-                    for g in 4 * s..4 * s + 4 {
-                        prefetch_ahead(t.codes.as_ptr().cast::<u8>().wrapping_add(64 * g), 1, h);
-                        let w = _mm256_loadu_si256(codes.add(64 * g).cast());
-                        let wlo = _mm256_and_si256(w, m4);
-                        let whi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
-                        for i in 0..R {
-                            let y = quants[i].add(256 * b + 8 * g);
-                            lo[i] = E::dpbusd(lo[i], wlo, broadcast4(y));
-                            hi[i] = E::dpbusd(hi[i], whi, broadcast4(y.add(4)));
-                        }
-                    }
-                    let d = _mm256_cvtph_ps(_mm_loadu_si128(t.d[s].as_ptr().add(8 * h).cast()));
-                    for i in 0..R {
-                        let sum = _mm256_cvtepi32_ps(_mm256_add_epi32(lo[i], hi[i]));
-                        let scale = _mm256_mul_ps(d, _mm256_set1_ps(*scales[i].add(blk)));
-                        acc[i] = _mm256_fmadd_ps(sum, scale, acc[i]);
-                    }
-                }
-            }
+/// What the two 32-block formats' tiles differ in, for [`block32`]. A unit is eight values
+/// of sixteen rows; it gives two registers (half `h`'s eight rows each) of codes for
+/// values `8u..8u + 4` and `8u + 4..8u + 8`.
+trait Block32Tile {
+    /// The codes' bias: `−8` for Q4_0's nibbles, `−128` for Q8_0's `q + 128`.
+    const BIAS: i32;
+    /// Code bytes of one unit (whole lines).
+    const UNIT_BYTES: usize;
+    /// Header lines (the f16 scales) before the codes.
+    const HEADER_LINES: usize;
+    /// Block `s`'s f16 scale of each row.
+    fn d(&self) -> &[[u16; TILE_ROWS]; 8];
+    /// The first code byte.
+    fn codes(&self) -> *const u8;
+    /// The unit's two code registers from half `h`'s bytes at `at`.
+    ///
+    /// # Safety
+    /// AVX2, and `at..at + UNIT_BYTES - 32` readable.
+    unsafe fn unit(at: *const u8) -> (__m256i, __m256i);
+}
+
+impl Block32Tile for TileQ4_0 {
+    const BIAS: i32 = -8;
+    const UNIT_BYTES: usize = 64;
+    const HEADER_LINES: usize = header_lines(std::mem::offset_of!(TileQ4_0, codes));
+    fn d(&self) -> &[[u16; TILE_ROWS]; 8] {
+        &self.d
+    }
+    fn codes(&self) -> *const u8 {
+        self.codes.as_ptr().cast()
+    }
+    /// One line: low nibbles, then high.
+    #[inline(always)]
+    unsafe fn unit(at: *const u8) -> (__m256i, __m256i) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            let (w, m4) = (_mm256_loadu_si256(at.cast()), _mm256_set1_epi8(0xF));
+            (
+                _mm256_and_si256(w, m4),
+                _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4),
+            )
         }
-        join(acc)
     }
 }
 
-/// Q8_0: codes `q + 128` straight into `vpdpbusd`; per half and block, two chains (even /
-/// odd groups) per activation row, the even one starting at `−128 · Σy`.
+impl Block32Tile for TileQ8_0 {
+    const BIAS: i32 = -128;
+    const UNIT_BYTES: usize = 128;
+    const HEADER_LINES: usize = header_lines(std::mem::offset_of!(TileQ8_0, codes));
+    fn d(&self) -> &[[u16; TILE_ROWS]; 8] {
+        &self.d
+    }
+    fn codes(&self) -> *const u8 {
+        self.codes.as_ptr().cast()
+    }
+    /// Two lines of four codes per row each.
+    #[inline(always)]
+    unsafe fn unit(at: *const u8) -> (__m256i, __m256i) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            (
+                _mm256_loadu_si256(at.cast()),
+                _mm256_loadu_si256(at.add(64).cast()),
+            )
+        }
+    }
+}
+
+/// Q4_0 and Q8_0: per half and block, two chains per activation row (a unit's first and
+/// second four values), the first starting at the codes' bias times `Σy`; the block's
+/// scales fold the sum into the f32 accumulators.
 ///
 /// # Safety
 /// AVX2, FMA, F16C and `E`'s feature.
 #[inline(always)]
-unsafe fn q8_0<E: Dpbusd, const R: usize>(
-    tile: &[TileQ8_0],
+unsafe fn block32<E: Dpbusd, T: Block32Tile, const R: usize>(
+    tile: &[T],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
     let RowPointers {
@@ -139,37 +149,34 @@ unsafe fn q8_0<E: Dpbusd, const R: usize>(
         scales,
     } = checked_rows(tile.len(), &acts);
     // SAFETY: the caller's features; every read is in range: rows have `256 · tile.len()`
-    // quants and a sum and scale per 32 (checked above), `g + 1 < 64`, `h < 2`, `s < 8`.
+    // quants and a sum and scale per 32 (checked above); a tile's 32 units of `UNIT_BYTES`
+    // are its codes (`u < 32`, `h < 2`, `s < 8`).
     unsafe {
         let mut acc = [[_mm256_setzero_ps(); R]; 2];
         for (b, t) in tile.iter().enumerate() {
             for (h, acc) in acc.iter_mut().enumerate() {
-                prefetch_ahead(
-                    (t as *const TileQ8_0).cast(),
-                    header_lines(std::mem::offset_of!(TileQ8_0, codes)),
-                    h,
-                );
-                let codes = t.codes.as_ptr().cast::<u8>().add(32 * h);
+                prefetch_ahead((t as *const T).cast(), T::HEADER_LINES, h);
+                let codes = t.codes().add(32 * h);
                 for s in 0..8 {
                     let blk = 8 * b + s;
-                    let mut even = [_mm256_setzero_si256(); R];
-                    let mut odd = [_mm256_setzero_si256(); R];
+                    let mut first = [_mm256_setzero_si256(); R];
+                    let mut second = [_mm256_setzero_si256(); R];
                     for i in 0..R {
-                        even[i] = _mm256_set1_epi32(-128 * i32::from(*sums[i].add(blk)));
+                        first[i] = _mm256_set1_epi32(T::BIAS * i32::from(*sums[i].add(blk)));
                     }
-                    for g in (8 * s..8 * s + 8).step_by(2) {
-                        prefetch_ahead(t.codes.as_ptr().cast::<u8>().wrapping_add(64 * g), 2, h);
-                        let w0 = _mm256_loadu_si256(codes.add(64 * g).cast());
-                        let w1 = _mm256_loadu_si256(codes.add(64 * g + 64).cast());
+                    for u in 4 * s..4 * s + 4 {
+                        let at = T::UNIT_BYTES * u;
+                        prefetch_ahead(t.codes().wrapping_add(at), T::UNIT_BYTES / 64, h);
+                        let (w0, w1) = T::unit(codes.add(at));
                         for i in 0..R {
-                            let y = quants[i].add(256 * b + 4 * g);
-                            even[i] = E::dpbusd(even[i], w0, broadcast4(y));
-                            odd[i] = E::dpbusd(odd[i], w1, broadcast4(y.add(4)));
+                            let y = quants[i].add(256 * b + 8 * u);
+                            first[i] = E::dpbusd(first[i], w0, broadcast4(y));
+                            second[i] = E::dpbusd(second[i], w1, broadcast4(y.add(4)));
                         }
                     }
-                    let d = _mm256_cvtph_ps(_mm_loadu_si128(t.d[s].as_ptr().add(8 * h).cast()));
+                    let d = _mm256_cvtph_ps(_mm_loadu_si128(t.d()[s].as_ptr().add(8 * h).cast()));
                     for i in 0..R {
-                        let sum = _mm256_cvtepi32_ps(_mm256_add_epi32(even[i], odd[i]));
+                        let sum = _mm256_cvtepi32_ps(_mm256_add_epi32(first[i], second[i]));
                         let scale = _mm256_mul_ps(d, _mm256_set1_ps(*scales[i].add(blk)));
                         acc[i] = _mm256_fmadd_ps(sum, scale, acc[i]);
                     }
@@ -329,7 +336,7 @@ macro_rules! encoding {
                 acts: [&ActivationRow; R],
             ) -> [[f32; TILE_ROWS]; R] {
                 // SAFETY: this function's features are the body's contract.
-                unsafe { q4_0::<$encoding, R>(tile, acts) }
+                unsafe { block32::<$encoding, TileQ4_0, R>(tile, acts) }
             }
 
             /// Q8_0 tiles.
@@ -339,7 +346,7 @@ macro_rules! encoding {
                 acts: [&ActivationRow; R],
             ) -> [[f32; TILE_ROWS]; R] {
                 // SAFETY: this function's features are the body's contract.
-                unsafe { q8_0::<$encoding, R>(tile, acts) }
+                unsafe { block32::<$encoding, TileQ8_0, R>(tile, acts) }
             }
 
             /// Q4_K tiles.
