@@ -193,32 +193,10 @@ fn bench_with_setup<S>(
     bench(c, id, || f(&mut state));
 }
 
-/// Random blocks of `dtype` with small finite f16 scales (speed does not depend on values,
-/// NaNs would only make the outputs useless as a sanity check).
+/// Random blocks of `dtype` (speed does not depend on the values; small finite scales
+/// keep the outputs usable as a sanity check).
 fn random_weights(dtype: DType, m: usize, k: usize) -> Vec<u8> {
-    let mut s: u64 = 0x1234_5678_9ABC_DEF1 ^ dtype.ggml_type() as u64;
-    let n = m * k / dtype.block_size() * dtype.block_bytes();
-    let mut w: Vec<u8> = (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 32) as u8
-        })
-        .collect();
-    let scales: &[usize] = match dtype {
-        DType::Q4_0 | DType::Q8_0 => &[0],
-        DType::Q4K => &[0, 2],
-        DType::Q6K => &[208],
-        _ => &[],
-    };
-    let h = half::f16::from_f32(0.002).to_le_bytes();
-    for blk in w.chunks_exact_mut(dtype.block_bytes()) {
-        for &o in scales {
-            blk[o..o + 2].copy_from_slice(&h);
-        }
-    }
-    w
+    edgeplane_kernels::noise::random_blocks(dtype, m * k, 0x1234_5678 ^ dtype.ggml_type() as u64)
 }
 
 fn fast() -> Fast {

@@ -13,34 +13,10 @@ use edgeplane::backend::wgpu::Wgpu;
 use edgeplane::{Backend, Bytes, DType, Executable, Graph, HostTensor, Op, TensorDesc};
 use std::time::{Duration, Instant};
 
-/// Byte offsets of the f16 scales inside one block, set to 0.01 so values stay finite.
-fn scale_offsets(dtype: DType) -> &'static [usize] {
-    match dtype {
-        DType::Q4_0 | DType::Q8_0 => &[0],
-        DType::Q4K => &[0, 2],
-        DType::Q6K => &[208],
-        _ => &[],
-    }
-}
-
+/// Random blocks of `dtype` (speed does not depend on the values; small finite scales
+/// keep the outputs usable as a sanity check).
 fn random_weights(dtype: DType, m: usize, k: usize) -> Vec<u8> {
-    let len = dtype.bytes_for((m * k) as u64).expect("whole blocks") as usize;
-    let mut s = 0x9e3779b97f4a7c15u64;
-    let mut bytes: Vec<u8> = (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 24) as u8
-        })
-        .collect();
-    let scale = half::f16::from_f32(0.01).to_le_bytes();
-    for block in bytes.chunks_mut(dtype.block_bytes()) {
-        for &o in scale_offsets(dtype) {
-            block[o..o + 2].copy_from_slice(&scale);
-        }
-    }
-    bytes
+    edgeplane_kernels::noise::random_blocks(dtype, m * k, 0x1234_5678 ^ dtype.ggml_type() as u64)
 }
 
 fn matmul_exe(

@@ -157,46 +157,6 @@ mod tests {
 
     use crate::noise::noise;
 
-    fn random_bytes(seed: u64, n: usize) -> Vec<u8> {
-        noise(seed, n)
-            .into_iter()
-            .map(|v| ((v + 1.0) * 127.9) as u8)
-            .collect()
-    }
-
-    /// Random blocks of `dtype` with sane (small, finite) f16 scales at the right offsets.
-    fn random_weights(dtype: DType, k: usize, seed: u64) -> Vec<u8> {
-        let mut w = random_bytes(seed, k / dtype.block_size() * dtype.block_bytes());
-        let scale_offsets: &[usize] = match dtype {
-            DType::Q4_0 | DType::Q8_0 => &[0],
-            DType::Q4K => &[0, 2],
-            DType::Q6K => &[208],
-            _ => &[],
-        };
-        let h = half::f16::from_f32(0.01).to_le_bytes();
-        for blk in w.chunks_exact_mut(dtype.block_bytes()) {
-            for &o in scale_offsets {
-                blk[o..o + 2].copy_from_slice(&h);
-            }
-        }
-        if dtype == DType::F32 {
-            let f: Vec<f32> = noise(seed, k);
-            w = bytemuck::cast_slice(&f).to_vec();
-        } else if dtype == DType::F16 || dtype == DType::BF16 {
-            w = noise(seed, k)
-                .iter()
-                .flat_map(|&v| {
-                    if dtype == DType::F16 {
-                        half::f16::from_f32(v).to_le_bytes()
-                    } else {
-                        half::bf16::from_f32(v).to_le_bytes()
-                    }
-                })
-                .collect();
-        }
-        w
-    }
-
     #[test]
     fn every_simd_level_matches_the_scalar_spec() {
         for dtype in [
@@ -211,7 +171,7 @@ mod tests {
             // An odd number of 32-blocks exercises the wide kernels' tail.
             let k = if dtype.block_size() == 32 { 544 } else { 512 };
             for seed in 0..4 {
-                let w = random_weights(dtype, k, seed + 10);
+                let w = crate::noise::random_blocks(dtype, k, seed + 10);
                 let x = noise(seed, k);
                 let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
                 let want = dot(Simd::scalar(), dtype, &w, &acts.row(0));

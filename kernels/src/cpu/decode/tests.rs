@@ -2,21 +2,6 @@ use super::*;
 use crate::cpu::activation::ActivationRows;
 use crate::noise::noise;
 
-/// Random Q4_0 or Q8_0 rows with small finite scales.
-fn block32_rows(dtype: DType, rows: usize, k: usize, seed: u64) -> Vec<u8> {
-    let size = dtype.block_bytes();
-    let bytes = rows * k / 32 * size;
-    let mut w: Vec<u8> = noise(seed, bytes)
-        .into_iter()
-        .map(|v| ((v + 1.0) * 127.9) as u8)
-        .collect();
-    for (i, blk) in w.chunks_exact_mut(size).enumerate() {
-        let d = half::f16::from_f32(0.01 + 0.001 * (i % 7) as f32).to_le_bytes();
-        blk[..2].copy_from_slice(&d);
-    }
-    w
-}
-
 #[test]
 fn block32_decode_matches_the_scalar_dot_at_every_level() {
     // 544 = 17 blocks (8 pairs and a tail block), 608 = 19 (9 pairs: the unrolled loop's
@@ -26,7 +11,7 @@ fn block32_decode_matches_the_scalar_dot_at_every_level() {
         .flat_map(|d| [544, 608, 4096].map(|k| (d, k)))
     {
         let rows = 7;
-        let w = block32_rows(dtype, rows, k, k as u64);
+        let w = crate::noise::random_blocks(dtype, rows * k, k as u64);
         let x = noise(3, k);
         let matrix = WeightMatrix {
             dtype,
@@ -76,7 +61,7 @@ fn a_few_activation_rows_match_the_scalar_dot_at_every_level() {
         .flat_map(|d| [544, 1024].map(|k| (d, k)))
     {
         let rows = 19;
-        let w = block32_rows(dtype, rows, k, 7 + k as u64);
+        let w = crate::noise::random_blocks(dtype, rows * k, 7 + k as u64);
         let matrix = WeightMatrix {
             dtype,
             rows,

@@ -3,25 +3,9 @@ use crate::cpu::activation::ActivationRows;
 use crate::cpu::layout::q6_k;
 use crate::noise::noise;
 
-/// Random rows of a tiled format (every code byte random) with small finite f16 scales.
+/// Random rows of a tiled format (see [`crate::noise::random_blocks`]).
 fn random_rows(dtype: DType, rows: usize, k: usize, seed: u64) -> Vec<u8> {
-    let size = dtype.block_bytes();
-    let mut w: Vec<u8> = noise(seed, rows * k / dtype.block_size() * size)
-        .into_iter()
-        .map(|v| ((v + 1.0) * 127.9) as u8)
-        .collect();
-    let offsets: &[usize] = match dtype {
-        DType::Q6K => &[q6_k::D],
-        DType::Q4K => &[0, 2],
-        _ => &[0],
-    };
-    for (i, blk) in w.chunks_exact_mut(size).enumerate() {
-        for (n, &o) in offsets.iter().enumerate() {
-            let d = 0.01 + 0.001 * ((i + n) % 5) as f32;
-            blk[o..o + 2].copy_from_slice(&half::f16::from_f32(d).to_le_bytes());
-        }
-    }
-    w
+    crate::noise::random_blocks(dtype, rows * k, seed)
 }
 
 #[test]
