@@ -155,6 +155,20 @@ impl DType {
         matches!(self, DType::F32 | DType::F16 | DType::BF16)
     }
 
+    /// Byte offsets of the f16 fields in one block (`d`, and `dmin` / `m` where the format
+    /// has one; ggml's layouts). Every other byte is code bits, valid whatever they are, so
+    /// random blocks with small values here are valid weights. Empty for the other dtypes.
+    pub fn f16_fields(self) -> &'static [usize] {
+        match self {
+            DType::Q4_0 | DType::Q5_0 | DType::Q8_0 => &[0],
+            DType::Q4_1 | DType::Q5_1 | DType::Q4K | DType::Q5K => &[0, 2],
+            DType::Q2K => &[80, 82],
+            DType::Q3K => &[108],
+            DType::Q6K => &[208],
+            _ => &[],
+        }
+    }
+
     /// Bytes taken by `elements` values, or `None` if `elements` is not a whole number of
     /// blocks or the size overflows.
     pub fn bytes_for(self, elements: u64) -> Option<u64> {

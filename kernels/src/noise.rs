@@ -16,19 +16,6 @@ pub fn noise(seed: u64, n: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Byte offsets of a block's f16 scale fields (`d`, and `dmin` / `m` where the format has
-/// one); empty for the float dtypes.
-fn scale_offsets(dtype: DType) -> &'static [usize] {
-    match dtype {
-        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 => &[0],
-        DType::Q4_1 | DType::Q5_1 | DType::Q4K | DType::Q5K => &[0, 2],
-        DType::Q2K => &[80, 82],
-        DType::Q3K => &[108],
-        DType::Q6K => &[208],
-        _ => &[],
-    }
-}
-
 /// `elements` values of `dtype` for kernel tests and benches: block formats get every code
 /// byte random and every f16 scale field small and finite, varying from block to block
 /// (so a kernel reading another block's scale is caught); float dtypes get [`noise`].
@@ -61,7 +48,7 @@ pub fn random_blocks(dtype: DType, elements: usize, seed: u64) -> Vec<u8> {
         .map(|v| ((v + 1.0) * 127.9) as u8)
         .collect();
     for (i, block) in bytes.chunks_exact_mut(dtype.block_bytes()).enumerate() {
-        for (f, &at) in scale_offsets(dtype).iter().enumerate() {
+        for (f, &at) in dtype.f16_fields().iter().enumerate() {
             let scale = 0.01 + 0.001 * ((i + f) % 5) as f32;
             block[at..at + 2].copy_from_slice(&half::f16::from_f32(scale).to_le_bytes());
         }

@@ -44,19 +44,6 @@ impl Rng {
     }
 }
 
-/// Byte offsets of the f16 scale/min fields inside one block of each quantized dtype
-/// (ggml's layouts); everything else in a block is quant bits, valid whatever they are.
-fn f16_fields(dtype: DType) -> &'static [usize] {
-    match dtype {
-        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 => &[0],
-        DType::Q4_1 | DType::Q5_1 | DType::Q4K | DType::Q5K => &[0, 2],
-        DType::Q2K => &[80, 82],
-        DType::Q3K => &[108],
-        DType::Q6K => &[208],
-        _ => &[],
-    }
-}
-
 /// `rows × cols` weights in `dtype`: random f32 in [-1, 1) quantized with the reference
 /// quantizer where the dtype has one, else random valid blocks (random quant bits and
 /// finite, small f16 scales), which is what the K-quants without a quantizer get.
@@ -78,7 +65,7 @@ fn random_blocks(rng: &mut Rng, dtype: DType, elements: usize) -> Vec<u8> {
         .map(|_| (rng.next_u64() & 0xff) as u8)
         .collect();
     for block in out.chunks_exact_mut(block_bytes) {
-        for (field, &offset) in f16_fields(dtype).iter().enumerate() {
+        for (field, &offset) in dtype.f16_fields().iter().enumerate() {
             // The scale (first field) is positive; a min may be small either way.
             let value = if field == 0 {
                 rng.uniform(0.005, 0.05)

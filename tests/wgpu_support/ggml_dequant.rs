@@ -9,18 +9,6 @@ fn f16(b: &[u8], o: usize) -> f32 {
     half::f16::from_le_bytes([b[o], b[o + 1]]).to_f32()
 }
 
-/// Offsets of the f16 fields in a block.
-fn f16_fields(dtype: DType) -> &'static [usize] {
-    match dtype {
-        DType::Q4_0 | DType::Q5_0 | DType::Q8_0 => &[0],
-        DType::Q4_1 | DType::Q5_1 | DType::Q4K | DType::Q5K => &[0, 2],
-        DType::Q2K => &[80, 82],
-        DType::Q3K => &[108],
-        DType::Q6K => &[208],
-        _ => &[],
-    }
-}
-
 /// `blocks` random blocks of a quantized dtype, or random values for float dtypes.
 pub fn random_bytes(dtype: DType, elements: usize, seed: u64) -> Vec<u8> {
     let vals = super::values(elements, seed);
@@ -52,7 +40,7 @@ pub fn random_bytes(dtype: DType, elements: usize, seed: u64) -> Vec<u8> {
         .collect();
     let scales = super::values(len, seed + 99);
     for (i, block) in bytes.chunks_mut(dtype.block_bytes()).enumerate() {
-        for (f, &o) in f16_fields(dtype).iter().enumerate() {
+        for (f, &o) in dtype.f16_fields().iter().enumerate() {
             let v = scales[(i * 2 + f) % scales.len()] * 0.05;
             block[o..o + 2].copy_from_slice(&half::f16::from_f32(v).to_le_bytes());
         }
