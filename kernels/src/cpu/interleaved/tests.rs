@@ -142,3 +142,64 @@ fn word_wide_packers_place_every_code_where_the_layout_says() {
         }
     }
 }
+
+/// Both encodings of the 256-bit VNNI kernels against the scalar spec, each where this CPU
+/// has it (the level's dispatch runs only one of them on a CPU with both).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn each_vnni256_encoding_matches_the_tile_spec() {
+    use std::arch::is_x86_feature_detected as has;
+    let evex = has!("avx2")
+        && has!("fma")
+        && has!("f16c")
+        && has!("avx512f")
+        && has!("avx512vl")
+        && has!("avx512vnni");
+    let vex = has!("avx2") && has!("fma") && has!("f16c") && has!("avxvnni");
+    let k = 512;
+    let x = noise(9, 4 * k);
+    macro_rules! check {
+        ($tile:ty, $kernel:ident) => {{
+            let dtype = <$tile as Tile>::DTYPE;
+            let w = random_rows(dtype, TILE_ROWS, k, 21);
+            let matrix = WeightMatrix {
+                dtype,
+                rows: TILE_ROWS,
+                k,
+                bytes: &w,
+            };
+            let tiled = TiledMatrix::<$tile>::new(&matrix).expect("whole tiles");
+            let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
+            let rows: Vec<_> = (0..4).map(|i| acts.row(i)).collect();
+            let want: Vec<_> = rows
+                .iter()
+                .map(|a| <$tile>::dot_scalar(&tiled.tiles, a))
+                .collect();
+            let close = |got: &[[f32; TILE_ROWS]], what: &str| {
+                for (g, w) in got.iter().zip(&want) {
+                    for (a, b) in g.iter().zip(w) {
+                        assert!(
+                            (a - b).abs() <= 1e-5 * b.abs().max(1.0),
+                            "{dtype} {what}: {a} vs {b}"
+                        );
+                    }
+                }
+            };
+            let four: [&ActivationRow; 4] = from_fn(|i| &rows[i]);
+            if evex {
+                // SAFETY: checked above that this CPU has the features.
+                let got = unsafe { super::vnni256::evex::$kernel::<4>(&tiled.tiles, four) };
+                close(&got, "evex");
+            }
+            if vex {
+                // SAFETY: checked above that this CPU has the features.
+                let got = unsafe { super::vnni256::vex::$kernel::<4>(&tiled.tiles, four) };
+                close(&got, "vex");
+            }
+        }};
+    }
+    check!(TileQ4_0, dot_q4_0);
+    check!(TileQ8_0, dot_q8_0);
+    check!(TileQ4K, dot_q4_k);
+    check!(TileQ6K, dot_q6_k);
+}
