@@ -23,17 +23,16 @@ pub fn noise(seed: u64, n: usize) -> Vec<f32> {
 /// # Panics
 /// If `elements` is not a whole number of blocks, or `dtype` is not a weight format.
 pub fn random_blocks(dtype: DType, elements: usize, seed: u64) -> Vec<u8> {
-    let values = noise(seed, elements);
     match dtype {
-        DType::F32 => return bytemuck::cast_slice(&values).to_vec(),
+        DType::F32 => return bytemuck::cast_slice(&noise(seed, elements)).to_vec(),
         DType::F16 => {
-            return values
+            return noise(seed, elements)
                 .iter()
                 .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
                 .collect()
         }
         DType::BF16 => {
-            return values
+            return noise(seed, elements)
                 .iter()
                 .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
                 .collect()

@@ -34,7 +34,7 @@ pub(super) fn join<const R: usize>(acc: [[__m256; R]; 2]) -> [[f32; TILE_ROWS]; 
 /// `vpmaddwd` multiplies a lane's two i16 partial sums by.
 #[inline]
 #[target_feature(enable = "avx2")]
-pub(super) fn pair_scales(lanes: __m256i) -> __m256i {
+fn pair_scales(lanes: __m256i) -> __m256i {
     _mm256_or_si256(
         _mm256_and_si256(lanes, _mm256_set1_epi32(0xFFFF)),
         _mm256_slli_epi32::<16>(lanes),

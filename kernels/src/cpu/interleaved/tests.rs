@@ -148,14 +148,8 @@ fn word_wide_packers_place_every_code_where_the_layout_says() {
 #[cfg(target_arch = "x86_64")]
 #[test]
 fn each_vnni256_encoding_matches_the_tile_spec() {
-    use std::arch::is_x86_feature_detected as has;
-    let evex = has!("avx2")
-        && has!("fma")
-        && has!("f16c")
-        && has!("avx512f")
-        && has!("avx512vl")
-        && has!("avx512vnni");
-    let vex = has!("avx2") && has!("fma") && has!("f16c") && has!("avxvnni");
+    let evex = SimdLevel::Avx512Vnni.is_available();
+    let vex = SimdLevel::Avx2.is_available() && super::vnni256::has_vex();
     let k = 512;
     let x = noise(9, 4 * k);
     macro_rules! check {
