@@ -11,9 +11,8 @@ use super::q4_0::TileQ4_0;
 use super::q4_k::TileQ4K;
 use super::q6_k::TileQ6K;
 use super::q8_0::TileQ8_0;
-use super::TILE_ROWS;
+use super::{Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
-use crate::cpu::x86_kernels::PREFETCH_AHEAD;
 use std::arch::x86_64::*;
 
 /// The two halves' f32 accumulators (rows 0–7, rows 8–15) out as sixteen sums per row.
@@ -52,24 +51,15 @@ pub(super) unsafe fn load8(p: *const u8) -> __m128i {
     unsafe { _mm_loadl_epi64(p.cast()) }
 }
 
-/// Asks for `lines` cache lines from `at` on, `PREFETCH_AHEAD` bytes ahead, on a tile's
-/// first half only (the second half reads what the first brought in). The kernels ask for
-/// each line as they reach it: asking for a whole tile's 40–70 lines at once filled the
-/// miss buffers and stalled the loads behind them (AVX2 Q8_0 decode from L3 ~14 GB/s a
-/// core).
-#[inline]
-#[target_feature(enable = "avx2")]
+/// [`super::prefetch_lines`] on a tile's first half only (the second half reads what the
+/// first brought in). The kernels ask for each line as they reach it: asking for a whole
+/// tile's 40–70 lines at once filled the miss buffers and stalled the loads behind them
+/// (AVX2 Q8_0 decode from L3 ~14 GB/s a core).
+#[inline(always)]
 pub(super) fn prefetch_ahead(at: *const u8, lines: usize, h: usize) {
     if h == 0 {
-        for line in 0..lines {
-            _mm_prefetch::<_MM_HINT_T1>(at.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
-        }
+        super::prefetch_lines(at, lines);
     }
-}
-
-/// Cache lines of a tile's header (everything before its codes).
-pub(super) const fn header_lines(codes_offset: usize) -> usize {
-    codes_offset.div_ceil(64)
 }
 
 /// One half (eight rows) of a Q6_K tile's sub-block as four registers of full 6-bit codes:
@@ -117,11 +107,7 @@ pub fn dot_q4_0<const R: usize>(
     for (b, t) in tile.iter().enumerate() {
         // Both halves of a tile before the next one: one stream through the weights.
         for (h, acc) in acc.iter_mut().enumerate() {
-            prefetch_ahead(
-                (t as *const TileQ4_0).cast(),
-                header_lines(std::mem::offset_of!(TileQ4_0, codes)),
-                h,
-            );
+            prefetch_ahead((t as *const TileQ4_0).cast(), TileQ4_0::HEADER_LINES, h);
             let codes = t.codes.as_ptr().cast::<u8>().wrapping_add(32 * h);
             for s in 0..8 {
                 let blk = 8 * b + s;
@@ -175,11 +161,7 @@ pub fn dot_q8_0<const R: usize>(
     for (b, t) in tile.iter().enumerate() {
         // Both halves of a tile before the next one: one stream through the weights.
         for (h, acc) in acc.iter_mut().enumerate() {
-            prefetch_ahead(
-                (t as *const TileQ8_0).cast(),
-                header_lines(std::mem::offset_of!(TileQ8_0, codes)),
-                h,
-            );
+            prefetch_ahead((t as *const TileQ8_0).cast(), TileQ8_0::HEADER_LINES, h);
             let codes = t.codes.as_ptr().cast::<u8>().wrapping_add(32 * h);
             for s in 0..8 {
                 let blk = 8 * b + s;
@@ -234,11 +216,7 @@ pub fn dot_q4_k<const R: usize>(
     for (b, t) in tile.iter().enumerate() {
         // Both halves of a tile before the next one: one stream through the weights.
         for (h, acc) in acc.iter_mut().enumerate() {
-            prefetch_ahead(
-                (t as *const TileQ4K).cast(),
-                header_lines(std::mem::offset_of!(TileQ4K, codes)),
-                h,
-            );
+            prefetch_ahead((t as *const TileQ4K).cast(), TileQ4K::HEADER_LINES, h);
             let codes = t.codes.as_ptr().cast::<u8>().wrapping_add(32 * h);
             let mut isum = [_mm256_setzero_si256(); R];
             let mut imin = [_mm256_setzero_si256(); R];
@@ -316,11 +294,7 @@ pub fn dot_q6_k<const R: usize>(
     for (b, t) in tile.iter().enumerate() {
         // Both halves of a tile before the next one: one stream through the weights.
         for (h, acc) in acc.iter_mut().enumerate() {
-            prefetch_ahead(
-                (t as *const TileQ6K).cast(),
-                header_lines(std::mem::offset_of!(TileQ6K, codes)),
-                h,
-            );
+            prefetch_ahead((t as *const TileQ6K).cast(), TileQ6K::HEADER_LINES, h);
             let codes = t.codes.as_ptr().cast::<u8>().wrapping_add(32 * h);
             let mut isum = [_mm256_setzero_si256(); R];
             for s in 0..16 {

@@ -70,6 +70,10 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
     /// Raw bytes of one row's 256 values (one K-quant block, eight 32-value blocks).
     const RAW_BYTES: usize = Self::DTYPE.block_bytes() * 256 / Self::DTYPE.block_size();
 
+    /// Cache lines before the codes (the rows' scales), which the kernels ask for at the
+    /// start of each tile.
+    const HEADER_LINES: usize;
+
     /// Packs 256 values of sixteen rows (each slice those values' raw blocks).
     fn pack(blocks: [&[u8]; TILE_ROWS]) -> Self;
 
@@ -140,6 +144,21 @@ fn nibble_pairs(a: u32, b: u32, high: bool) -> [u8; 4] {
 fn words<const N: usize>(raw: &[u8]) -> [u32; N] {
     let raw = &raw[..4 * N];
     from_fn(|i| u32::from_le_bytes([raw[4 * i], raw[4 * i + 1], raw[4 * i + 2], raw[4 * i + 3]]))
+}
+
+/// Asks for `lines` cache lines from `at` on, `PREFETCH_AHEAD` bytes ahead, into L2 (see
+/// the module doc). Every tile kernel asks for each line as it reaches it. A hint: any
+/// address will do.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch_lines(at: *const u8, lines: usize) {
+    use crate::cpu::x86_kernels::PREFETCH_AHEAD;
+    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+    for line in 0..lines {
+        // SAFETY: SSE is in every x86-64 CPU, and a prefetch reads nothing architecturally
+        // and never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(at.wrapping_add(64 * line + PREFETCH_AHEAD).cast()) };
+    }
 }
 
 /// The activation rows' quants, group sums and scales as raw pointers, which the kernels

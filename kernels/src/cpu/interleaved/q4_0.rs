@@ -21,6 +21,7 @@ pub struct TileQ4_0 {
 
 impl Tile for TileQ4_0 {
     const DTYPE: DType = DType::Q4_0;
+    const HEADER_LINES: usize = std::mem::offset_of!(TileQ4_0, codes).div_ceil(64);
 
     fn pack(blocks: [&[u8]; TILE_ROWS]) -> TileQ4_0 {
         let mut tile: TileQ4_0 = bytemuck::Zeroable::zeroed();

@@ -8,9 +8,8 @@
 //! multiply of the rows' scales by the activation's and one FMA.
 
 use super::q4_0::TileQ4_0;
-use super::TILE_ROWS;
+use super::{prefetch_lines, Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
-use crate::cpu::x86_kernels::PREFETCH_AHEAD;
 use std::arch::x86_64::*;
 
 /// `out[i][r] = Σ_b W[r]·x_i` over the tiles of `tile` (one tile row of a matrix) for the
@@ -35,9 +34,7 @@ pub fn dot_tile<const R: usize>(
         let base = (t as *const TileQ4_0).cast::<u8>();
         // The scale lines (256 bytes) of the tile ahead; its code lines are asked for in
         // the group loop. A prefetch is a hint: any address will do.
-        for line in 0..4 {
-            _mm_prefetch::<_MM_HINT_T1>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
-        }
+        prefetch_lines(base, TileQ4_0::HEADER_LINES);
         for s in 0..8 {
             let blk = 8 * b + s;
             // Two chains per row (low / high nibbles) so the `vpdpbusd`s do not wait on
@@ -49,7 +46,7 @@ pub fn dot_tile<const R: usize>(
             });
             let mut hi = [_mm512_setzero_si512(); R];
             for g in 4 * s..4 * s + 4 {
-                _mm_prefetch::<_MM_HINT_T1>(codes.wrapping_add(64 * g + PREFETCH_AHEAD).cast());
+                prefetch_lines(codes.wrapping_add(64 * g), 1);
                 let w = unsafe { _mm512_loadu_si512(codes.add(64 * g).cast()) };
                 let (wlo, whi) = (
                     _mm512_and_si512(w, m4),

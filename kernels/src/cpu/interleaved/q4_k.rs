@@ -41,6 +41,7 @@ fn codes(blk: &[u8]) -> [u8; 256] {
 
 impl Tile for TileQ4K {
     const DTYPE: DType = DType::Q4K;
+    const HEADER_LINES: usize = std::mem::offset_of!(TileQ4K, codes).div_ceil(64);
 
     fn pack(blocks: [&[u8]; TILE_ROWS]) -> TileQ4K {
         let mut tile: TileQ4K = bytemuck::Zeroable::zeroed();

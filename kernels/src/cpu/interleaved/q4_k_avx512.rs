@@ -8,9 +8,8 @@
 //! block is folded into the f32 accumulators with two FMAs per activation row.
 
 use super::q4_k::TileQ4K;
-use super::TILE_ROWS;
+use super::{prefetch_lines, Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
-use crate::cpu::x86_kernels::PREFETCH_AHEAD;
 use std::arch::x86_64::*;
 
 /// `out[i][r] = Σ_b W[r]·x_i` over the blocks of `tile` (one tile row of a matrix) for the
@@ -31,9 +30,7 @@ pub fn dot_tile<const R: usize>(
         let base = (t as *const TileQ4K).cast::<u8>();
         // The header lines (d, dmin, scales, mins: 384 bytes) of the tile ahead; its code
         // lines are asked for in the group loop. A prefetch is a hint: any address will do.
-        for line in 0..6 {
-            _mm_prefetch::<_MM_HINT_T1>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
-        }
+        prefetch_lines(base, TileQ4K::HEADER_LINES);
         let mut isum = [_mm512_setzero_si512(); R];
         let mut imin = [_mm512_setzero_si512(); R];
         for s in 0..8 {
@@ -42,7 +39,7 @@ pub fn dot_tile<const R: usize>(
             let mut sub_lo = [_mm512_setzero_si512(); R];
             let mut sub_hi = [_mm512_setzero_si512(); R];
             for g in 4 * s..4 * s + 4 {
-                _mm_prefetch::<_MM_HINT_T1>(codes.wrapping_add(64 * g + PREFETCH_AHEAD).cast());
+                prefetch_lines(codes.wrapping_add(64 * g), 1);
                 // SAFETY: `g < 32` indexes one of the 32 groups of 64 code bytes.
                 let w = unsafe { _mm512_loadu_si512(codes.add(64 * g).cast()) };
                 let lo = _mm512_and_si512(w, m4);

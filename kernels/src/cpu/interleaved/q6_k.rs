@@ -30,6 +30,7 @@ pub struct TileQ6K {
 
 impl Tile for TileQ6K {
     const DTYPE: DType = DType::Q6K;
+    const HEADER_LINES: usize = std::mem::offset_of!(TileQ6K, codes).div_ceil(64);
 
     fn pack(blocks: [&[u8]; TILE_ROWS]) -> TileQ6K {
         let mut tile: TileQ6K = bytemuck::Zeroable::zeroed();

@@ -8,9 +8,8 @@
 //! 32 × the sums' term), so the block needs one convert and one FMA per activation row.
 
 use super::q6_k::TileQ6K;
-use super::TILE_ROWS;
+use super::{prefetch_lines, Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
-use crate::cpu::x86_kernels::PREFETCH_AHEAD;
 use std::arch::x86_64::*;
 
 /// `out[i][r] = Σ_b W[r]·x_i` over the blocks of `tile` for the `R` activation rows `acts`.
@@ -31,17 +30,11 @@ pub fn dot_tile<const R: usize>(
         let base = (t as *const TileQ6K).cast::<u8>();
         // The header lines (d, scales: 320 bytes) of the tile ahead; both planes' lines are
         // asked for in the loop. Prefetches are hints: any address will do.
-        for line in 0..5 {
-            _mm_prefetch::<_MM_HINT_T1>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
-        }
+        prefetch_lines(base, TileQ6K::HEADER_LINES);
         let mut total = [_mm512_setzero_si512(); R];
         for s in 0..16 {
             let at = 192 * s;
-            for line in 0..3 {
-                _mm_prefetch::<_MM_HINT_T1>(
-                    codes.wrapping_add(at + 64 * line + PREFETCH_AHEAD).cast(),
-                );
-            }
+            prefetch_lines(codes.wrapping_add(at), 3);
             // SAFETY: `s < 16` indexes one of the 16 sub-blocks of three 64-byte planes.
             let (w0, w1, h) = unsafe {
                 (

@@ -21,6 +21,7 @@ pub struct TileQ8_0 {
 
 impl Tile for TileQ8_0 {
     const DTYPE: DType = DType::Q8_0;
+    const HEADER_LINES: usize = std::mem::offset_of!(TileQ8_0, codes).div_ceil(64);
 
     fn pack(blocks: [&[u8]; TILE_ROWS]) -> TileQ8_0 {
         let mut tile: TileQ8_0 = bytemuck::Zeroable::zeroed();

@@ -7,9 +7,8 @@
 //! f32 accumulators with one multiply of the rows' scales by the activation's and one FMA.
 
 use super::q8_0::TileQ8_0;
-use super::TILE_ROWS;
+use super::{prefetch_lines, Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
-use crate::cpu::x86_kernels::PREFETCH_AHEAD;
 use std::arch::x86_64::*;
 
 /// `out[i][r] = Σ_b W[r]·x_i` over the tiles of `tile` (one tile row of a matrix) for the
@@ -33,9 +32,7 @@ pub fn dot_tile<const R: usize>(
         let base = (t as *const TileQ8_0).cast::<u8>();
         // The scale lines (256 bytes) of the tile ahead; its code lines are asked for in
         // the group loop. A prefetch is a hint: any address will do.
-        for line in 0..4 {
-            _mm_prefetch::<_MM_HINT_T1>(base.wrapping_add(64 * line + PREFETCH_AHEAD).cast());
-        }
+        prefetch_lines(base, TileQ8_0::HEADER_LINES);
         for s in 0..8 {
             let blk = 8 * b + s;
             // Two chains per row (even / odd groups) so the `vpdpbusd`s do not wait on
@@ -47,10 +44,7 @@ pub fn dot_tile<const R: usize>(
             });
             let mut odd = [_mm512_setzero_si512(); R];
             for g in (8 * s..8 * s + 8).step_by(2) {
-                _mm_prefetch::<_MM_HINT_T1>(codes.wrapping_add(64 * g + PREFETCH_AHEAD).cast());
-                _mm_prefetch::<_MM_HINT_T1>(
-                    codes.wrapping_add(64 * g + 64 + PREFETCH_AHEAD).cast(),
-                );
+                prefetch_lines(codes.wrapping_add(64 * g), 2);
                 let (w0, w1) = unsafe {
                     (
                         _mm512_loadu_si512(codes.add(64 * g).cast()),

@@ -11,12 +11,12 @@
 //! each: a CPU with AVX-512 VNNI runs the EVEX copy, which is how this level is tested on
 //! machines without AVX-VNNI. Only the encoding of one instruction differs.
 
-use super::avx2::{header_lines, join, load8, prefetch_ahead, q6_k_codes};
+use super::avx2::{join, load8, prefetch_ahead, q6_k_codes};
 use super::q4_0::TileQ4_0;
 use super::q4_k::TileQ4K;
 use super::q6_k::TileQ6K;
 use super::q8_0::TileQ8_0;
-use super::{checked_rows, RowPointers, TILE_ROWS};
+use super::{checked_rows, RowPointers, Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
 use std::arch::x86_64::*;
 
@@ -67,13 +67,11 @@ unsafe fn broadcast4(p: *const i8) -> __m256i {
 /// What the two 32-block formats' tiles differ in, for [`block32`]. A unit is eight values
 /// of sixteen rows; it gives two registers (half `h`'s eight rows each) of codes for
 /// values `8u..8u + 4` and `8u + 4..8u + 8`.
-trait Block32Tile {
+trait Block32Tile: Tile {
     /// The codes' bias: `−8` for Q4_0's nibbles, `−128` for Q8_0's `q + 128`.
     const BIAS: i32;
     /// Code bytes of one unit (whole lines).
     const UNIT_BYTES: usize;
-    /// Header lines (the f16 scales) before the codes.
-    const HEADER_LINES: usize;
     /// Block `s`'s f16 scale of each row.
     fn d(&self) -> &[[u16; TILE_ROWS]; 8];
     /// The first code byte.
@@ -88,7 +86,6 @@ trait Block32Tile {
 impl Block32Tile for TileQ4_0 {
     const BIAS: i32 = -8;
     const UNIT_BYTES: usize = 64;
-    const HEADER_LINES: usize = header_lines(std::mem::offset_of!(TileQ4_0, codes));
     fn d(&self) -> &[[u16; TILE_ROWS]; 8] {
         &self.d
     }
@@ -112,7 +109,6 @@ impl Block32Tile for TileQ4_0 {
 impl Block32Tile for TileQ8_0 {
     const BIAS: i32 = -128;
     const UNIT_BYTES: usize = 128;
-    const HEADER_LINES: usize = header_lines(std::mem::offset_of!(TileQ8_0, codes));
     fn d(&self) -> &[[u16; TILE_ROWS]; 8] {
         &self.d
     }
@@ -211,11 +207,7 @@ unsafe fn q4_k<E: Dpbusd, const R: usize>(
         let mut acc = [[_mm256_setzero_ps(); R]; 2];
         for (b, t) in tile.iter().enumerate() {
             for (h, acc) in acc.iter_mut().enumerate() {
-                prefetch_ahead(
-                    (t as *const TileQ4K).cast(),
-                    header_lines(std::mem::offset_of!(TileQ4K, codes)),
-                    h,
-                );
+                prefetch_ahead((t as *const TileQ4K).cast(), TileQ4K::HEADER_LINES, h);
                 let codes = t.codes.as_ptr().cast::<u8>().add(32 * h);
                 let mut isum = [_mm256_setzero_si256(); R];
                 let mut imin = [_mm256_setzero_si256(); R];
@@ -284,11 +276,7 @@ unsafe fn q6_k<E: Dpbusd, const R: usize>(
         let mut acc = [[_mm256_setzero_ps(); R]; 2];
         for (b, t) in tile.iter().enumerate() {
             for (h, acc) in acc.iter_mut().enumerate() {
-                prefetch_ahead(
-                    (t as *const TileQ6K).cast(),
-                    header_lines(std::mem::offset_of!(TileQ6K, codes)),
-                    h,
-                );
+                prefetch_ahead((t as *const TileQ6K).cast(), TileQ6K::HEADER_LINES, h);
                 let codes = t.codes.as_ptr().cast::<u8>().add(32 * h);
                 let mut total = [_mm256_setzero_si256(); R];
                 for s in 0..16 {
