@@ -244,36 +244,11 @@ impl<T: Tile> TiledMatrix<T> {
         })
     }
 
-    /// Computes `out[(r - 16·tiles.start) * n + i] = W[r] · x[i]` for the rows of `tiles`
-    /// (weight-major, like [`super::matmul_rows`]). `acts` must be in
-    /// `ActivationFormat::for_weight(T::DTYPE)` with width `k`.
-    ///
-    /// # Panics
-    /// If `acts` has another format or width, or `out` the wrong length.
-    pub fn matmul_tiles(
-        &self,
-        simd: Simd,
-        tiles: Range<usize>,
-        acts: &ActivationRows,
-        out: &mut [f32],
-    ) {
-        let n = acts.rows();
-        assert_eq!(
-            out.len(),
-            tiles.len() * TILE_ROWS * n,
-            "one output per row and activation"
-        );
-        let first = tiles.start * TILE_ROWS;
-        self.matmul_tiles_with(simd, tiles, acts, |i, row, sums| {
-            for (r, &s) in sums.iter().enumerate() {
-                out[(row - first + r) * n + i] = s;
-            }
-        });
-    }
-
-    /// The same, handing each result to `sink(i, row, sums)`: `sums[r] = W[row + r] · x[i]`
-    /// for one activation row `i` and sixteen weight rows from `row` (a tile's). A caller
-    /// writing an `[n, m]` output stores the sixteen side by side, with no transpose.
+    /// Computes `W[r] · x[i]` for the weight rows of `tiles` and every activation row,
+    /// handing each result to `sink(i, row, sums)`: `sums[r] = W[row + r] · x[i]` for one
+    /// activation row `i` and sixteen weight rows from `row` (a tile's). A caller writing
+    /// an `[n, m]` output stores the sixteen side by side, with no transpose. `acts` must
+    /// be in `ActivationFormat::for_weight(T::DTYPE)` with width `k`.
     ///
     /// # Panics
     /// If `acts` has another format or width.
@@ -378,22 +353,6 @@ impl Interleaved {
             Interleaved::Q6K(m) => m.rows,
             Interleaved::Q4_0(m) => m.rows,
             Interleaved::Q8_0(m) => m.rows,
-        }
-    }
-
-    /// See [`TiledMatrix::matmul_tiles`].
-    pub fn matmul_tiles(
-        &self,
-        simd: Simd,
-        tiles: Range<usize>,
-        acts: &ActivationRows,
-        out: &mut [f32],
-    ) {
-        match self {
-            Interleaved::Q4K(m) => m.matmul_tiles(simd, tiles, acts, out),
-            Interleaved::Q6K(m) => m.matmul_tiles(simd, tiles, acts, out),
-            Interleaved::Q4_0(m) => m.matmul_tiles(simd, tiles, acts, out),
-            Interleaved::Q8_0(m) => m.matmul_tiles(simd, tiles, acts, out),
         }
     }
 

@@ -28,7 +28,11 @@ fn tiles_match_the_scalar_row_dots_at_every_level() {
                 let simd = Simd::new(level).expect("listed as available");
                 // Tiles 1..3: rows 16..48.
                 let mut got = vec![f32::NAN; 32 * n];
-                packed.matmul_tiles(simd, 1..3, &acts, &mut got);
+                packed.matmul_tiles_with(simd, 1..3, &acts, |i, row, sums| {
+                    for (r, &s) in sums.iter().enumerate() {
+                        got[(row - 16 + r) * n + i] = s;
+                    }
+                });
                 for r in 16..48 {
                     for i in 0..n {
                         let want = crate::cpu::dot::dot(

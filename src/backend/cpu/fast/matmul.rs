@@ -48,9 +48,9 @@ pub fn matmul(
 
 /// `y = x · Wᵀ (+ b)` with `W` repacked into row-interleaved tiles (Q4_0, Q8_0, Q4_K, Q6_K):
 /// tasks own whole tiles of 16 weight rows, each output is one tile kernel's lane, so
-/// results do not depend on the split. With several activation rows each kernel result
-/// (sixteen weight rows of one activation row) is stored side by side into `[n, m]`:
-/// no per-task buffer and no transpose (the transpose's strided stores were ~8 % of n = 512).
+/// results do not depend on the split. Each kernel result (sixteen weight rows of one
+/// activation row) is stored side by side into `[n, m]`: no per-task buffer and no
+/// transpose (the transpose's strided stores were ~8 % of n = 512).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_interleaved(
     simd: Simd,
@@ -65,32 +65,21 @@ pub fn matmul_interleaved(
     let tile_rows = m / TILE_ROWS;
     let acts = quantize_activations(ActivationFormat::for_weight(w.dtype()), x, n, k);
     let mut out = vec![0.0f32; n * m];
-    if n == 1 {
-        let tiles_per_task = tile_rows.div_ceil(threads.max(1) * 8).max(1);
-        run_tasks(&mut out, n, m, tiles_per_task * TILE_ROWS, |rows, local| {
-            w.matmul_tiles(
-                simd,
-                rows.start / TILE_ROWS..rows.end / TILE_ROWS,
-                &acts,
-                local,
-            );
-            Ok(())
-        })?;
-    } else {
-        // Tasks cost nothing to start here, so smaller ones even out a busy core.
-        let tiles_per_task = tile_rows.div_ceil(threads.max(1) * 16).max(1);
-        let columns = Columns {
-            ptr: out.as_mut_ptr(),
-            n,
-            m,
-        };
-        (0..tile_rows.div_ceil(tiles_per_task))
-            .into_par_iter()
-            .for_each(|t| {
-                let tiles = t * tiles_per_task..((t + 1) * tiles_per_task).min(tile_rows);
-                w.matmul_tiles_with(simd, tiles, &acts, |i, row, sums| columns.put(i, row, sums));
-            });
-    }
+    // Decode keeps eight tasks per thread (measured); batches, whose tasks are longer,
+    // take sixteen so a core the VM takes away holds up less of the work.
+    let tasks_per_thread = if n == 1 { 8 } else { 16 };
+    let tiles_per_task = tile_rows.div_ceil(threads.max(1) * tasks_per_thread).max(1);
+    let columns = Columns {
+        ptr: out.as_mut_ptr(),
+        n,
+        m,
+    };
+    (0..tile_rows.div_ceil(tiles_per_task))
+        .into_par_iter()
+        .for_each(|t| {
+            let tiles = t * tiles_per_task..((t + 1) * tiles_per_task).min(tile_rows);
+            w.matmul_tiles_with(simd, tiles, &acts, |i, row, sums| columns.put(i, row, sums));
+        });
     add_bias(&mut out, m, bias);
     Ok(out)
 }
@@ -124,7 +113,7 @@ fn run_tasks(
         let rows = t * per_task..((t + 1) * per_task).min(m);
         let mut local = vec![0.0f32; rows.len() * n];
         kernel(rows.clone(), &mut local)?;
-        columns.scatter(rows, n, &local);
+        columns.scatter(rows, &local);
         Ok(())
     })
 }
@@ -152,8 +141,10 @@ unsafe impl Sync for Columns {}
 
 impl Columns {
     /// Writes a task's `[rows, n]` results (weight-major) into columns `rows`.
-    fn scatter(&self, rows: Range<usize>, n: usize, local: &[f32]) {
+    fn scatter(&self, rows: Range<usize>, local: &[f32]) {
+        let n = self.n;
         assert_eq!(local.len(), rows.len() * n, "task results cover its rows");
+        assert!(rows.end <= self.m, "rows inside the output");
         for i in 0..n {
             for (j, r) in rows.clone().enumerate() {
                 // SAFETY: `i < n` and `r < m` keep `i * m + r` inside the `n * m` buffer;
