@@ -34,8 +34,11 @@
 //! whatever of it fits the last-level cache stays there ("warm": all of them on a VM with
 //! a 480 MiB L3, only the 4096² ones on one with 32 MiB). The `n=1 cold` rows cycle through
 //! enough copies of the weights (at least `COLD_BYTES` in total) that every call reads its
-//! weights from DRAM; their GB/s are compared with the read bandwidth of summing a
-//! `PROBE_BYTES` buffer (also printed: the same probe on a cache-resident 64 MiB buffer).
+//! weights from DRAM. In them edgeplane, ggml and a plain read of the same bytes take
+//! turns in short bursts inside one measurement, so all three see the same moment of a
+//! shared machine; their GB/s are given as a share of that read's and of the DRAM probe
+//! (summing a `PROBE_BYTES` buffer at the start and end of the run, the better of the two;
+//! also printed: the same probe on a cache-resident 64 MiB buffer).
 //!
 //! Timings come from criterion (`iter_custom`, few samples); the summary table at the end
 //! prints the median per-iteration time of each row, the ratio to edgeplane, for decode the
@@ -262,10 +265,29 @@ fn bandwidth_gbps(pool: &rayon::ThreadPool, bytes: usize) -> f64 {
     best
 }
 
+/// One reader of a cold row.
+struct Part<'a> {
+    /// Its bench id.
+    id: &'a str,
+    /// Reads copy `i` once.
+    call: Box<dyn FnMut(usize) + 'a>,
+    /// Run after its burst, untimed.
+    rest: Box<dyn FnMut() + 'a>,
+}
+
+/// Timed calls per reader in a turn of a cold row (after one untimed lead-in call).
+const BURST: usize = 4;
+
 /// Decode (n=1) on `copies` separate copies of `w`, cycled so each call reads its weights
-/// from DRAM: edgeplane (one executable per copy) and ggml (one graph per copy).
+/// from DRAM: edgeplane (one executable per copy), ggml (one graph per copy) and a bare
+/// read of the same bytes. The three take turns in short bursts inside one criterion
+/// measurement, so they see the same moment of a shared machine (timed one after another,
+/// a row's ratio moved with the host's load between them); each part's time is recorded
+/// under its own id. Each burst starts with an untimed call that wakes its threads, as
+/// back-to-back calls in a model find them awake.
 fn cold_decode_rows(
     c: &mut Criterion,
+    pool: &rayon::ThreadPool,
     backend: &Fast,
     dtype: DType,
     w: &[u8],
@@ -279,51 +301,114 @@ fn cold_decode_rows(
         format!("{name}/ggml"),
         format!("{name}/candle"),
     ];
+    let read_id = format!("{name}/read");
+    let row = Row {
+        name: format!("{name} ({copies}x{} MB)", w.len() / 1_000_000),
+        ids: ids.clone(),
+        weight_bytes: Some(w.len()),
+        read_id: Some(read_id.clone()),
+    };
+    let together = format!("{name}/interleaved");
+    if !selected(&together) {
+        return row;
+    }
     let x = noise(1, k);
     let input = HostTensor::from_f32([1, k], &x).expect("sized");
-    bench_with_setup(
-        c,
-        &ids[0],
-        || {
-            let mut exes: Vec<Box<dyn Executable>> = (0..copies)
-                .map(|_| matmul_exe(backend, dtype, w, 1, m, k))
-                .collect();
-            // One untimed pass over every copy: first-run costs stay out of the timing.
-            for exe in exes.iter_mut() {
-                std::hint::black_box(exe.run(std::slice::from_ref(&input)).expect("runs"));
-            }
-            (exes, 0usize)
-        },
-        |(exes, i)| {
-            std::hint::black_box(exes[*i].run(std::slice::from_ref(&input)).expect("runs"));
-            *i = (*i + 1) % exes.len();
-        },
-    );
+    let mut exes: Vec<Box<dyn Executable>> = (0..copies)
+        .map(|_| matmul_exe(backend, dtype, w, 1, m, k))
+        .collect();
     #[cfg(feature = "anchor-ggml")]
-    bench_with_setup(
-        c,
-        &ids[1],
-        || {
-            let mut g = edgeplane::anchor::ggml::GgmlMatMul::with_copies(
-                dtype, w, m, k, 1, THREADS, copies,
-            )
+    let mut ggml =
+        edgeplane::anchor::ggml::GgmlMatMul::with_copies(dtype, w, m, k, 1, THREADS, copies)
             .expect("ggml builds the graphs");
-            for i in 0..copies {
-                std::hint::black_box(g.run_copy(i, &x).expect("ggml runs"));
-            }
-            (g, 0usize)
-        },
-        |(g, i)| {
-            std::hint::black_box(g.run_copy(*i, &x).expect("ggml runs"));
-            *i = (*i + 1) % copies;
-        },
-    );
-    Row {
-        name: format!("{name} ({copies}x{} MB)", w.len() / 1_000_000),
-        ids,
-        weight_bytes: Some(w.len()),
-        cold: true,
+    let reads: Vec<Vec<u8>> = (0..copies).map(|_| w.to_vec()).collect();
+    // One untimed pass over every copy: first-run costs stay out of the timing.
+    for i in 0..copies {
+        std::hint::black_box(exes[i].run(std::slice::from_ref(&input)).expect("runs"));
+        #[cfg(feature = "anchor-ggml")]
+        std::hint::black_box(ggml.run_copy(i, &x).expect("ggml runs"));
+        std::hint::black_box(read_bytes(pool, &reads[i]));
     }
+    #[cfg(feature = "anchor-ggml")]
+    ggml.park();
+    // Both of its parts below use it, one at a time.
+    #[cfg(feature = "anchor-ggml")]
+    let ggml = std::cell::RefCell::new(ggml);
+    let mut parts: Vec<Part> = vec![Part {
+        id: &ids[0],
+        call: Box::new(|i| {
+            std::hint::black_box(exes[i].run(std::slice::from_ref(&input)).expect("runs"));
+        }),
+        rest: Box::new(|| {}),
+    }];
+    #[cfg(feature = "anchor-ggml")]
+    parts.push(Part {
+        id: &ids[1],
+        call: Box::new(|i| {
+            std::hint::black_box(ggml.borrow_mut().run_copy(i, &x).expect("ggml runs"));
+        }),
+        // Between runs its workers poll for work and would hold the cores the other
+        // parts need; parked, they wait on a condition variable (a run wakes them).
+        rest: Box::new(|| ggml.borrow_mut().park()),
+    });
+    parts.push(Part {
+        id: &read_id,
+        call: Box::new(|i| {
+            std::hint::black_box(read_bytes(pool, &reads[i]));
+        }),
+        rest: Box::new(|| {}),
+    });
+    let mut next = 0usize;
+    c.bench_function(&together, |b| {
+        b.iter_custom(|iters| {
+            let mut spent = vec![(Duration::ZERO, 0.0f64); parts.len()];
+            for _ in 0..iters {
+                for (part, (wall, cpu)) in parts.iter_mut().zip(spent.iter_mut()) {
+                    // An untimed lead-in call wakes the part's threads; then a burst of
+                    // timed calls on the next copies.
+                    (part.call)(next);
+                    let cpu0 = process_cpu_s();
+                    let start = Instant::now();
+                    for j in 1..=BURST {
+                        (part.call)((next + j) % copies);
+                    }
+                    *wall += start.elapsed();
+                    *cpu += cpu0.zip(process_cpu_s()).map_or(0.0, |(a, b)| b - a);
+                    (part.rest)();
+                }
+                next = (next + BURST + 1) % copies;
+            }
+            let calls = (iters as usize * BURST) as f64;
+            for (part, (wall, cpu)) in parts.iter().zip(&spent) {
+                let wall_s = wall.as_secs_f64();
+                record(part.id, wall_s / calls, Some((*cpu, wall_s)));
+            }
+            spent.iter().map(|(wall, _)| *wall).sum()
+        })
+    });
+    row
+}
+
+/// Reads every byte of `bytes` from `THREADS` threads (16 chunks, each summed front to
+/// back): what a plain streaming read of a weight matrix costs at that moment, the
+/// yardstick of the cold rows' bandwidth share. (A `T1` prefetch 4 KiB ahead, as the tile
+/// kernels ask for, read within noise of this in alternating runs on the Zen 4 VM.)
+fn read_bytes(pool: &rayon::ThreadPool, bytes: &[u8]) -> u64 {
+    pool.install(|| {
+        bytes
+            .par_chunks(bytes.len().div_ceil(16))
+            .map(|chunk| {
+                let mut acc = [0u64; 8];
+                for line in chunk.chunks_exact(64) {
+                    for (a, word) in acc.iter_mut().zip(line.chunks_exact(8)) {
+                        let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+                        *a = a.wrapping_add(word);
+                    }
+                }
+                acc.iter().fold(0u64, |s, &a| s.wrapping_add(a))
+            })
+            .reduce(|| 0, u64::wrapping_add)
+    })
 }
 
 struct Row {
@@ -331,8 +416,8 @@ struct Row {
     ids: [String; 3],
     /// Weight bytes read per call, for decode rows.
     weight_bytes: Option<usize>,
-    /// Whether the weights come from DRAM (cold-cache rows).
-    cold: bool,
+    /// Cold-cache rows: the id of the bare read of the same bytes timed alongside.
+    read_id: Option<String>,
 }
 
 fn main() {
@@ -407,10 +492,10 @@ fn main() {
                     name,
                     ids,
                     weight_bytes: (n == 1).then_some(w.len()),
-                    cold: false,
+                    read_id: None,
                 });
             }
-            rows.push(cold_decode_rows(&mut c, &backend, dtype, &w, m, k));
+            rows.push(cold_decode_rows(&mut c, &pool, &backend, dtype, &w, m, k));
         }
     }
 
@@ -495,7 +580,7 @@ fn main() {
             name,
             ids,
             weight_bytes: None,
-            cold: false,
+            read_id: None,
         });
     }
     c.final_summary();
@@ -515,8 +600,8 @@ fn main() {
         "Load average (1 min) at start {load_start}, at end {} (this bench adds about {THREADS}); other work on the machine slows every row: see cores busy.",
         load_average()
     );
-    println!("| case | edgeplane ms | ggml ms | candle ms | ggml/edgeplane | candle/edgeplane | decode GB/s edgeplane / ggml | % of DRAM bw edgeplane / ggml | cores busy e / g / c |");
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("| case | edgeplane ms | ggml ms | candle ms | ggml/edgeplane | candle/edgeplane | decode GB/s edgeplane / ggml | % of the bare read's GB/s (read alongside) e / g | % of the DRAM probe e / g | cores busy e / g / c |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let ms = |id: &str| median(id).map(|s| s * 1e3);
     let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
     for r in &rows {
@@ -534,17 +619,25 @@ fn main() {
                 .map(|(b, t)| b as f64 / (t / 1e3) / 1e9)
         };
         let pair = |f: &dyn Fn(Option<f64>) -> String| format!("{} / {}", f(e), f(g));
-        let (gbps_col, share_col) = if r.weight_bytes.is_some() {
-            (
+        let percent =
+            |of: f64| move |t| gbps(t).map_or("-".into(), |v| format!("{:.0}%", 100.0 * v / of));
+        let (gbps_col, read_col, probe_col) = match (&r.read_id, r.weight_bytes) {
+            (Some(read_id), Some(_)) => {
+                let read = gbps(ms(read_id));
+                (
+                    pair(&|t| gbps(t).map_or("-".into(), |v| format!("{v:.1}"))),
+                    read.map_or("-".into(), |read| {
+                        format!("{} of {read:.1}", pair(&percent(read)))
+                    }),
+                    pair(&percent(bw)),
+                )
+            }
+            (None, Some(_)) => (
                 pair(&|t| gbps(t).map_or("-".into(), |v| format!("{v:.1}"))),
-                if r.cold {
-                    pair(&|t| gbps(t).map_or("-".into(), |v| format!("{:.0}%", 100.0 * v / bw)))
-                } else {
-                    "(warm)".into()
-                },
-            )
-        } else {
-            ("-".into(), "-".into())
+                "(warm)".into(),
+                "(warm)".into(),
+            ),
+            _ => ("-".into(), "-".into(), "-".into()),
         };
         let busy = r
             .ids
@@ -553,7 +646,7 @@ fn main() {
             .collect::<Vec<String>>()
             .join(" / ");
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.name,
             fmt(e),
             fmt(g),
@@ -561,7 +654,8 @@ fn main() {
             ratio(g),
             ratio(cd),
             gbps_col,
-            share_col,
+            read_col,
+            probe_col,
             busy
         );
     }
