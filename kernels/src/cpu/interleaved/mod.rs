@@ -74,8 +74,17 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
     /// start of each tile.
     const HEADER_LINES: usize;
 
-    /// Packs 256 values of sixteen rows (each slice those values' raw blocks).
-    fn pack(blocks: [&[u8]; TILE_ROWS]) -> Self;
+    /// Packs 256 values of sixteen rows (each slice those values' raw blocks) into
+    /// `tile`, in place: a matrix's tiles are written straight into their buffer (built
+    /// on the stack and moved, they were zeroed and copied once more: ~30 % of packing).
+    fn pack_into(tile: &mut Self, blocks: [&[u8]; TILE_ROWS]);
+
+    /// [`Tile::pack_into`] a fresh tile.
+    fn pack(blocks: [&[u8]; TILE_ROWS]) -> Self {
+        let mut tile = Self::zeroed();
+        Self::pack_into(&mut tile, blocks);
+        tile
+    }
 
     /// The spec: the sixteen rows' dots with one activation row over `tiles` (one tile
     /// row of a matrix), integer sums as the scalar row kernels form them.
@@ -161,6 +170,27 @@ fn prefetch_lines(at: *const u8, lines: usize) {
     }
 }
 
+/// Asks for the first `size` bytes of each of sixteen raw rows (the next tile's blocks)
+/// while the packer works on the current tile: sixteen streams a row apart, which the
+/// hardware prefetcher follows poorly (Q4_0 4096² packing 0.43 → 0.23–0.29 ns/value in
+/// alternating runs; the other formats level). A hint, so a no-op off x86.
+#[inline]
+fn prefetch_raw(rows: [&[u8]; TILE_ROWS], size: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for row in rows {
+        for line in 0..size.div_ceil(64) {
+            // SAFETY: SSE is in every x86-64 CPU, and a prefetch reads nothing
+            // architecturally and never faults, whatever the address.
+            unsafe {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                _mm_prefetch::<_MM_HINT_T0>(row.as_ptr().wrapping_add(64 * line).cast());
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (rows, size);
+}
+
 /// The activation rows' quants, group sums and scales as raw pointers, which the kernels
 /// read through (slice reads reload their bounds on every access and spill registers).
 #[cfg(target_arch = "x86_64")]
@@ -229,13 +259,20 @@ impl<T: Tile> TiledMatrix<T> {
             return None;
         }
         let (blocks, size) = (w.k / 256, T::RAW_BYTES);
-        let mut tiles = Vec::with_capacity(w.rows / TILE_ROWS * blocks);
-        for t in 0..w.rows / TILE_ROWS {
-            for b in 0..blocks {
-                tiles.push(T::pack(from_fn(|r| {
-                    &w.row(TILE_ROWS * t + r)[b * size..(b + 1) * size]
-                })));
+        // Zero-allocated (fresh pages from the OS, not written twice), then packed in place.
+        let mut tiles: Vec<T> = bytemuck::zeroed_vec(w.rows / TILE_ROWS * blocks);
+        for (i, tile) in tiles.iter_mut().enumerate() {
+            let (t, b) = (i / blocks, i % blocks);
+            if b + 1 < blocks {
+                prefetch_raw(
+                    from_fn(|r| &w.row(TILE_ROWS * t + r)[(b + 1) * size..]),
+                    size,
+                );
             }
+            T::pack_into(
+                tile,
+                from_fn(|r| &w.row(TILE_ROWS * t + r)[b * size..(b + 1) * size]),
+            );
         }
         Some(TiledMatrix {
             rows: w.rows,

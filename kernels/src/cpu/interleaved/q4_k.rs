@@ -43,8 +43,7 @@ impl Tile for TileQ4K {
     const DTYPE: DType = DType::Q4K;
     const HEADER_LINES: usize = std::mem::offset_of!(TileQ4K, codes).div_ceil(64);
 
-    fn pack(blocks: [&[u8]; TILE_ROWS]) -> TileQ4K {
-        let mut tile: TileQ4K = bytemuck::Zeroable::zeroed();
+    fn pack_into(tile: &mut TileQ4K, blocks: [&[u8]; TILE_ROWS]) {
         for (r, blk) in blocks.into_iter().enumerate() {
             tile.d[r] = f16_at(blk);
             tile.dmin[r] = f16_at(&blk[2..]);
@@ -60,7 +59,6 @@ impl Tile for TileQ4K {
                 }
             }
         }
-        tile
     }
 
     fn dot_scalar(tiles: &[TileQ4K], a: &ActivationRow) -> [f32; TILE_ROWS] {

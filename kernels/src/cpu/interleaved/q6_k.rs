@@ -32,8 +32,7 @@ impl Tile for TileQ6K {
     const DTYPE: DType = DType::Q6K;
     const HEADER_LINES: usize = std::mem::offset_of!(TileQ6K, codes).div_ceil(64);
 
-    fn pack(blocks: [&[u8]; TILE_ROWS]) -> TileQ6K {
-        let mut tile: TileQ6K = bytemuck::Zeroable::zeroed();
+    fn pack_into(tile: &mut TileQ6K, blocks: [&[u8]; TILE_ROWS]) {
         for (r, blk) in blocks.into_iter().enumerate() {
             tile.d[r] = f16_at(&blk[q6_k::D..]);
             // Half `h` of 128 values, quarter `q` of 32: the low four bits are the low
@@ -56,7 +55,6 @@ impl Tile for TileQ6K {
                 planes[2][r] = bits.to_le_bytes();
             }
         }
-        tile
     }
 
     fn dot_scalar(tiles: &[TileQ6K], a: &ActivationRow) -> [f32; TILE_ROWS] {

@@ -23,8 +23,7 @@ impl Tile for TileQ8_0 {
     const DTYPE: DType = DType::Q8_0;
     const HEADER_LINES: usize = std::mem::offset_of!(TileQ8_0, codes).div_ceil(64);
 
-    fn pack(blocks: [&[u8]; TILE_ROWS]) -> TileQ8_0 {
-        let mut tile: TileQ8_0 = bytemuck::Zeroable::zeroed();
+    fn pack_into(tile: &mut TileQ8_0, blocks: [&[u8]; TILE_ROWS]) {
         for (r, raw) in blocks.into_iter().enumerate() {
             for (s, blk) in raw.chunks_exact(q8_0::BYTES).enumerate() {
                 tile.d[s][r] = u16::from_le_bytes([blk[0], blk[1]]);
@@ -34,7 +33,6 @@ impl Tile for TileQ8_0 {
                 }
             }
         }
-        tile
     }
 
     fn dot_scalar(tiles: &[TileQ8_0], a: &ActivationRow) -> [f32; TILE_ROWS] {
