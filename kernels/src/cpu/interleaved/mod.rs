@@ -253,14 +253,15 @@ pub struct TiledMatrix<T: Tile> {
 
 impl<T: Tile> TiledMatrix<T> {
     /// Repacks `w`; `None` unless it is `T::DTYPE` with a multiple of 16 rows and of 256
-    /// values per row.
+    /// values per row, or if the memory for the tiles cannot be had (the tiles are an
+    /// optional second copy: the raw rows then serve).
     pub fn new(w: &WeightMatrix) -> Option<TiledMatrix<T>> {
         if w.dtype != T::DTYPE || !w.rows.is_multiple_of(TILE_ROWS) || !w.k.is_multiple_of(256) {
             return None;
         }
         let (blocks, size) = (w.k / 256, T::RAW_BYTES);
         // Zero-allocated (fresh pages from the OS, not written twice), then packed in place.
-        let mut tiles: Vec<T> = bytemuck::zeroed_vec(w.rows / TILE_ROWS * blocks);
+        let mut tiles: Vec<T> = bytemuck::try_zeroed_vec(w.rows / TILE_ROWS * blocks).ok()?;
         for (i, tile) in tiles.iter_mut().enumerate() {
             let (t, b) = (i / blocks, i % blocks);
             if b + 1 < blocks {
@@ -362,7 +363,8 @@ pub enum Interleaved {
 }
 
 impl Interleaved {
-    /// Repacks `w` if its format has tiles and its rows fill whole tiles.
+    /// Repacks `w` if its format has tiles, its rows fill whole tiles and the memory for
+    /// them can be had.
     pub fn new(w: &WeightMatrix) -> Option<Interleaved> {
         match w.dtype {
             DType::Q4K => TiledMatrix::new(w).map(Interleaved::Q4K),

@@ -75,6 +75,12 @@ fn only_whole_tiles_of_tiled_formats_are_repacked() {
         "Q2_K has no tiles"
     );
     assert!(Interleaved::new(&matrix(DType::Q4K, 16, 256, &w)).is_some());
+    // 2⁶⁰ rows would take more bytes of tiles than any allocation may have (`isize::MAX`):
+    // the allocation fails before any row is read, and there are no tiles.
+    assert!(
+        Interleaved::new(&matrix(DType::Q4K, 1 << 60, 256, &w)).is_none(),
+        "tiles that cannot be allocated are skipped, not a crash"
+    );
 }
 
 /// The 4-bit codes of a raw Q4_K block in value order, byte by byte (the packer's spec):
