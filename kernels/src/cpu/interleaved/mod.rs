@@ -156,18 +156,12 @@ fn words<const N: usize>(raw: &[u8]) -> [u32; N] {
 }
 
 /// Asks for `lines` cache lines from `at` on, `PREFETCH_AHEAD` bytes ahead, into L2 (see
-/// the module doc). Every tile kernel asks for each line as it reaches it. A hint: any
-/// address will do.
+/// the module doc). Every tile kernel asks for each line as it reaches it.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn prefetch_lines(at: *const u8, lines: usize) {
     use crate::cpu::x86_kernels::PREFETCH_AHEAD;
-    use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
-    for line in 0..lines {
-        // SAFETY: SSE is in every x86-64 CPU, and a prefetch reads nothing architecturally
-        // and never faults, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T1>(at.wrapping_add(64 * line + PREFETCH_AHEAD).cast()) };
-    }
+    prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(at.wrapping_add(PREFETCH_AHEAD), lines);
 }
 
 /// Asks for the first `size` bytes of each of sixteen raw rows (the next tile's blocks)
@@ -178,17 +172,22 @@ fn prefetch_lines(at: *const u8, lines: usize) {
 fn prefetch_raw(rows: [&[u8]; TILE_ROWS], size: usize) {
     #[cfg(target_arch = "x86_64")]
     for row in rows {
-        for line in 0..size.div_ceil(64) {
-            // SAFETY: SSE is in every x86-64 CPU, and a prefetch reads nothing
-            // architecturally and never faults, whatever the address.
-            unsafe {
-                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                _mm_prefetch::<_MM_HINT_T0>(row.as_ptr().wrapping_add(64 * line).cast());
-            }
-        }
+        prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(row.as_ptr(), size.div_ceil(64));
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (rows, size);
+}
+
+/// Asks for `lines` cache lines from `at` on with the `_mm_prefetch` hint `HINT`. A hint:
+/// any address will do.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch<const HINT: i32>(at: *const u8, lines: usize) {
+    for line in 0..lines {
+        // SAFETY: SSE is in every x86-64 CPU, and a prefetch reads nothing architecturally
+        // and never faults, whatever the address.
+        unsafe { std::arch::x86_64::_mm_prefetch::<HINT>(at.wrapping_add(64 * line).cast()) };
+    }
 }
 
 /// The activation rows' quants, group sums and scales as raw pointers, which the kernels
@@ -264,16 +263,11 @@ impl<T: Tile> TiledMatrix<T> {
         let mut tiles: Vec<T> = bytemuck::try_zeroed_vec(w.rows / TILE_ROWS * blocks).ok()?;
         for (i, tile) in tiles.iter_mut().enumerate() {
             let (t, b) = (i / blocks, i % blocks);
+            let rows: [&[u8]; TILE_ROWS] = from_fn(|r| &w.row(TILE_ROWS * t + r)[b * size..]);
             if b + 1 < blocks {
-                prefetch_raw(
-                    from_fn(|r| &w.row(TILE_ROWS * t + r)[(b + 1) * size..]),
-                    size,
-                );
+                prefetch_raw(from_fn(|r| &rows[r][size..]), size);
             }
-            T::pack_into(
-                tile,
-                from_fn(|r| &w.row(TILE_ROWS * t + r)[b * size..(b + 1) * size]),
-            );
+            T::pack_into(tile, from_fn(|r| &rows[r][..size]));
         }
         Some(TiledMatrix {
             rows: w.rows,
