@@ -245,22 +245,15 @@ fn load_average() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// Read bandwidth: sums a `bytes` buffer from `THREADS` threads; best of a few passes.
+/// Read bandwidth: [`read_bytes`] over a `bytes` buffer; best of a few passes.
 fn bandwidth_gbps(pool: &rayon::ThreadPool, bytes: usize) -> f64 {
-    let words = bytes / 8;
-    let buf: Vec<u64> = (0..words as u64).collect();
+    let buf: Vec<u8> = (0..bytes).map(|i| i as u8).collect();
     let passes = (4 * PROBE_BYTES / bytes).clamp(5, 64);
     let mut best = 0.0f64;
     for _ in 0..passes {
         let start = Instant::now();
-        let sum: u64 = pool.install(|| {
-            buf.par_chunks(words.div_ceil(THREADS))
-                .map(|c| c.iter().fold(0u64, |a, &v| a.wrapping_add(v)))
-                .reduce(|| 0, u64::wrapping_add)
-        });
-        let s = start.elapsed().as_secs_f64();
-        std::hint::black_box(sum);
-        best = best.max((words * 8) as f64 / s / 1e9);
+        std::hint::black_box(read_bytes(pool, &buf));
+        best = best.max(bytes as f64 / start.elapsed().as_secs_f64() / 1e9);
     }
     best
 }
@@ -391,8 +384,9 @@ fn cold_decode_rows(
 
 /// Reads every byte of `bytes` from `THREADS` threads (16 chunks, each summed front to
 /// back): what a plain streaming read of a weight matrix costs at that moment, the
-/// yardstick of the cold rows' bandwidth share. (A `T1` prefetch 4 KiB ahead, as the tile
-/// kernels ask for, read within noise of this in alternating runs on the Zen 4 VM.)
+/// yardstick of the cold rows' bandwidth share and the DRAM probe's read. (A `T1`
+/// prefetch 4 KiB ahead, as the tile kernels ask for, read within noise of this in
+/// alternating runs on the Zen 4 VM.)
 fn read_bytes(pool: &rayon::ThreadPool, bytes: &[u8]) -> u64 {
     pool.install(|| {
         bytes
