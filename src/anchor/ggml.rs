@@ -176,17 +176,12 @@ impl OneOpGraph {
         Ok(())
     }
 
-    /// Parks (`true`) or wakes the pool's workers. After a run they poll for the next
-    /// graph for a while, holding their cores; parked, they wait on a condition variable.
-    fn park(&mut self, parked: bool) {
-        // SAFETY: the pool is live (owned by self); pause and resume only flip its state.
-        unsafe {
-            if parked {
-                sys::ggml_threadpool_pause(self.threadpool.as_ptr());
-            } else {
-                sys::ggml_threadpool_resume(self.threadpool.as_ptr());
-            }
-        }
+    /// Parks the pool's workers until the next run. After a run they poll for the next
+    /// graph for a while, holding their cores; parked, they wait on a condition variable,
+    /// and `ggml_graph_compute` resumes them.
+    fn park(&mut self) {
+        // SAFETY: the pool is live (owned by self); pausing only flips its state.
+        unsafe { sys::ggml_threadpool_pause(self.threadpool.as_ptr()) };
     }
 
     /// Graph `index`'s output tensor data as f32 (`len` values).
@@ -334,15 +329,10 @@ impl GgmlMatMul {
         Ok(self.graph.output_f32(copy, self.n * self.m))
     }
 
-    /// Parks ggml's worker threads until [`GgmlMatMul::unpark`]: between its runs they
-    /// otherwise poll for work and hold cores that other code timed in between needs.
+    /// Parks ggml's worker threads until the next run: between runs they otherwise poll
+    /// for work and hold cores that other code timed in between needs.
     pub fn park(&mut self) {
-        self.graph.park(true);
-    }
-
-    /// Wakes the workers [`GgmlMatMul::park`] parked (runs also wake them, later).
-    pub fn unpark(&mut self) {
-        self.graph.park(false);
+        self.graph.park();
     }
 }
 
