@@ -246,6 +246,10 @@ pub fn attend_group(
                 super::avx512::attend_group(p, q, k, v, g, keys)
             }
         },
+        #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
+        SimdLevel::Neon | SimdLevel::NeonDotprod => {
+            super::neon::float::attend_group(p, q, k, v, g, keys)
+        }
         _ => attend_group_scalar(p, q, k, v, g, keys),
     }
 }

@@ -6,6 +6,23 @@ use super::scalar;
 use super::simd::{Simd, SimdLevel};
 use crate::DType;
 
+/// The NEON arm of [`dot`] for kernel module `$k` (f16/bf16 rows run the scalar spec: NEON
+/// has no f16 widening on stable Rust yet).
+#[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
+macro_rules! neon_dot {
+    ($k:ident, $dtype:ident, $w:ident, $a:ident) => {{
+        use super::neon::$k as k;
+        match $dtype {
+            DType::Q4_0 => k::dot_q4_0($w, $a),
+            DType::Q8_0 => k::dot_q8_0($w, $a),
+            DType::Q4K => k::dot_q4_k($w, $a),
+            DType::Q6K => k::dot_q6_k($w, $a),
+            DType::F32 => super::neon::float::dot_f32_bytes($w, $a.floats),
+            _ => dot(Simd::scalar(), $dtype, $w, $a),
+        }
+    }};
+}
+
 /// Whether [`dot`] has a direct kernel for weights of `dtype`. Other formats are
 /// dequantized to f32 first (see `matmul.rs`).
 pub fn has_direct_kernel(dtype: DType) -> bool {
@@ -69,7 +86,19 @@ pub fn dot(simd: Simd, dtype: DType, w: &[u8], a: &ActivationRow) -> f32 {
                 }
             }
         }
-        #[cfg(not(target_arch = "x86_64"))]
+        #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
+        SimdLevel::Neon => {
+            // SAFETY: plain NEON is part of every AArch64 target.
+            unsafe { neon_dot!(plain, dtype, w, a) }
+        }
+        #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
+        SimdLevel::NeonDotprod => {
+            // SAFETY: a `Simd` with level NeonDotprod exists only when the CPU reports
+            // FEAT_DotProd (`Simd::new` checks), which these kernels are compiled for.
+            unsafe { neon_dot!(dotprod, dtype, w, a) }
+        }
+        // The other architecture's levels: no token for them can exist here.
+        #[allow(unreachable_patterns)]
         _ => dot(Simd::scalar(), dtype, w, a),
     }
 }
@@ -120,6 +149,8 @@ pub fn dot_f32(simd: Simd, a: &[f32], b: &[f32]) -> f32 {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
         SimdLevel::Avx512Vnni => unsafe { super::avx512::dot_f32(a, b) },
+        #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
+        SimdLevel::Neon | SimdLevel::NeonDotprod => super::neon::float::dot_f32(a, b),
         _ => scalar::dot_f32(a, b),
     }
 }
@@ -133,6 +164,8 @@ pub fn axpy(simd: Simd, acc: &mut [f32], p: f32, v: &[f32]) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
         SimdLevel::Avx512Vnni => unsafe { super::avx512::axpy(acc, p, v) },
+        #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
+        SimdLevel::Neon | SimdLevel::NeonDotprod => super::neon::float::axpy(acc, p, v),
         _ => scalar::axpy(acc, p, v),
     }
 }

@@ -19,15 +19,23 @@ pub enum SimdLevel {
     AvxVnni,
     /// x86-64 AVX-512 (F, BW, VL) with VNNI: 512-bit lanes and `vpdpbusd` int8 dots.
     Avx512Vnni,
+    /// AArch64 NEON (Advanced SIMD, on every AArch64 CPU): 128-bit lanes, byte products
+    /// through widening multiplies.
+    Neon,
+    /// NEON with the Armv8.2 dot product (`sdot`: FEAT_DotProd, on phone cores since
+    /// Cortex-A55/A75 and every Apple core).
+    NeonDotprod,
 }
 
 impl SimdLevel {
-    /// Every level, plainest first.
-    pub const ALL: [SimdLevel; 4] = [
+    /// Every level, plainest first within each architecture.
+    pub const ALL: [SimdLevel; 6] = [
         SimdLevel::Scalar,
         SimdLevel::Avx2,
         SimdLevel::AvxVnni,
         SimdLevel::Avx512Vnni,
+        SimdLevel::Neon,
+        SimdLevel::NeonDotprod,
     ];
 
     /// Whether the running CPU can execute this level's code.
@@ -55,12 +63,23 @@ impl SimdLevel {
                     && std::arch::is_x86_feature_detected!("avx512vl")
                     && std::arch::is_x86_feature_detected!("avx512vnni")
             }
-            #[cfg(not(target_arch = "x86_64"))]
+            #[cfg(target_arch = "aarch64")]
+            SimdLevel::Neon => std::arch::is_aarch64_feature_detected!("neon"),
+            #[cfg(target_arch = "aarch64")]
+            SimdLevel::NeonDotprod => {
+                SimdLevel::Neon.is_available() && std::arch::is_aarch64_feature_detected!("dotprod")
+            }
+            // Test builds with `--cfg edgeplane_neon_emulated` run the NEON levels on the
+            // emulated intrinsics (`cpu/neon/emulated.rs`), through the same dispatch.
+            #[cfg(all(edgeplane_neon_emulated, not(target_arch = "aarch64")))]
+            SimdLevel::Neon | SimdLevel::NeonDotprod => true,
+            // The other architecture's levels.
+            #[allow(unreachable_patterns)]
             _ => false,
         }
     }
 
-    /// The levels this CPU can run, plainest first.
+    /// The levels this CPU can run, plainest first (only one architecture's are).
     pub fn available() -> Vec<SimdLevel> {
         SimdLevel::ALL
             .into_iter()
@@ -83,6 +102,8 @@ impl SimdLevel {
             SimdLevel::Avx2 => "avx2",
             SimdLevel::AvxVnni => "avx-vnni",
             SimdLevel::Avx512Vnni => "avx512-vnni",
+            SimdLevel::Neon => "neon",
+            SimdLevel::NeonDotprod => "neon-dotprod",
         }
     }
 

@@ -50,7 +50,7 @@ pub fn prefers_packed(simd: Simd, dtype: crate::DType, n: usize, has_direct: boo
     let simd_packs = match simd.level() {
         SimdLevel::Avx512Vnni => true,
         SimdLevel::Avx2 | SimdLevel::AvxVnni => dtype != crate::DType::Q8_0,
-        SimdLevel::Scalar => false,
+        SimdLevel::Scalar | SimdLevel::Neon | SimdLevel::NeonDotprod => false,
     };
     !has_direct || (simd_packs && n >= PACKED_MIN_ROWS)
 }

@@ -1,0 +1,73 @@
+//! The f32 helpers of the NEON levels (attention's scores and value updates, f32 weight
+//! rows). They need nothing past plain NEON, which every AArch64 target enables, so they
+//! are safe functions and both levels share them.
+
+use super::arch::*;
+use super::{load_f32, load_u8};
+
+/// `Σ w·x` with four four-lane accumulators, then the tail in order.
+pub(crate) fn dot_f32(w: &[f32], x: &[f32]) -> f32 {
+    let n = w.len().min(x.len());
+    let body = n - n % 16;
+    // SAFETY: register arithmetic of plain NEON.
+    unsafe {
+        let mut acc = [vdupq_n_f32(0.0); 4];
+        for i in (0..body).step_by(16) {
+            for (r, a) in acc.iter_mut().enumerate() {
+                *a = vfmaq_f32(*a, load_f32(w, i + 4 * r), load_f32(x, i + 4 * r));
+            }
+        }
+        let tail: f32 = w[body..n].iter().zip(&x[body..n]).map(|(a, b)| a * b).sum();
+        vaddvq_f32(vaddq_f32(
+            vaddq_f32(acc[0], acc[1]),
+            vaddq_f32(acc[2], acc[3]),
+        )) + tail
+    }
+}
+
+/// f32 weights given as little-endian bytes · f32.
+pub(crate) fn dot_f32_bytes(w: &[u8], x: &[f32]) -> f32 {
+    let n = (w.len() / 4).min(x.len());
+    let body = n - n % 8;
+    // SAFETY: register arithmetic of plain NEON.
+    unsafe {
+        let mut acc = [vdupq_n_f32(0.0); 2];
+        for i in (0..body).step_by(8) {
+            for (r, a) in acc.iter_mut().enumerate() {
+                let wv = vreinterpretq_f32_u8(load_u8(w, 4 * (i + 4 * r)));
+                *a = vfmaq_f32(*a, wv, load_f32(x, i + 4 * r));
+            }
+        }
+        let tail: f32 = w[4 * body..4 * n]
+            .chunks_exact(4)
+            .zip(&x[body..n])
+            .map(|(c, v)| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) * v)
+            .sum();
+        vaddvq_f32(vaddq_f32(acc[0], acc[1])) + tail
+    }
+}
+
+/// `acc += p · v`, fused as the scalar spec is, so the results are equal bit for bit.
+pub(crate) fn axpy(acc: &mut [f32], p: f32, v: &[f32]) {
+    let n = acc.len().min(v.len());
+    let body = n - n % 4;
+    for i in (0..body).step_by(4) {
+        let out = &mut acc[i..i + 4];
+        // SAFETY: `out` is four readable and writable f32; plain NEON arithmetic.
+        unsafe {
+            let r = vfmaq_n_f32(vld1q_f32(out.as_ptr()), load_f32(v, i), p);
+            vst1q_f32(out.as_mut_ptr(), r);
+        }
+    }
+    for (a, &b) in acc[body..n].iter_mut().zip(&v[body..n]) {
+        *a = p.mul_add(b, *a);
+    }
+}
+
+#[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
+crate::cpu::attention::attend_group_impl!(
+    attend_group,
+    dot_f32,
+    axpy,
+    crate::cpu::scalar::f16_to_f32
+);

@@ -1,0 +1,113 @@
+//! AArch64 NEON kernels: the quantized row dots (Q4_0, Q8_0 against 32-block activations,
+//! Q4_K, Q6_K against 256-block activations) and the f32 helpers attention uses. Two
+//! levels: plain NEON (every AArch64 CPU; byte products through `smull` + `sadalp`) and
+//! NEON with the Armv8.2 dot product (`sdot`, four byte products per i32 lane in one
+//! instruction; every phone core since Cortex-A55/A75 and every Apple core).
+//!
+//! The kernels are written once (`quant.rs`) and instantiated per level with the level's
+//! byte-dot step. They compile against `arch`: the real intrinsics on aarch64, and on other
+//! targets `emulated.rs`, a portable model of the same intrinsics, so that the kernels'
+//! logic is tested against the scalar spec on every CI machine. `tests/aarch64_neon.rs`
+//! additionally builds them for aarch64 and runs them under qemu with the real
+//! instructions.
+//!
+//! Every kernel is an `unsafe fn` with `#[target_feature]` on aarch64 (the form every
+//! stable Rust accepts) and the same code, without the attribute, elsewhere.
+
+#[cfg(target_arch = "aarch64")]
+pub(crate) use core::arch::aarch64 as arch;
+#[cfg(not(target_arch = "aarch64"))]
+pub(crate) mod emulated;
+#[cfg(not(target_arch = "aarch64"))]
+pub(crate) use emulated as arch;
+
+#[allow(unused_unsafe)] // as for `plain`
+pub(crate) mod float;
+mod quant;
+#[cfg(test)]
+mod tests;
+
+use arch::{float32x4_t, int8x16_t, uint8x16_t};
+
+/// Sixteen signed bytes at `s[at..at + 16]`; panics if out of range.
+#[inline(always)]
+pub(crate) fn load_s8(s: &[i8], at: usize) -> int8x16_t {
+    let s = &s[at..at + 16];
+    // SAFETY: `s` is sixteen readable bytes; `ld1` needs no alignment.
+    unsafe { arch::vld1q_s8(s.as_ptr()) }
+}
+
+/// Sixteen unsigned bytes at `s[at..at + 16]`; panics if out of range.
+#[inline(always)]
+pub(crate) fn load_u8(s: &[u8], at: usize) -> uint8x16_t {
+    let s = &s[at..at + 16];
+    // SAFETY: `s` is sixteen readable bytes; `ld1` needs no alignment.
+    unsafe { arch::vld1q_u8(s.as_ptr()) }
+}
+
+/// Four f32 at `s[at..at + 4]`; panics if out of range.
+#[inline(always)]
+pub(crate) fn load_f32(s: &[f32], at: usize) -> float32x4_t {
+    let s = &s[at..at + 4];
+    // SAFETY: `s` is four readable f32.
+    unsafe { arch::vld1q_f32(s.as_ptr()) }
+}
+
+/// Plain NEON: byte dots through widening multiplies.
+// The intrinsics were `unsafe fn`s before Rust 1.87 (and are in the old Debian toolchain
+// `tests/aarch64_neon.rs` builds with); the blocks stay, unneeded on newer compilers.
+#[allow(unused_unsafe)]
+pub(crate) mod plain {
+    use super::arch::*;
+
+    /// `acc` plus the sixteen products of `a` and `b`, spread over its lanes (only the
+    /// sum of the lanes is defined, as with `sdot`): `smull`/`smull2` to i16 (an i8
+    /// product fits), then `sadalp` into i32.
+    #[inline(always)]
+    fn dot_bytes(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
+        // SAFETY: register-only NEON arithmetic; NEON is part of every AArch64 target.
+        unsafe {
+            let low = vmull_s8(vget_low_s8(a), vget_low_s8(b));
+            vpadalq_s16(vpadalq_s16(acc, low), vmull_high_s8(a, b))
+        }
+    }
+
+    super::quant::neon_quant_kernels!("neon", dot_bytes);
+}
+
+/// NEON with the Armv8.2 dot product (`FEAT_DotProd`).
+#[allow(unused_unsafe)] // as for `plain`
+pub(crate) mod dotprod {
+    use super::arch::*;
+
+    /// `acc` plus the sixteen products of `a` and `b`: one `sdot`, each i32 lane taking
+    /// its four byte products. The intrinsic is not stable in Rust yet, so on aarch64 the
+    /// instruction is written out; the caller's `target_feature` lets it assemble.
+    #[cfg(target_arch = "aarch64")]
+    #[inline]
+    #[target_feature(enable = "neon,dotprod")]
+    unsafe fn dot_bytes(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
+        let mut acc = acc;
+        // SAFETY: a register-only instruction of FEAT_DotProd, which this function's
+        // callers are compiled for and only run on (the `Simd` token checks it).
+        unsafe {
+            core::arch::asm!(
+                "sdot {acc:v}.4s, {a:v}.16b, {b:v}.16b",
+                acc = inout(vreg) acc,
+                a = in(vreg) a,
+                b = in(vreg) b,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        acc
+    }
+
+    /// `acc` plus the sixteen products of `a` and `b`, as `sdot` lays them out.
+    #[cfg(not(target_arch = "aarch64"))]
+    #[inline(always)]
+    unsafe fn dot_bytes(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
+        sdot(acc, a, b)
+    }
+
+    super::quant::neon_quant_kernels!("neon,dotprod", dot_bytes);
+}

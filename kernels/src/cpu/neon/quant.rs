@@ -1,0 +1,165 @@
+//! The quantized row dots, written once and instantiated per NEON level by
+//! [`neon_quant_kernels!`]. Each computes the integer sums of `scalar.rs`, the spec, with
+//! sixteen byte products per step; only the float accumulation order differs.
+
+/// Generates `dot_q4_0`, `dot_q8_0`, `dot_q4_k` and `dot_q6_k` for one level. `$features`
+/// is the aarch64 `target_feature` string; `$dot` is `(acc: int32x4_t, a: int8x16_t,
+/// b: int8x16_t) -> int32x4_t` adding the sixteen byte products of `a` and `b` to `acc`
+/// (how they spread over the lanes is the level's business: callers only sum lanes, or
+/// scale a whole vector by one sub-block scale).
+macro_rules! neon_quant_kernels {
+    ($features:literal, $dot:ident) => {
+        use crate::cpu::activation::ActivationRow;
+        use crate::cpu::layout::{f16_at, q4_0, q4_k, q6_k, q8_0};
+        use crate::cpu::neon::{load_s8, load_u8};
+
+        /// Q4_0 weights · 32-block activations.
+        ///
+        /// # Safety
+        /// The CPU must have this level's features (the `Simd` token proves it).
+        #[cfg_attr(target_arch = "aarch64", target_feature(enable = $features))]
+        pub(crate) unsafe fn dot_q4_0(w: &[u8], a: &ActivationRow) -> f32 {
+            // SAFETY: register arithmetic of this level's features (the caller's
+            // contract) and `$dot`, which needs no more.
+            unsafe {
+                let low = vdupq_n_u8(0x0F);
+                let eight = vdupq_n_s8(8);
+                let mut acc = vdupq_n_f32(0.0);
+                for (b, blk) in w.chunks_exact(q4_0::BYTES).enumerate() {
+                    let packed = load_u8(blk, q4_0::QS);
+                    let lo = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(packed, low)), eight);
+                    let hi = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8::<4>(packed)), eight);
+                    let y = &a.quants[32 * b..32 * b + 32];
+                    let isum = $dot($dot(vdupq_n_s32(0), lo, load_s8(y, 0)), hi, load_s8(y, 16));
+                    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(isum), f16_at(blk) * a.scales[b]);
+                }
+                vaddvq_f32(acc)
+            }
+        }
+
+        /// Q8_0 weights · 32-block activations.
+        ///
+        /// # Safety
+        /// The CPU must have this level's features (the `Simd` token proves it).
+        #[cfg_attr(target_arch = "aarch64", target_feature(enable = $features))]
+        pub(crate) unsafe fn dot_q8_0(w: &[u8], a: &ActivationRow) -> f32 {
+            // SAFETY: as in `dot_q4_0`.
+            unsafe {
+                let mut acc = vdupq_n_f32(0.0);
+                for (b, blk) in w.chunks_exact(q8_0::BYTES).enumerate() {
+                    let x0 = vreinterpretq_s8_u8(load_u8(blk, q8_0::QS));
+                    let x1 = vreinterpretq_s8_u8(load_u8(blk, q8_0::QS + 16));
+                    let y = &a.quants[32 * b..32 * b + 32];
+                    let isum = $dot($dot(vdupq_n_s32(0), x0, load_s8(y, 0)), x1, load_s8(y, 16));
+                    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(isum), f16_at(blk) * a.scales[b]);
+                }
+                vaddvq_f32(acc)
+            }
+        }
+
+        /// Q4_K weights · 256-block activations (with per-16 sums for the mins).
+        ///
+        /// # Safety
+        /// The CPU must have this level's features (the `Simd` token proves it).
+        #[cfg_attr(target_arch = "aarch64", target_feature(enable = $features))]
+        pub(crate) unsafe fn dot_q4_k(w: &[u8], a: &ActivationRow) -> f32 {
+            // SAFETY: as in `dot_q4_0`.
+            unsafe {
+                let low = vdupq_n_u8(0x0F);
+                let mut sum = 0.0f32;
+                for (b, blk) in w.chunks_exact(q4_k::BYTES).enumerate() {
+                    let (sc, mn) = q4_k::scales_and_mins(&blk[q4_k::SCALES..q4_k::QS]);
+                    let y = &a.quants[256 * b..256 * b + 256];
+                    let mut acc = vdupq_n_s32(0);
+                    for j in 0..4 {
+                        let q0 = load_u8(blk, q4_k::QS + 32 * j);
+                        let q1 = load_u8(blk, q4_k::QS + 32 * j + 16);
+                        let nibbles = [
+                            [vandq_u8(q0, low), vandq_u8(q1, low)],
+                            [vshrq_n_u8::<4>(q0), vshrq_n_u8::<4>(q1)],
+                        ];
+                        for (half, [n0, n1]) in nibbles.into_iter().enumerate() {
+                            let at = 64 * j + 32 * half;
+                            let p = $dot(vdupq_n_s32(0), vreinterpretq_s8_u8(n0), load_s8(y, at));
+                            let p = $dot(p, vreinterpretq_s8_u8(n1), load_s8(y, at + 16));
+                            acc = vmlaq_n_s32(acc, p, i32::from(sc[2 * j + half]));
+                        }
+                    }
+                    let summ = q4_k_mins_dot(&mn, &a.sums[16 * b..16 * b + 16]);
+                    let d = f16_at(blk);
+                    let dmin = f16_at(&blk[2..]);
+                    sum += a.scales[b] * (d * vaddvq_s32(acc) as f32 - dmin * summ as f32);
+                }
+                sum
+            }
+        }
+
+        /// `Σ mins[s] · (sums[2s] + sums[2s + 1])`: the eight Q4_K mins against the
+        /// activation sums of their 32 values.
+        #[inline(always)]
+        unsafe fn q4_k_mins_dot(mins: &[u8; 8], sums: &[i16]) -> i32 {
+            let sums = &sums[..16];
+            // SAFETY: `mins` is eight readable bytes and `sums` sixteen readable i16;
+            // the rest is register arithmetic of plain NEON.
+            unsafe {
+                let pairs = vpaddq_s16(vld1q_s16(sums.as_ptr()), vld1q_s16(sums[8..].as_ptr()));
+                let m = vreinterpretq_s16_u16(vmovl_u8(vld1_u8(mins.as_ptr())));
+                let products = vaddq_s32(
+                    vmull_s16(vget_low_s16(m), vget_low_s16(pairs)),
+                    vmull_high_s16(m, pairs),
+                );
+                vaddvq_s32(products)
+            }
+        }
+
+        /// Q6_K weights · 256-block activations.
+        ///
+        /// # Safety
+        /// The CPU must have this level's features (the `Simd` token proves it).
+        #[cfg_attr(target_arch = "aarch64", target_feature(enable = $features))]
+        pub(crate) unsafe fn dot_q6_k(w: &[u8], a: &ActivationRow) -> f32 {
+            // SAFETY: as in `dot_q4_0`.
+            unsafe {
+                let low = vdupq_n_u8(0x0F);
+                let bits01 = vdupq_n_u8(0x03);
+                let bits23 = vdupq_n_u8(0x0C);
+                let bits45 = vdupq_n_u8(0x30);
+                let offset = vdupq_n_s8(32);
+                let mut sum = 0.0f32;
+                for (b, blk) in w.chunks_exact(q6_k::BYTES).enumerate() {
+                    let y = &a.quants[256 * b..256 * b + 256];
+                    let mut acc = vdupq_n_s32(0);
+                    for h in 0..2 {
+                        let sc = &blk[q6_k::SCALES + 8 * h..q6_k::SCALES + 8 * h + 8];
+                        // Sixteen values per step: `l` is the first of them within the
+                        // 32-value groups, and picks the sub-block scale (one per 16).
+                        for (c, l) in [0, 16].into_iter().enumerate() {
+                            let ql0 = load_u8(blk, 64 * h + l);
+                            let ql1 = load_u8(blk, 64 * h + 32 + l);
+                            let qh = load_u8(blk, q6_k::QH + 32 * h + l);
+                            // Low four bits from `ql`, the top two from `qh`'s pair k.
+                            let codes = [
+                                vorrq_u8(vandq_u8(ql0, low), vshlq_n_u8::<4>(vandq_u8(qh, bits01))),
+                                vorrq_u8(vandq_u8(ql1, low), vshlq_n_u8::<2>(vandq_u8(qh, bits23))),
+                                vorrq_u8(vshrq_n_u8::<4>(ql0), vandq_u8(qh, bits45)),
+                                vorrq_u8(
+                                    vshrq_n_u8::<4>(ql1),
+                                    vandq_u8(vshrq_n_u8::<2>(qh), bits45),
+                                ),
+                            ];
+                            for (k, code) in codes.into_iter().enumerate() {
+                                let q = vsubq_s8(vreinterpretq_s8_u8(code), offset);
+                                let p = $dot(vdupq_n_s32(0), q, load_s8(y, 128 * h + 32 * k + l));
+                                acc = vmlaq_n_s32(acc, p, i32::from(sc[c + 2 * k] as i8));
+                            }
+                        }
+                    }
+                    sum += f16_at(&blk[q6_k::D..]) * a.scales[b] * vaddvq_s32(acc) as f32;
+                }
+                sum
+            }
+        }
+    };
+}
+
+pub(crate) use neon_quant_kernels;

@@ -1,0 +1,121 @@
+//! The NEON kernels against the scalar spec, through the emulated intrinsics on x86 (on
+//! aarch64 the same tests run the real instructions).
+
+use super::arch::*;
+use super::{dotprod, float, plain};
+use crate::cpu::activation::{ActivationFormat, ActivationRows};
+use crate::cpu::scalar;
+use crate::noise::{noise, random_blocks};
+use crate::DType;
+
+type RowDot = unsafe fn(&[u8], &crate::cpu::ActivationRow) -> f32;
+type SpecDot = fn(&[u8], &crate::cpu::ActivationRow) -> f32;
+
+/// Both levels' kernels for `dtype`.
+fn kernels(dtype: DType) -> [(&'static str, RowDot); 2] {
+    match dtype {
+        DType::Q4_0 => [("neon", plain::dot_q4_0), ("dotprod", dotprod::dot_q4_0)],
+        DType::Q8_0 => [("neon", plain::dot_q8_0), ("dotprod", dotprod::dot_q8_0)],
+        DType::Q4K => [("neon", plain::dot_q4_k), ("dotprod", dotprod::dot_q4_k)],
+        DType::Q6K => [("neon", plain::dot_q6_k), ("dotprod", dotprod::dot_q6_k)],
+        _ => unreachable!("no NEON row kernel for {dtype}"),
+    }
+}
+
+#[test]
+fn quantized_row_dots_match_the_scalar_spec() {
+    let specs: [(DType, SpecDot); 4] = [
+        (DType::Q4_0, scalar::dot_q4_0),
+        (DType::Q8_0, scalar::dot_q8_0),
+        (DType::Q4K, scalar::dot_q4_k),
+        (DType::Q6K, scalar::dot_q6_k),
+    ];
+    for (dtype, spec) in specs {
+        let k = if dtype.block_size() == 32 { 544 } else { 768 };
+        for seed in 0..4 {
+            let w = random_blocks(dtype, k, seed + 10);
+            let x = noise(seed, k);
+            let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
+            let row = acts.row(0);
+            let want = spec(&w, &row);
+            assert!(want.is_finite() && want != 0.0, "{dtype}: spec gave {want}");
+            for (level, kernel) in kernels(dtype) {
+                // SAFETY: off aarch64 the kernels run the portable intrinsics; on aarch64
+                // plain NEON is always there and dotprod is asked for only if present.
+                let got = unsafe { kernel(&w, &row) };
+                let tol = 1e-5 * want.abs().max(1.0);
+                assert!(
+                    (got - want).abs() <= tol,
+                    "{dtype} {level} seed {seed}: got {got}, spec {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn both_byte_dot_steps_sum_the_same_products() {
+    let a: [i8; 16] = std::array::from_fn(|i| (i as i8 * 37).wrapping_sub(100));
+    let b: [i8; 16] = std::array::from_fn(|i| if i % 3 == 0 { -128 } else { 127 - i as i8 });
+    let want: i32 = a
+        .iter()
+        .zip(&b)
+        .map(|(&x, &y)| i32::from(x) * i32::from(y))
+        .sum();
+    let (va, vb) = (super::load_s8(&a, 0), super::load_s8(&b, 0));
+    let start = vdupq_n_s32(5);
+    // `sdot` keeps each quadruple in its own lane.
+    let lanes = sdot(start, va, vb);
+    for (i, lane) in lanes.0.iter().enumerate() {
+        let quad: i32 = (4 * i..4 * i + 4)
+            .map(|j| i32::from(a[j]) * i32::from(b[j]))
+            .sum();
+        assert_eq!(*lane, 5 + quad);
+    }
+    assert_eq!(vaddvq_s32(lanes), 20 + want);
+    let widened = vpadalq_s16(
+        vpadalq_s16(start, vmull_s8(vget_low_s8(va), vget_low_s8(vb))),
+        vmull_high_s8(va, vb),
+    );
+    assert_eq!(vaddvq_s32(widened), 20 + want);
+}
+
+#[test]
+fn emulated_lane_orders_follow_arm() {
+    // `addp` takes pairs from the first operand into the low half.
+    let a = int16x8_t([1, 2, 3, 4, 5, 6, 7, 8]);
+    let b = int16x8_t([10, 20, 30, 40, 50, 60, 70, 80]);
+    assert_eq!(vpaddq_s16(a, b).0, [3, 7, 11, 15, 30, 70, 110, 150]);
+    // `sadalp` adds neighbouring pairs, widened.
+    let p = vpadalq_s16(
+        vdupq_n_s32(1),
+        int16x8_t([i16::MAX, i16::MAX, -1, -2, 3, 4, 0, 0]),
+    );
+    assert_eq!(p.0, [1 + 2 * i32::from(i16::MAX), -2, 8, 1]);
+    assert_eq!(vshrq_n_u8::<4>(vdupq_n_u8(0xAB)).0, [0x0A; 16]);
+    assert_eq!(vshlq_n_u8::<4>(vdupq_n_u8(0xAB)).0, [0xB0; 16]);
+    // `faddp` twice adds (l0 + l1) + (l2 + l3): each 1 is lost next to 1e8 (in order it
+    // would survive as the last term).
+    assert_eq!(vaddvq_f32(float32x4_t([1e8, 1.0, -1e8, 1.0])), 0.0);
+}
+
+#[test]
+fn float_helpers_match_the_scalar_spec() {
+    for len in [0, 3, 16, 131] {
+        let a = noise(1, len);
+        let b = noise(2, len);
+        let want = scalar::dot_f32(&a, &b);
+        assert!(
+            (float::dot_f32(&a, &b) - want).abs() <= 1e-4,
+            "dot_f32 len {len}"
+        );
+        let bytes: Vec<u8> = a.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let from_bytes = float::dot_f32_bytes(&bytes, &b);
+        assert!((from_bytes - want).abs() <= 1e-4, "dot_f32_bytes len {len}");
+        let mut acc = a.clone();
+        let mut spec = a.clone();
+        float::axpy(&mut acc, 0.37, &b);
+        scalar::axpy(&mut spec, 0.37, &b);
+        assert_eq!(acc, spec, "axpy len {len} is fused like the spec");
+    }
+}

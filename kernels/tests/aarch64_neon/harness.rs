@@ -1,0 +1,269 @@
+//! The NEON kernels on a real AArch64 instruction set: built for aarch64 by
+//! `kernels/tests/aarch64_neon.rs` (with Debian's packaged Rust, whose aarch64 standard
+//! library installs from Debian's archive; rustup's targets cannot be fetched here) and run
+//! under qemu-user. It mounts the crate's own `layout.rs`, `scalar.rs` (the spec) and
+//! `neon/` unchanged, with stand-ins for the two things they import from outside: the
+//! `half` crate's f16/bf16 (`half.rs`, built as a crate of that name) and the activation
+//! row. It prints one summary line last; exit status 0 only if every check passed.
+
+#![allow(dead_code)]
+
+use std::process::ExitCode;
+
+// The crate's `src/cpu/`, so that the file modules below are the crate's own files.
+#[path = "../../src/cpu"]
+pub mod cpu {
+    /// The fields of the crate's `ActivationRow` that the kernels read.
+    pub mod activation {
+        pub struct ActivationRow<'a> {
+            pub floats: &'a [f32],
+            pub scales: &'a [f32],
+            pub quants: &'a [i8],
+            pub sums: &'a [i16],
+        }
+    }
+    pub use activation::ActivationRow;
+
+    pub mod layout;
+    pub mod neon;
+    pub mod scalar;
+
+    /// `neon/float.rs` instantiates the attention kernel through this macro on aarch64; the
+    /// harness checks the helpers it is built from, not the attention loop.
+    pub mod attention {
+        macro_rules! attend_group_impl {
+            ($($t:tt)*) => {};
+        }
+        pub(crate) use attend_group_impl;
+    }
+}
+
+use cpu::activation::ActivationRow;
+use cpu::layout::{q4_0, q4_k, q6_k, q8_0};
+
+/// A small deterministic generator (64-bit LCG, high bits).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u32 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as u32
+    }
+
+    fn byte(&mut self) -> u8 {
+        self.next() as u8
+    }
+
+    /// Uniform in [-1, 1).
+    fn unit(&mut self) -> f32 {
+        (self.next() % 2_000_000) as f32 / 1_000_000.0 - 1.0
+    }
+}
+
+/// The f16 bits of a scale in [2⁻¹⁰, 2⁻⁴): a normal, finite block scale.
+fn f16_scale(rng: &mut Lcg) -> [u8; 2] {
+    let exp = 5 + rng.next() % 6;
+    let bits = (exp << 10 | (rng.next() & 0x3FF)) as u16;
+    bits.to_le_bytes()
+}
+
+/// `k` values' worth of random blocks of a format whose blocks are `bytes` long, with
+/// finite f16 scales at `scale_offsets`.
+fn random_blocks(
+    rng: &mut Lcg,
+    k: usize,
+    values: usize,
+    bytes: usize,
+    scales: &[usize],
+) -> Vec<u8> {
+    let mut w: Vec<u8> = (0..k / values * bytes).map(|_| rng.byte()).collect();
+    for blk in w.chunks_exact_mut(bytes) {
+        for &at in scales {
+            blk[at..at + 2].copy_from_slice(&f16_scale(rng));
+        }
+    }
+    w
+}
+
+/// An activation row: quants in [-127, 127], a scale per block, sums per 16 values.
+struct Activations {
+    floats: Vec<f32>,
+    scales: Vec<f32>,
+    quants: Vec<i8>,
+    sums: Vec<i16>,
+}
+
+impl Activations {
+    fn new(rng: &mut Lcg, k: usize, block: usize) -> Activations {
+        let quants: Vec<i8> = (0..k)
+            .map(|_| ((rng.next() % 255) as i32 - 127) as i8)
+            .collect();
+        let sums = quants
+            .chunks_exact(16)
+            .map(|c| c.iter().map(|&q| i16::from(q)).sum())
+            .collect();
+        let scales = (0..k / block)
+            .map(|_| 0.01 + rng.unit().abs() / 50.0)
+            .collect();
+        let floats = (0..k).map(|_| rng.unit()).collect();
+        Activations {
+            floats,
+            scales,
+            quants,
+            sums,
+        }
+    }
+
+    fn row(&self) -> ActivationRow<'_> {
+        ActivationRow {
+            floats: &self.floats,
+            scales: &self.scales,
+            quants: &self.quants,
+            sums: &self.sums,
+        }
+    }
+}
+
+/// Counts checks and reports the failed ones.
+#[derive(Default)]
+struct Tally {
+    checks: usize,
+    failures: usize,
+}
+
+impl Tally {
+    fn record(&mut self, what: String, ok: bool) {
+        self.checks += 1;
+        if !ok {
+            self.failures += 1;
+            println!("FAILED {what}");
+        }
+    }
+
+    /// `got` within 1e-5 (relative, at least absolute) of a finite, nonzero `want`.
+    fn close(&mut self, what: String, got: f32, want: f32) {
+        let tol = 1e-5 * want.abs().max(1.0);
+        let ok = want.is_finite() && want != 0.0 && (got - want).abs() <= tol;
+        self.record(format!("{what}: got {got}, spec {want}"), ok);
+    }
+}
+
+type RowDot = unsafe fn(&[u8], &ActivationRow) -> f32;
+
+struct Format {
+    name: &'static str,
+    values: usize,
+    bytes: usize,
+    scales: &'static [usize],
+    spec: fn(&[u8], &ActivationRow) -> f32,
+    plain: RowDot,
+    dotprod: RowDot,
+}
+
+fn main() -> ExitCode {
+    use cpu::neon::{dotprod, float, plain};
+    use cpu::scalar;
+
+    let has_dotprod = std::arch::is_aarch64_feature_detected!("dotprod");
+    let formats = [
+        Format {
+            name: "q4_0",
+            values: 32,
+            bytes: q4_0::BYTES,
+            scales: &[0],
+            spec: scalar::dot_q4_0,
+            plain: plain::dot_q4_0,
+            dotprod: dotprod::dot_q4_0,
+        },
+        Format {
+            name: "q8_0",
+            values: 32,
+            bytes: q8_0::BYTES,
+            scales: &[0],
+            spec: scalar::dot_q8_0,
+            plain: plain::dot_q8_0,
+            dotprod: dotprod::dot_q8_0,
+        },
+        Format {
+            name: "q4_k",
+            values: 256,
+            bytes: q4_k::BYTES,
+            scales: &[0, 2],
+            spec: scalar::dot_q4_k,
+            plain: plain::dot_q4_k,
+            dotprod: dotprod::dot_q4_k,
+        },
+        Format {
+            name: "q6_k",
+            values: 256,
+            bytes: q6_k::BYTES,
+            scales: &[q6_k::D],
+            spec: scalar::dot_q6_k,
+            plain: plain::dot_q6_k,
+            dotprod: dotprod::dot_q6_k,
+        },
+    ];
+    let mut rng = Lcg(0x5eed);
+    let mut tally = Tally::default();
+    for f in &formats {
+        // One block and a long row; the 32-block row has an odd number of blocks.
+        let lengths = if f.values == 32 {
+            [32, 4128]
+        } else {
+            [256, 4096]
+        };
+        for k in lengths {
+            let w = random_blocks(&mut rng, k, f.values, f.bytes, f.scales);
+            let acts = Activations::new(&mut rng, k, f.values);
+            let row = acts.row();
+            let want = (f.spec)(&w, &row);
+            // SAFETY: plain NEON is part of every AArch64 CPU.
+            tally.close(
+                format!("{} neon k={k}", f.name),
+                unsafe { (f.plain)(&w, &row) },
+                want,
+            );
+            if has_dotprod {
+                // SAFETY: the CPU reports FEAT_DotProd.
+                tally.close(
+                    format!("{} dotprod k={k}", f.name),
+                    unsafe { (f.dotprod)(&w, &row) },
+                    want,
+                );
+            }
+        }
+    }
+    for len in [3usize, 16, 131, 4096] {
+        let a: Vec<f32> = (0..len).map(|_| rng.unit()).collect();
+        let b: Vec<f32> = (0..len).map(|_| rng.unit()).collect();
+        let want = scalar::dot_f32(&a, &b);
+        tally.close(format!("dot_f32 len={len}"), float::dot_f32(&a, &b), want);
+        let bytes: Vec<u8> = a.iter().flat_map(|v| v.to_le_bytes()).collect();
+        tally.close(
+            format!("dot_f32_bytes len={len}"),
+            float::dot_f32_bytes(&bytes, &b),
+            want,
+        );
+        let mut acc = a.clone();
+        let mut spec = a.clone();
+        float::axpy(&mut acc, 0.37, &b);
+        scalar::axpy(&mut spec, 0.37, &b);
+        let equal = acc
+            .iter()
+            .zip(&spec)
+            .all(|(x, y)| x.to_bits() == y.to_bits());
+        tally.record(format!("axpy len={len} bit-equal to the spec"), equal);
+    }
+    println!(
+        "aarch64 NEON: dotprod {has_dotprod}, {} checks, {} failures",
+        tally.checks, tally.failures
+    );
+    if tally.failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
