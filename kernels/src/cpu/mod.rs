@@ -4,9 +4,9 @@
 //! SIMD: one file per instruction set (`avx2.rs`, `avx512.rs`, generated from the shared
 //! `x86_kernels.rs` body), `scalar.rs` as the spec, and one dispatch point (`dot.rs`) keyed
 //! by a [`Simd`] token that proves the CPU has the level. On aarch64, `neon/` has the row
-//! dots and f32 helpers for plain NEON and NEON with `sdot` (written once against an
-//! intrinsics layer that x86 tests emulate); the packed GEMM, interleaved tiles and the
-//! fused attention kernel have no NEON code yet, so those run their scalar forms there.
+//! dots, the packed GEMM's micro-kernels and the f32 helpers for plain NEON and NEON with
+//! `sdot` (written once against an intrinsics layer that x86 tests emulate); the
+//! interleaved tiles and decode layouts have no NEON code, so they are not used there.
 //!
 //! Direct per-row integer dot kernels exist for Q4_0, Q8_0 (activations as 32-blocks) and
 //! Q4_K, Q6_K (256-blocks with sums), plus f32/f16/bf16 float dots; they serve decode. Every

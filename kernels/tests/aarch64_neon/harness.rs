@@ -20,6 +20,7 @@ pub mod cpu {
             pub scales: &'a [f32],
             pub quants: &'a [i8],
             pub sums: &'a [i16],
+            pub group_sums: &'a [f32],
         }
     }
     pub use activation::ActivationRow;
@@ -88,12 +89,14 @@ fn random_blocks(
     w
 }
 
-/// An activation row: quants in [-127, 127], a scale per block, sums per 16 values.
+/// An activation row: quants in [-127, 127], a scale per block, sums per 16 values, and
+/// (for the packed kernels, which only dot them with the offsets) random group sums.
 struct Activations {
     floats: Vec<f32>,
     scales: Vec<f32>,
     quants: Vec<i8>,
     sums: Vec<i16>,
+    group_sums: Vec<f32>,
 }
 
 impl Activations {
@@ -109,11 +112,13 @@ impl Activations {
             .map(|_| 0.01 + rng.unit().abs() / 50.0)
             .collect();
         let floats = (0..k).map(|_| rng.unit()).collect();
+        let group_sums = (0..k / 16).map(|_| rng.unit()).collect();
         Activations {
             floats,
             scales,
             quants,
             sums,
+            group_sums,
         }
     }
 
@@ -123,6 +128,7 @@ impl Activations {
             scales: &self.scales,
             quants: &self.quants,
             sums: &self.sums,
+            group_sums: &self.group_sums,
         }
     }
 }
@@ -148,6 +154,148 @@ impl Tally {
         let tol = 1e-5 * want.abs().max(1.0);
         let ok = want.is_finite() && want != 0.0 && (got - want).abs() <= tol;
         self.record(format!("{what}: got {got}, spec {want}"), ok);
+    }
+}
+
+/// Four rows of a random packed panel (`cpu::packed`'s shape): codes up to `max_code`,
+/// K-family pair scales, `d` per 256 or per four values, offsets per group.
+struct RandomPanel {
+    codes: Vec<Vec<u8>>,
+    scales: Vec<Vec<i16>>,
+    d: Vec<Vec<f32>>,
+    offsets: Vec<Vec<f32>>,
+}
+
+const PANEL_ROWS: usize = 4;
+
+impl RandomPanel {
+    fn new(rng: &mut Lcg, k: usize, k_family: bool) -> RandomPanel {
+        let max_code = if k_family { 63 } else { 127 };
+        let rows = |f: &mut dyn FnMut() -> Vec<f32>| (0..PANEL_ROWS).map(|_| f()).collect();
+        let codes = (0..PANEL_ROWS)
+            .map(|_| {
+                (0..k)
+                    .map(|_| (rng.next() % (max_code + 1)) as u8)
+                    .collect()
+            })
+            .collect();
+        let scales = (0..PANEL_ROWS)
+            .map(|_| {
+                if !k_family {
+                    return Vec::new();
+                }
+                // One scale per 16 values, stored per pair as the panel does.
+                let per16: Vec<i16> = (0..k / 16).map(|_| (rng.next() % 96) as i16 - 32).collect();
+                (0..k / 2).map(|i| per16[i / 8]).collect()
+            })
+            .collect();
+        let (d_len, group) = if k_family { (k / 256, 16) } else { (k / 4, 32) };
+        let d = rows(&mut || (0..d_len).map(|_| rng.unit() / 100.0).collect());
+        let offsets = rows(&mut || (0..k / group).map(|_| rng.unit()).collect());
+        RandomPanel {
+            codes,
+            scales,
+            d,
+            offsets,
+        }
+    }
+
+    fn rows(&self) -> cpu::neon::PanelRows<'_, PANEL_ROWS> {
+        cpu::neon::PanelRows {
+            codes: std::array::from_fn(|r| &self.codes[r][..]),
+            scales: std::array::from_fn(|r| &self.scales[r][..]),
+            d: std::array::from_fn(|r| &self.d[r][..]),
+            offsets: std::array::from_fn(|r| &self.offsets[r][..]),
+        }
+    }
+
+    /// Row `r` · `a` as `packed/scalar.rs` defines it: per block `d · d_a · Σ scale·u·q`,
+    /// minus the offsets against the group sums.
+    fn reference(&self, r: usize, a: &ActivationRow, k_family: bool) -> f32 {
+        let block = if k_family { 256 } else { 32 };
+        let mut sum = 0.0f32;
+        for b in 0..self.codes[r].len() / block {
+            let mut sumi = 0i32;
+            for i in block * b..block * (b + 1) {
+                let scale = if k_family {
+                    i32::from(self.scales[r][i / 2])
+                } else {
+                    1
+                };
+                sumi += scale * i32::from(self.codes[r][i]) * i32::from(a.quants[i]);
+            }
+            let d = if k_family {
+                self.d[r][b]
+            } else {
+                self.d[r][8 * b]
+            };
+            sum += d * a.scales[b] * sumi as f32;
+        }
+        let offsets: f32 = self.offsets[r]
+            .iter()
+            .zip(a.group_sums)
+            .map(|(o, s)| o * s)
+            .sum();
+        sum - offsets
+    }
+}
+
+/// The packed micro-kernels of both levels, 4 rows × 3 and × 1 activation rows, both
+/// families, against [`RandomPanel::reference`].
+fn check_packed(rng: &mut Lcg, tally: &mut Tally, has_dotprod: bool) {
+    use cpu::neon::{dotprod, plain};
+    let k = 512;
+    for k_family in [true, false] {
+        let panel = RandomPanel::new(rng, k, k_family);
+        let rows = panel.rows();
+        let acts: Vec<Activations> = (0..3)
+            .map(|_| Activations::new(rng, k, if k_family { 256 } else { 32 }))
+            .collect();
+        let three: [ActivationRow; 3] = std::array::from_fn(|a| acts[a].row());
+        let one = [acts[0].row()];
+        // SAFETY: plain NEON is part of every AArch64 CPU; dotprod runs only if present.
+        let (got3, got1) = unsafe {
+            match (k_family, has_dotprod) {
+                (true, false) => (
+                    vec![plain::tile_k(&rows, &three)],
+                    vec![plain::tile_k(&rows, &one)],
+                ),
+                (true, true) => (
+                    vec![plain::tile_k(&rows, &three), dotprod::tile_k(&rows, &three)],
+                    vec![plain::tile_k(&rows, &one), dotprod::tile_k(&rows, &one)],
+                ),
+                (false, false) => (
+                    vec![plain::tile_32(&rows, &three)],
+                    vec![plain::tile_32(&rows, &one)],
+                ),
+                (false, true) => (
+                    vec![
+                        plain::tile_32(&rows, &three),
+                        dotprod::tile_32(&rows, &three),
+                    ],
+                    vec![plain::tile_32(&rows, &one), dotprod::tile_32(&rows, &one)],
+                ),
+            }
+        };
+        let family = if k_family { "k" } else { "32" };
+        for (level, (t3, t1)) in got3.iter().zip(&got1).enumerate() {
+            for r in 0..PANEL_ROWS {
+                for a in 0..3 {
+                    let want = panel.reference(r, &three[a], k_family);
+                    tally.close(
+                        format!("packed {family} level {level} 4x3 [{r}][{a}]"),
+                        t3[r][a],
+                        want,
+                    );
+                }
+                let want = panel.reference(r, &one[0], k_family);
+                tally.close(
+                    format!("packed {family} level {level} 4x1 [{r}]"),
+                    t1[r][0],
+                    want,
+                );
+            }
+        }
     }
 }
 
@@ -236,6 +384,7 @@ fn main() -> ExitCode {
             }
         }
     }
+    check_packed(&mut rng, &mut tally, has_dotprod);
     for len in [3usize, 16, 131, 4096] {
         let a: Vec<f32> = (0..len).map(|_| rng.unit()).collect();
         let b: Vec<f32> = (0..len).map(|_| rng.unit()).collect();

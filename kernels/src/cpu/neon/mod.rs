@@ -1,11 +1,11 @@
 //! AArch64 NEON kernels: the quantized row dots (Q4_0, Q8_0 against 32-block activations,
-//! Q4_K, Q6_K against 256-block activations) and the f32 helpers attention uses. Two
-//! levels: plain NEON (every AArch64 CPU; byte products through `smull` + `sadalp`) and
+//! Q4_K, Q6_K against 256-block activations), the packed GEMM's micro-kernels (every other
+//! quantized format) and the f32 helpers attention uses. Two levels: plain NEON (every AArch64 CPU; byte products through `smull` + `sadalp`) and
 //! NEON with the Armv8.2 dot product (`sdot`, four byte products per i32 lane in one
 //! instruction; every phone core since Cortex-A55/A75 and every Apple core).
 //!
-//! The kernels are written once (`quant.rs`) and instantiated per level with the level's
-//! byte-dot step. They compile against `arch`: the real intrinsics on aarch64, and on other
+//! The kernels are written once (`quant.rs`, `packed.rs`) and instantiated per level with
+//! the level's byte-dot step. They compile against `arch`: the real intrinsics on aarch64, and on other
 //! targets `emulated.rs`, a portable model of the same intrinsics, so that the kernels'
 //! logic is tested against the scalar spec on every CI machine. `tests/aarch64_neon.rs`
 //! additionally builds them for aarch64 and runs them under qemu with the real
@@ -23,11 +23,25 @@ pub(crate) use emulated as arch;
 
 #[allow(unused_unsafe)] // as for `plain`
 pub(crate) mod float;
+mod packed;
 mod quant;
 #[cfg(test)]
 mod tests;
 
 use arch::{float32x4_t, int8x16_t, uint8x16_t};
+
+/// `RW` rows of a packed panel (`cpu::packed::Panel`) as slices: what the NEON packed
+/// kernels read, kept apart from the `Panel` type so the aarch64 harness can build one.
+pub(crate) struct PanelRows<'a, const RW: usize> {
+    /// Each row's unsigned codes, one per value.
+    pub codes: [&'a [u8]; RW],
+    /// Each row's integer scale per pair of values (K family; empty for 32-blocks).
+    pub scales: [&'a [i16]; RW],
+    /// Each row's `d`: per 256 values (K family) or per four values (32-blocks).
+    pub d: [&'a [f32]; RW],
+    /// Each row's offset per group (16 values for the K family, 32 for 32-blocks).
+    pub offsets: [&'a [f32]; RW],
+}
 
 /// Sixteen signed bytes at `s[at..at + 16]`; panics if out of range.
 #[inline(always)]
@@ -73,6 +87,7 @@ pub(crate) mod plain {
     }
 
     super::quant::neon_quant_kernels!("neon", dot_bytes);
+    super::packed::neon_packed_kernels!("neon", dot_bytes);
 }
 
 /// NEON with the Armv8.2 dot product (`FEAT_DotProd`).
@@ -110,4 +125,5 @@ pub(crate) mod dotprod {
     }
 
     super::quant::neon_quant_kernels!("neon,dotprod", dot_bytes);
+    super::packed::neon_packed_kernels!("neon,dotprod", dot_bytes);
 }

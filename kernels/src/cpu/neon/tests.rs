@@ -1,12 +1,23 @@
-//! The NEON kernels against the scalar spec, through the emulated intrinsics on x86 (on
-//! aarch64 the same tests run the real instructions).
+//! The NEON kernels against the scalar specs, through the emulated intrinsics on x86 (on
+//! aarch64 the same tests run the real instructions, bar the two that check the emulation).
 
 use super::arch::*;
-use super::{dotprod, float, plain};
+use super::{dotprod, float, plain, PanelRows};
 use crate::cpu::activation::{ActivationFormat, ActivationRows};
+use crate::cpu::matmul::WeightMatrix;
+use crate::cpu::packed::{self, Family, Panel, TILE_ROWS};
 use crate::cpu::scalar;
 use crate::noise::{noise, random_blocks};
 use crate::DType;
+
+/// Whether the dotprod kernels may run here: always on the emulated intrinsics; on aarch64
+/// when the CPU has FEAT_DotProd.
+fn dotprod_runs() -> bool {
+    #[cfg(target_arch = "aarch64")]
+    return std::arch::is_aarch64_feature_detected!("dotprod");
+    #[cfg(not(target_arch = "aarch64"))]
+    true
+}
 
 type RowDot = unsafe fn(&[u8], &crate::cpu::ActivationRow) -> f32;
 type SpecDot = fn(&[u8], &crate::cpu::ActivationRow) -> f32;
@@ -40,8 +51,11 @@ fn quantized_row_dots_match_the_scalar_spec() {
             let want = spec(&w, &row);
             assert!(want.is_finite() && want != 0.0, "{dtype}: spec gave {want}");
             for (level, kernel) in kernels(dtype) {
+                if level == "dotprod" && !dotprod_runs() {
+                    continue;
+                }
                 // SAFETY: off aarch64 the kernels run the portable intrinsics; on aarch64
-                // plain NEON is always there and dotprod is asked for only if present.
+                // plain NEON is always there and dotprod runs only if present.
                 let got = unsafe { kernel(&w, &row) };
                 let tol = 1e-5 * want.abs().max(1.0);
                 assert!(
@@ -54,6 +68,7 @@ fn quantized_row_dots_match_the_scalar_spec() {
 }
 
 #[test]
+#[cfg(not(target_arch = "aarch64"))]
 fn both_byte_dot_steps_sum_the_same_products() {
     let a: [i8; 16] = std::array::from_fn(|i| (i as i8 * 37).wrapping_sub(100));
     let b: [i8; 16] = std::array::from_fn(|i| if i % 3 == 0 { -128 } else { 127 - i as i8 });
@@ -81,6 +96,7 @@ fn both_byte_dot_steps_sum_the_same_products() {
 }
 
 #[test]
+#[cfg(not(target_arch = "aarch64"))]
 fn emulated_lane_orders_follow_arm() {
     // `addp` takes pairs from the first operand into the low half.
     let a = int16x8_t([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -117,5 +133,77 @@ fn float_helpers_match_the_scalar_spec() {
         float::axpy(&mut acc, 0.37, &b);
         scalar::axpy(&mut spec, 0.37, &b);
         assert_eq!(acc, spec, "axpy len {len} is fused like the spec");
+    }
+}
+
+#[test]
+fn packed_tiles_match_the_packed_scalar_kernel() {
+    // Every format the NEON packed kernels take (Q8_0's codes are not signed bytes).
+    let formats = [
+        DType::Q4_0,
+        DType::Q4_1,
+        DType::Q5_0,
+        DType::Q5_1,
+        DType::Q2K,
+        DType::Q3K,
+        DType::Q4K,
+        DType::Q5K,
+        DType::Q6K,
+    ];
+    let k = 512;
+    for dtype in formats {
+        let w = random_blocks(dtype, TILE_ROWS * k, 30);
+        let matrix = WeightMatrix {
+            dtype,
+            rows: TILE_ROWS,
+            k,
+            bytes: &w,
+        };
+        let family = Family::of(dtype).expect("a quantized format");
+        let mut panel = Panel::new(family, k, TILE_ROWS);
+        panel.fill(&matrix, 0..TILE_ROWS).expect("valid blocks");
+        let rows = PanelRows::<TILE_ROWS> {
+            codes: std::array::from_fn(|r| panel.codes(r)),
+            scales: std::array::from_fn(|r| panel.pair_scales(r)),
+            d: std::array::from_fn(|r| panel.d(r)),
+            offsets: std::array::from_fn(|r| panel.offsets(r)),
+        };
+        let x = noise(31, 3 * k);
+        let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
+        let three: [_; 3] = std::array::from_fn(|a| acts.row(a));
+        let want: Vec<Vec<f32>> = (0..TILE_ROWS)
+            .map(|r| {
+                three
+                    .iter()
+                    .map(|a| packed::scalar::dot(&panel, r, a))
+                    .collect()
+            })
+            .collect();
+        let mut got = Vec::new();
+        // SAFETY: off aarch64 the kernels run the portable intrinsics; on aarch64 plain NEON
+        // is always there and dotprod runs only if present.
+        unsafe {
+            got.push(match family {
+                Family::K => ("neon", plain::tile_k(&rows, &three)),
+                Family::Block32 => ("neon", plain::tile_32(&rows, &three)),
+            });
+            if dotprod_runs() {
+                got.push(match family {
+                    Family::K => ("dotprod", dotprod::tile_k(&rows, &three)),
+                    Family::Block32 => ("dotprod", dotprod::tile_32(&rows, &three)),
+                });
+            }
+        }
+        for (level, tile) in got {
+            for r in 0..TILE_ROWS {
+                for a in 0..3 {
+                    let (g, e) = (tile[r][a], want[r][a]);
+                    assert!(
+                        e.is_finite() && (g - e).abs() <= 1e-4 * e.abs().max(1.0),
+                        "{dtype} {level} row {r} act {a}: got {g}, packed spec {e}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -19,7 +19,7 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod panel;
-mod scalar;
+pub(crate) mod scalar;
 pub mod unpack;
 
 pub use panel::{Family, Panel};
@@ -40,8 +40,9 @@ const TILE_ACTS: usize = 3;
 
 /// Whether [`matmul_rows`] should take `dtype`'s matmul of `n` activation rows at `simd`.
 /// Formats without a direct dot kernel always do; the others from [`PACKED_MIN_ROWS`] on,
-/// where a SIMD packed kernel exists: AVX-512 VNNI, and AVX2 except for Q8_0 (its codes
-/// overflow `maddubs`). Measured at AVX2 (4096², n = 512): Q4_0 202 → 148 ms, Q4_K
+/// where a SIMD packed kernel exists and was measured to win: AVX-512 VNNI, and AVX2 except
+/// for Q8_0 (its codes overflow `maddubs`). On NEON (packed kernels, never measured on Arm
+/// hardware) the row-kernel formats keep their row kernels. Measured at AVX2 (4096², n = 512): Q4_0 202 → 148 ms, Q4_K
 /// 140 → 133 ms, Q6_K 148 → 135 ms against the per-row kernels.
 pub fn prefers_packed(simd: Simd, dtype: crate::DType, n: usize, has_direct: bool) -> bool {
     if Family::of(dtype).is_none() {
@@ -137,6 +138,28 @@ fn tile<const RA: usize>(
                 Family::Block32 => avx2::tile_32::<TILE_ROWS, RA>(panel, row, acts),
             }
         },
+        #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
+        SimdLevel::Neon | SimdLevel::NeonDotprod if panel.dtype() != crate::DType::Q8_0 => {
+            use super::neon;
+            let rows = neon::PanelRows::<TILE_ROWS> {
+                codes: std::array::from_fn(|r| panel.codes(row + r)),
+                scales: std::array::from_fn(|r| panel.pair_scales(row + r)),
+                d: std::array::from_fn(|r| panel.d(row + r)),
+                offsets: std::array::from_fn(|r| panel.offsets(row + r)),
+            };
+            let dotprod = simd.level() == SimdLevel::NeonDotprod;
+            // SAFETY: plain NEON is part of every AArch64 target, and a NeonDotprod token
+            // exists only on a CPU with FEAT_DotProd. Q8_0's codes (up to 255) are not
+            // signed bytes and stay on the scalar kernel (it has a direct row kernel).
+            unsafe {
+                match (panel.family(), dotprod) {
+                    (Family::K, true) => neon::dotprod::tile_k(&rows, acts),
+                    (Family::K, false) => neon::plain::tile_k(&rows, acts),
+                    (Family::Block32, true) => neon::dotprod::tile_32(&rows, acts),
+                    (Family::Block32, false) => neon::plain::tile_32(&rows, acts),
+                }
+            }
+        }
         _ => {
             std::array::from_fn(|r| std::array::from_fn(|a| scalar::dot(panel, row + r, &acts[a])))
         }
