@@ -40,9 +40,11 @@ const TILE_ACTS: usize = 3;
 
 /// Whether [`matmul_rows`] should take `dtype`'s matmul of `n` activation rows at `simd`.
 /// Formats without a direct dot kernel always do; the others from [`PACKED_MIN_ROWS`] on,
-/// where a SIMD packed kernel exists and was measured to win: AVX-512 VNNI, and AVX2 except
-/// for Q8_0 (its codes overflow `maddubs`). On NEON (packed kernels, never measured on Arm
-/// hardware) the row-kernel formats keep their row kernels. Measured at AVX2 (4096², n = 512): Q4_0 202 → 148 ms, Q4_K
+/// where a SIMD packed kernel exists: AVX-512 VNNI, and AVX2 and NEON except for Q8_0 (its
+/// codes overflow `maddubs` and are not signed bytes for `sdot`). On x86 that was measured;
+/// on NEON (no Arm hardware here) it is by instruction count: a row kernel decodes every
+/// weight block again for each activation row (~11 instructions per 32 products for
+/// Q4_0), the 4 × 3 packed tile ~5 after one unpacking pass per call. Measured at AVX2 (4096², n = 512): Q4_0 202 → 148 ms, Q4_K
 /// 140 → 133 ms, Q6_K 148 → 135 ms against the per-row kernels.
 pub fn prefers_packed(simd: Simd, dtype: crate::DType, n: usize, has_direct: bool) -> bool {
     if Family::of(dtype).is_none() {
@@ -50,8 +52,10 @@ pub fn prefers_packed(simd: Simd, dtype: crate::DType, n: usize, has_direct: boo
     }
     let simd_packs = match simd.level() {
         SimdLevel::Avx512Vnni => true,
-        SimdLevel::Avx2 | SimdLevel::AvxVnni => dtype != crate::DType::Q8_0,
-        SimdLevel::Scalar | SimdLevel::Neon | SimdLevel::NeonDotprod => false,
+        SimdLevel::Avx2 | SimdLevel::AvxVnni | SimdLevel::Neon | SimdLevel::NeonDotprod => {
+            dtype != crate::DType::Q8_0
+        }
+        SimdLevel::Scalar => false,
     };
     !has_direct || (simd_packs && n >= PACKED_MIN_ROWS)
 }
