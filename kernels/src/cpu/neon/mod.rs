@@ -1,18 +1,20 @@
 //! AArch64 NEON kernels: the quantized row dots (Q4_0, Q8_0 against 32-block activations,
-//! Q4_K, Q6_K against 256-block activations), the packed GEMM's micro-kernels (every other
-//! quantized format) and the f32 helpers attention uses. Two levels: plain NEON (every AArch64 CPU; byte products through `smull` + `sadalp`) and
-//! NEON with the Armv8.2 dot product (`sdot`, four byte products per i32 lane in one
-//! instruction; every phone core since Cortex-A55/A75 and every Apple core).
+//! Q4_K, Q6_K against 256-block activations), the packed GEMM's micro-kernels (every
+//! quantized format but Q8_0) and the f32 helpers attention uses. Two levels: plain NEON
+//! (every AArch64 CPU; byte products through `smull` + `sadalp`) and NEON with the Armv8.2
+//! dot product (`sdot`, four byte products per i32 lane in one instruction; every phone
+//! core since Cortex-A55/A75 and every Apple core).
 //!
 //! The kernels are written once (`quant.rs`, `packed.rs`) and instantiated per level with
-//! the level's byte-dot step. They compile against `arch`: the real intrinsics on aarch64, and on other
-//! targets `emulated.rs`, a portable model of the same intrinsics, so that the kernels'
-//! logic is tested against the scalar spec on every CI machine. `tests/aarch64_neon.rs`
-//! additionally builds them for aarch64 and runs them under qemu with the real
-//! instructions.
+//! the level's byte-dot step. They compile against `arch`: the real intrinsics on aarch64,
+//! and on other targets `emulated.rs`, a portable model of the same intrinsics, so that the
+//! kernels' logic is tested against the scalar specs on every CI machine.
+//! `tests/aarch64_neon.rs` additionally builds them for aarch64 and runs them under qemu
+//! with the real instructions.
 //!
 //! Every kernel is an `unsafe fn` with `#[target_feature]` on aarch64 (the form every
-//! stable Rust accepts) and the same code, without the attribute, elsewhere.
+//! stable Rust accepts, down to the Debian 1.63 toolchain the qemu test builds with) and
+//! the same code, without the attribute, elsewhere.
 
 #[cfg(target_arch = "aarch64")]
 pub(crate) use core::arch::aarch64 as arch;
@@ -21,7 +23,9 @@ pub(crate) mod emulated;
 #[cfg(not(target_arch = "aarch64"))]
 pub(crate) use emulated as arch;
 
-#[allow(unused_unsafe)] // as for `plain`
+// The intrinsics were `unsafe fn`s before Rust 1.87 (and are in the Debian toolchain the
+// qemu test builds with); the blocks stay, unneeded on newer compilers.
+#[allow(unused_unsafe)]
 pub(crate) mod float;
 mod packed;
 mod quant;
@@ -68,9 +72,7 @@ pub(crate) fn load_f32(s: &[f32], at: usize) -> float32x4_t {
 }
 
 /// Plain NEON: byte dots through widening multiplies.
-// The intrinsics were `unsafe fn`s before Rust 1.87 (and are in the old Debian toolchain
-// `tests/aarch64_neon.rs` builds with); the blocks stay, unneeded on newer compilers.
-#[allow(unused_unsafe)]
+#[allow(unused_unsafe)] // as for `float`
 pub(crate) mod plain {
     use super::arch::*;
 
@@ -91,7 +93,7 @@ pub(crate) mod plain {
 }
 
 /// NEON with the Armv8.2 dot product (`FEAT_DotProd`).
-#[allow(unused_unsafe)] // as for `plain`
+#[allow(unused_unsafe)] // as for `float`
 pub(crate) mod dotprod {
     use super::arch::*;
 
