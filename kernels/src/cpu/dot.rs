@@ -179,6 +179,8 @@ pub fn f16_to_f32(simd: Simd, src: &[half::f16], dst: &mut [f32]) {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
         SimdLevel::Avx512Vnni => unsafe { super::avx512::f16_to_f32(src, dst) },
+        #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
+        SimdLevel::Neon | SimdLevel::NeonDotprod => super::neon::float::f16_to_f32(src, dst),
         _ => scalar::f16_to_f32(src, dst),
     }
 }

@@ -44,3 +44,20 @@ impl bf16 {
         f32::from_bits(u32::from(self.0) << 16)
     }
 }
+
+/// The slice conversion `neon/float.rs` widens the KV cache with.
+pub mod slice {
+    /// `half`'s trait of the same name, reduced to the one method used.
+    pub trait HalfFloatSliceExt {
+        fn convert_to_f32_slice(&self, dst: &mut [f32]);
+    }
+
+    impl HalfFloatSliceExt for [super::f16] {
+        fn convert_to_f32_slice(&self, dst: &mut [f32]) {
+            assert_eq!(self.len(), dst.len(), "slices of equal length");
+            for (d, s) in dst.iter_mut().zip(self) {
+                *d = s.to_f32();
+            }
+        }
+    }
+}

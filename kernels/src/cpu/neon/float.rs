@@ -64,10 +64,14 @@ pub(crate) fn axpy(acc: &mut [f32], p: f32, v: &[f32]) {
     }
 }
 
+/// Widens f16 values to f32 (the KV cache's rows) with `half`'s slice conversion, which
+/// takes the FP16 `fcvtl` where the CPU has it (Armv8.2 cores) and a portable path
+/// elsewhere; `vcvt_f32_f16` is not stable Rust yet.
+pub(crate) fn f16_to_f32(src: &[half::f16], dst: &mut [f32]) {
+    use half::slice::HalfFloatSliceExt;
+    let n = src.len().min(dst.len());
+    src[..n].convert_to_f32_slice(&mut dst[..n]);
+}
+
 #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
-crate::cpu::attention::attend_group_impl!(
-    attend_group,
-    dot_f32,
-    axpy,
-    crate::cpu::scalar::f16_to_f32
-);
+crate::cpu::attention::attend_group_impl!(attend_group, dot_f32, axpy, f16_to_f32);

@@ -133,6 +133,12 @@ fn float_helpers_match_the_scalar_spec() {
         float::axpy(&mut acc, 0.37, &b);
         scalar::axpy(&mut spec, 0.37, &b);
         assert_eq!(acc, spec, "axpy len {len} is fused like the spec");
+        let h: Vec<half::f16> = a.iter().map(|&v| half::f16::from_f32(v)).collect();
+        let mut widened = vec![0.0; len];
+        let mut want = vec![0.0; len];
+        float::f16_to_f32(&h, &mut widened);
+        scalar::f16_to_f32(&h, &mut want);
+        assert_eq!(widened, want, "f16_to_f32 len {len}");
     }
 }
 
