@@ -28,7 +28,16 @@ macro_rules! neon_dot {
 pub fn has_direct_kernel(dtype: DType) -> bool {
     matches!(
         dtype,
-        DType::F32 | DType::F16 | DType::BF16 | DType::Q4_0 | DType::Q8_0 | DType::Q4K | DType::Q6K
+        DType::F32
+            | DType::F16
+            | DType::BF16
+            | DType::Q4_0
+            | DType::Q8_0
+            | DType::Q2K
+            | DType::Q3K
+            | DType::Q4K
+            | DType::Q5K
+            | DType::Q6K
     )
 }
 
@@ -43,7 +52,10 @@ pub fn dot(simd: Simd, dtype: DType, w: &[u8], a: &ActivationRow) -> f32 {
         SimdLevel::Scalar => match dtype {
             DType::Q4_0 => scalar::dot_q4_0(w, a),
             DType::Q8_0 => scalar::dot_q8_0(w, a),
+            DType::Q2K => scalar::dot_q2_k(w, a),
+            DType::Q3K => scalar::dot_q3_k(w, a),
             DType::Q4K => scalar::dot_q4_k(w, a),
+            DType::Q5K => scalar::dot_q5_k(w, a),
             DType::Q6K => scalar::dot_q6_k(w, a),
             DType::F32 => scalar::dot_f32_bytes(w, a.floats),
             DType::F16 => scalar::dot_f16_bytes(w, a.floats),
@@ -59,7 +71,10 @@ pub fn dot(simd: Simd, dtype: DType, w: &[u8], a: &ActivationRow) -> f32 {
                 match dtype {
                     DType::Q4_0 => k::dot_q4_0(w, a),
                     DType::Q8_0 => k::dot_q8_0(w, a),
+                    DType::Q2K => k::dot_q2_k(w, a),
+                    DType::Q3K => k::dot_q3_k(w, a),
                     DType::Q4K => k::dot_q4_k(w, a),
+                    DType::Q5K => k::dot_q5_k(w, a),
                     DType::Q6K => k::dot_q6_k(w, a),
                     DType::F32 => k::dot_f32_bytes(w, a.floats),
                     DType::F16 => k::dot_f16_bytes(w, a.floats),
@@ -77,7 +92,10 @@ pub fn dot(simd: Simd, dtype: DType, w: &[u8], a: &ActivationRow) -> f32 {
                 match dtype {
                     DType::Q4_0 => k::dot_q4_0_wide(w, a),
                     DType::Q8_0 => k::dot_q8_0_wide(w, a),
+                    DType::Q2K => k::dot_q2_k(w, a),
+                    DType::Q3K => k::dot_q3_k(w, a),
                     DType::Q4K => k::dot_q4_k(w, a),
+                    DType::Q5K => k::dot_q5_k(w, a),
                     DType::Q6K => k::dot_q6_k(w, a),
                     DType::F32 => k::dot_f32_bytes(w, a.floats),
                     DType::F16 => k::dot_f16_bytes(w, a.floats),
@@ -197,7 +215,10 @@ mod tests {
         for dtype in [
             DType::Q4_0,
             DType::Q8_0,
+            DType::Q2K,
+            DType::Q3K,
             DType::Q4K,
+            DType::Q5K,
             DType::Q6K,
             DType::F32,
             DType::F16,

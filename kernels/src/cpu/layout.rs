@@ -85,6 +85,99 @@ pub mod q4_k {
     }
 }
 
+/// Q5_K: Q4_K's fields with `qh: [u8; 32]` (the fifth bit of every code) before the
+/// quants: `d, dmin: f16, scales: [u8; 12], qh: [u8; 32], qs: [u8; 128]`.
+pub mod q5_k {
+    /// Bytes per block.
+    pub const BYTES: usize = 176;
+    /// Offset of the packed 6-bit scales and mins (Q4_K's packing).
+    pub const SCALES: usize = 4;
+    /// Offset of the fifth bits: bit `2j` of byte `l` belongs to value `64j + l`, bit
+    /// `2j + 1` to value `64j + 32 + l`.
+    pub const QH: usize = 16;
+    /// Offset of the low nibbles (Q4_K's layout).
+    pub const QS: usize = 48;
+}
+
+/// Q3_K: `hmask: [u8; 32], qs: [u8; 64], scales: [u8; 12], d: f16` for 256 values. Value
+/// `128h + 32k + l` has the two low bits `(qs[32h + l] >> 2k) & 3` and the third bit
+/// `(hmask[l] >> (4h + k)) & 1`; its code is `low | third << 2` minus 4, scaled by
+/// sub-block `(128h + 32k + l) / 16`'s signed 6-bit scale.
+pub mod q3_k {
+    /// Bytes per block.
+    pub const BYTES: usize = 110;
+    /// Offset of the third bits.
+    pub const HMASK: usize = 0;
+    /// Offset of the two low bits.
+    pub const QS: usize = 32;
+    /// Offset of the packed sub-block scales.
+    pub const SCALES: usize = 96;
+    /// Offset of `d`.
+    pub const D: usize = 108;
+
+    /// The sixteen signed sub-block scales from their twelve packed bytes, word-wide:
+    /// scales `4w..4w + 4` take a nibble of bytes `0..8` (the low nibbles for the first
+    /// eight scales, the high ones for the rest) and two bits of bytes `8..12`.
+    #[inline(always)]
+    pub fn scales(s: &[u8]) -> [i8; 16] {
+        const LOW4: u32 = 0x0f0f_0f0f;
+        const LOW2: u32 = 0x0303_0303;
+        let word =
+            |i: usize| u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
+        let (w0, w1, top) = (word(0), word(1), word(2));
+        let words = [
+            (w0 & LOW4) | ((top & LOW2) << 4),
+            (w1 & LOW4) | (((top >> 2) & LOW2) << 4),
+            ((w0 >> 4) & LOW4) | (((top >> 4) & LOW2) << 4),
+            ((w1 >> 4) & LOW4) | (((top >> 6) & LOW2) << 4),
+        ];
+        let mut out = [0i8; 16];
+        for (i, w) in words.into_iter().enumerate() {
+            for (j, b) in w.to_le_bytes().into_iter().enumerate() {
+                out[4 * i + j] = (b as i8).wrapping_sub(32);
+            }
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn word_unpack_equals_the_byte_definition() {
+            let mut seed = 0x9E37_79B9u32;
+            for _ in 0..1000 {
+                let mut s = [0u8; 12];
+                for b in &mut s {
+                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    *b = (seed >> 24) as u8;
+                }
+                let got = super::scales(&s);
+                for (i, &g) in got.iter().enumerate() {
+                    let low = (s[i % 8] >> (4 * (i / 8))) & 0x0f;
+                    let high = (s[8 + i % 4] >> (2 * (i / 4))) & 0x03;
+                    assert_eq!(g, ((low | (high << 4)) as i8).wrapping_sub(32), "scale {i}");
+                }
+            }
+        }
+    }
+}
+
+/// Q2_K: `scales: [u8; 16], qs: [u8; 64], d: f16, dmin: f16` for 256 values. Sub-block
+/// `i`'s scale is the low nibble of `scales[i]`, its min the high one; value
+/// `128h + 32k + l` is `(qs[32h + l] >> 2k) & 3`.
+pub mod q2_k {
+    /// Bytes per block.
+    pub const BYTES: usize = 84;
+    /// Offset of the scale/min nibbles.
+    pub const SCALES: usize = 0;
+    /// Offset of the 2-bit codes.
+    pub const QS: usize = 16;
+    /// Offset of `d`.
+    pub const D: usize = 80;
+    /// Offset of `dmin`.
+    pub const DMIN: usize = 82;
+}
+
 /// Q6_K: `ql: [u8; 128], qh: [u8; 64], scales: [i8; 16], d: f16` for 256 values.
 pub mod q6_k {
     /// Bytes per block.

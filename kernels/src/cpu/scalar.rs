@@ -3,7 +3,7 @@
 //! level against these.
 
 use super::activation::ActivationRow;
-use super::layout::{f16_at, q4_0, q4_k, q6_k, q8_0};
+use super::layout::{f16_at, q2_k, q3_k, q4_0, q4_k, q5_k, q6_k, q8_0};
 
 /// `Σ w·x` over f32 weights, eight partial sums combined in a fixed order.
 pub fn dot_f32(w: &[f32], x: &[f32]) -> f32 {
@@ -78,6 +78,80 @@ pub fn dot_q4_k(w: &[u8], a: &ActivationRow) -> f32 {
         }
         let d = f16_at(blk);
         let dmin = f16_at(&blk[2..]);
+        sum += a.scales[b] * (d * sumi as f32 - dmin * summ as f32);
+    }
+    sum
+}
+
+/// Q5_K weights · 256-block activations: Q4_K with a fifth code bit.
+pub fn dot_q5_k(w: &[u8], a: &ActivationRow) -> f32 {
+    let mut sum = 0.0f32;
+    for (b, blk) in w.chunks_exact(q5_k::BYTES).enumerate() {
+        let (sc, mn) = q4_k::scales_and_mins(&blk[q5_k::SCALES..q5_k::QH]);
+        let qh = &blk[q5_k::QH..q5_k::QS];
+        let qs = &blk[q5_k::QS..];
+        let y = &a.quants[b * 256..b * 256 + 256];
+        let bs = &a.sums[b * 16..b * 16 + 16];
+        let mut sumi = 0i32;
+        for j in 0..4 {
+            let q = &qs[32 * j..32 * j + 32];
+            let (mut lo, mut hi) = (0i32, 0i32);
+            for l in 0..32 {
+                let lo_code = (q[l] & 0xF) | (((qh[l] >> (2 * j)) & 1) << 4);
+                let hi_code = (q[l] >> 4) | (((qh[l] >> (2 * j + 1)) & 1) << 4);
+                lo += i32::from(lo_code) * i32::from(y[64 * j + l]);
+                hi += i32::from(hi_code) * i32::from(y[64 * j + 32 + l]);
+            }
+            sumi += i32::from(sc[2 * j]) * lo + i32::from(sc[2 * j + 1]) * hi;
+        }
+        let mut summ = 0i32;
+        for s in 0..8 {
+            summ += i32::from(mn[s]) * (i32::from(bs[2 * s]) + i32::from(bs[2 * s + 1]));
+        }
+        let d = f16_at(blk);
+        let dmin = f16_at(&blk[2..]);
+        sum += a.scales[b] * (d * sumi as f32 - dmin * summ as f32);
+    }
+    sum
+}
+
+/// Q3_K weights · 256-block activations.
+pub fn dot_q3_k(w: &[u8], a: &ActivationRow) -> f32 {
+    let mut sum = 0.0f32;
+    for (b, blk) in w.chunks_exact(q3_k::BYTES).enumerate() {
+        let scales = q3_k::scales(&blk[q3_k::SCALES..q3_k::D]);
+        let y = &a.quants[b * 256..b * 256 + 256];
+        let mut sumi = 0i32;
+        for (v, &yv) in y.iter().enumerate() {
+            let (h, k, l) = (v / 128, (v % 128) / 32, v % 32);
+            let low = (blk[q3_k::QS + 32 * h + l] >> (2 * k)) & 3;
+            let third = (blk[q3_k::HMASK + l] >> (4 * h + k)) & 1;
+            let code = i32::from(low | (third << 2)) - 4;
+            sumi += i32::from(scales[v / 16]) * code * i32::from(yv);
+        }
+        sum += f16_at(&blk[q3_k::D..]) * a.scales[b] * sumi as f32;
+    }
+    sum
+}
+
+/// Q2_K weights · 256-block activations.
+pub fn dot_q2_k(w: &[u8], a: &ActivationRow) -> f32 {
+    let mut sum = 0.0f32;
+    for (b, blk) in w.chunks_exact(q2_k::BYTES).enumerate() {
+        let y = &a.quants[b * 256..b * 256 + 256];
+        let bs = &a.sums[b * 16..b * 16 + 16];
+        let (mut sumi, mut summ) = (0i32, 0i32);
+        for (v, &yv) in y.iter().enumerate() {
+            let (h, k, l) = (v / 128, (v % 128) / 32, v % 32);
+            let code = (blk[q2_k::QS + 32 * h + l] >> (2 * k)) & 3;
+            let scale = blk[q2_k::SCALES + v / 16] & 0xF;
+            sumi += i32::from(scale) * i32::from(code) * i32::from(yv);
+        }
+        for (g, &s) in bs.iter().enumerate() {
+            summ += i32::from(blk[q2_k::SCALES + g] >> 4) * i32::from(s);
+        }
+        let d = f16_at(&blk[q2_k::D..]);
+        let dmin = f16_at(&blk[q2_k::DMIN..]);
         sum += a.scales[b] * (d * sumi as f32 - dmin * summ as f32);
     }
     sum
