@@ -15,7 +15,10 @@ macro_rules! neon_dot {
         match $dtype {
             DType::Q4_0 => k::dot_q4_0($w, $a),
             DType::Q8_0 => k::dot_q8_0($w, $a),
+            DType::Q2K => k::dot_q2_k($w, $a),
+            DType::Q3K => k::dot_q3_k($w, $a),
             DType::Q4K => k::dot_q4_k($w, $a),
+            DType::Q5K => k::dot_q5_k($w, $a),
             DType::Q6K => k::dot_q6_k($w, $a),
             DType::F32 => super::neon::float::dot_f32_bytes($w, $a.floats),
             _ => dot(Simd::scalar(), $dtype, $w, $a),

@@ -40,7 +40,7 @@ pub mod cpu {
 }
 
 use cpu::activation::ActivationRow;
-use cpu::layout::{q4_0, q4_k, q6_k, q8_0};
+use cpu::layout::{q2_k, q3_k, q4_0, q4_k, q5_k, q6_k, q8_0};
 
 /// A small deterministic generator (64-bit LCG, high bits).
 struct Lcg(u64);
@@ -343,6 +343,33 @@ fn main() -> ExitCode {
             spec: scalar::dot_q4_k,
             plain: plain::dot_q4_k,
             dotprod: dotprod::dot_q4_k,
+        },
+        Format {
+            name: "q2_k",
+            values: 256,
+            bytes: q2_k::BYTES,
+            scales: &[q2_k::D, q2_k::DMIN],
+            spec: scalar::dot_q2_k,
+            plain: plain::dot_q2_k,
+            dotprod: dotprod::dot_q2_k,
+        },
+        Format {
+            name: "q3_k",
+            values: 256,
+            bytes: q3_k::BYTES,
+            scales: &[q3_k::D],
+            spec: scalar::dot_q3_k,
+            plain: plain::dot_q3_k,
+            dotprod: dotprod::dot_q3_k,
+        },
+        Format {
+            name: "q5_k",
+            values: 256,
+            bytes: q5_k::BYTES,
+            scales: &[0, 2],
+            spec: scalar::dot_q5_k,
+            plain: plain::dot_q5_k,
+            dotprod: dotprod::dot_q5_k,
         },
         Format {
             name: "q6_k",

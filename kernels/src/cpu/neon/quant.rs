@@ -2,7 +2,7 @@
 //! [`neon_quant_kernels!`]. Each computes the integer sums of `scalar.rs`, the spec, with
 //! sixteen byte products per step; only the float accumulation order differs.
 
-/// Generates `dot_q4_0`, `dot_q8_0`, `dot_q4_k` and `dot_q6_k` for one level. `$features`
+/// Generates the row dots (`dot_q4_0`, `dot_q8_0`, `dot_q2_k` … `dot_q6_k`) for one level. `$features`
 /// is the aarch64 `target_feature` string; `$dot` is `(acc: int32x4_t, a: int8x16_t,
 /// b: int8x16_t) -> int32x4_t` adding the sixteen byte products of `a` and `b` to `acc`
 /// (how they spread over the lanes is the level's business: callers only sum lanes, or
@@ -10,7 +10,7 @@
 macro_rules! neon_quant_kernels {
     ($features:literal, $dot:ident) => {
         use crate::cpu::activation::ActivationRow;
-        use crate::cpu::layout::{f16_at, q4_0, q4_k, q6_k, q8_0};
+        use crate::cpu::layout::{f16_at, q2_k, q3_k, q4_0, q4_k, q5_k, q6_k, q8_0};
         use crate::cpu::neon::{load_s8, load_u8};
 
         /// Q4_0 weights · 32-block activations.
@@ -109,6 +109,140 @@ macro_rules! neon_quant_kernels {
                     vmull_high_s16(m, pairs),
                 );
                 vaddvq_s32(products)
+            }
+        }
+
+        /// Q5_K weights · 256-block activations: `dot_q4_k` with each code's fifth bit from
+        /// `qh` (bit `2j` for the low nibbles of group `j`, `2j + 1` for the high ones).
+        ///
+        /// # Safety
+        /// The CPU must have this level's features (the `Simd` token proves it).
+        #[cfg_attr(target_arch = "aarch64", target_feature(enable = $features))]
+        pub(crate) unsafe fn dot_q5_k(w: &[u8], a: &ActivationRow) -> f32 {
+            // SAFETY: as in `dot_q4_0`.
+            unsafe {
+                let low = vdupq_n_u8(0x0F);
+                let (bit0, bit1) = (vdupq_n_u8(1), vdupq_n_u8(2));
+                let mut sum = 0.0f32;
+                for (b, blk) in w.chunks_exact(q5_k::BYTES).enumerate() {
+                    let (sc, mn) = q4_k::scales_and_mins(&blk[q5_k::SCALES..q5_k::QH]);
+                    let y = &a.quants[256 * b..256 * b + 256];
+                    let mut qh = [load_u8(blk, q5_k::QH), load_u8(blk, q5_k::QH + 16)];
+                    let mut acc = vdupq_n_s32(0);
+                    for j in 0..4 {
+                        let q = [
+                            load_u8(blk, q5_k::QS + 32 * j),
+                            load_u8(blk, q5_k::QS + 32 * j + 16),
+                        ];
+                        for half in 0..2 {
+                            let at = 64 * j + 32 * half;
+                            let mut p = vdupq_n_s32(0);
+                            for c in 0..2 {
+                                let code = if half == 0 {
+                                    let fifth = vshlq_n_u8::<4>(vandq_u8(qh[c], bit0));
+                                    vorrq_u8(vandq_u8(q[c], low), fifth)
+                                } else {
+                                    let fifth = vshlq_n_u8::<3>(vandq_u8(qh[c], bit1));
+                                    vorrq_u8(vshrq_n_u8::<4>(q[c]), fifth)
+                                };
+                                p = $dot(p, vreinterpretq_s8_u8(code), load_s8(y, at + 16 * c));
+                            }
+                            acc = vmlaq_n_s32(acc, p, i32::from(sc[2 * j + half]));
+                        }
+                        qh = [vshrq_n_u8::<2>(qh[0]), vshrq_n_u8::<2>(qh[1])];
+                    }
+                    let summ = q4_k_mins_dot(&mn, &a.sums[16 * b..16 * b + 16]);
+                    let d = f16_at(blk);
+                    let dmin = f16_at(&blk[2..]);
+                    sum += a.scales[b] * (d * vaddvq_s32(acc) as f32 - dmin * summ as f32);
+                }
+                sum
+            }
+        }
+
+        /// Q3_K weights · 256-block activations: codes `low | third << 2` minus 4 as
+        /// signed bytes, the bit planes consumed by shifting `qs` and `hmask`.
+        ///
+        /// # Safety
+        /// The CPU must have this level's features (the `Simd` token proves it).
+        #[cfg_attr(target_arch = "aarch64", target_feature(enable = $features))]
+        pub(crate) unsafe fn dot_q3_k(w: &[u8], a: &ActivationRow) -> f32 {
+            // SAFETY: as in `dot_q4_0`.
+            unsafe {
+                let (m3, one, four) = (vdupq_n_u8(3), vdupq_n_u8(1), vdupq_n_s8(4));
+                let mut sum = 0.0f32;
+                for (b, blk) in w.chunks_exact(q3_k::BYTES).enumerate() {
+                    let scales = q3_k::scales(&blk[q3_k::SCALES..q3_k::D]);
+                    let y = &a.quants[256 * b..256 * b + 256];
+                    let mut third = [load_u8(blk, q3_k::HMASK), load_u8(blk, q3_k::HMASK + 16)];
+                    let mut acc = vdupq_n_s32(0);
+                    for h in 0..2 {
+                        let mut low = [
+                            load_u8(blk, q3_k::QS + 32 * h),
+                            load_u8(blk, q3_k::QS + 32 * h + 16),
+                        ];
+                        for k in 0..4 {
+                            for c in 0..2 {
+                                let code = vorrq_u8(
+                                    vandq_u8(low[c], m3),
+                                    vshlq_n_u8::<2>(vandq_u8(third[c], one)),
+                                );
+                                let q = vsubq_s8(vreinterpretq_s8_u8(code), four);
+                                let at = 128 * h + 32 * k + 16 * c;
+                                let p = $dot(vdupq_n_s32(0), q, load_s8(y, at));
+                                acc = vmlaq_n_s32(acc, p, i32::from(scales[at / 16]));
+                                low[c] = vshrq_n_u8::<2>(low[c]);
+                                third[c] = vshrq_n_u8::<1>(third[c]);
+                            }
+                        }
+                    }
+                    sum += f16_at(&blk[q3_k::D..]) * a.scales[b] * vaddvq_s32(acc) as f32;
+                }
+                sum
+            }
+        }
+
+        /// Q2_K weights · 256-block activations: 2-bit codes by shifting `qs`, each 16
+        /// values scaled by their nibble scale, the mins against the activation sums.
+        ///
+        /// # Safety
+        /// The CPU must have this level's features (the `Simd` token proves it).
+        #[cfg_attr(target_arch = "aarch64", target_feature(enable = $features))]
+        pub(crate) unsafe fn dot_q2_k(w: &[u8], a: &ActivationRow) -> f32 {
+            // SAFETY: as in `dot_q4_0`.
+            unsafe {
+                let m3 = vdupq_n_u8(3);
+                let mut sum = 0.0f32;
+                for (b, blk) in w.chunks_exact(q2_k::BYTES).enumerate() {
+                    let nibbles = &blk[q2_k::SCALES..q2_k::SCALES + 16];
+                    let y = &a.quants[256 * b..256 * b + 256];
+                    let mut acc = vdupq_n_s32(0);
+                    for h in 0..2 {
+                        let mut q = [
+                            load_u8(blk, q2_k::QS + 32 * h),
+                            load_u8(blk, q2_k::QS + 32 * h + 16),
+                        ];
+                        for k in 0..4 {
+                            for c in 0..2 {
+                                let code = vreinterpretq_s8_u8(vandq_u8(q[c], m3));
+                                let at = 128 * h + 32 * k + 16 * c;
+                                let p = $dot(vdupq_n_s32(0), code, load_s8(y, at));
+                                acc = vmlaq_n_s32(acc, p, i32::from(nibbles[at / 16] & 0xF));
+                                q[c] = vshrq_n_u8::<2>(q[c]);
+                            }
+                        }
+                    }
+                    // Sixteen multiplies per 256 values: plain integer code is enough.
+                    let summ: i32 = nibbles
+                        .iter()
+                        .zip(&a.sums[16 * b..16 * b + 16])
+                        .map(|(&n, &s)| i32::from(n >> 4) * i32::from(s))
+                        .sum();
+                    let d = f16_at(&blk[q2_k::D..]);
+                    let dmin = f16_at(&blk[q2_k::DMIN..]);
+                    sum += a.scales[b] * (d * vaddvq_s32(acc) as f32 - dmin * summ as f32);
+                }
+                sum
             }
         }
 

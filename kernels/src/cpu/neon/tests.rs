@@ -27,7 +27,10 @@ fn kernels(dtype: DType) -> [(&'static str, RowDot); 2] {
     match dtype {
         DType::Q4_0 => [("neon", plain::dot_q4_0), ("dotprod", dotprod::dot_q4_0)],
         DType::Q8_0 => [("neon", plain::dot_q8_0), ("dotprod", dotprod::dot_q8_0)],
+        DType::Q2K => [("neon", plain::dot_q2_k), ("dotprod", dotprod::dot_q2_k)],
+        DType::Q3K => [("neon", plain::dot_q3_k), ("dotprod", dotprod::dot_q3_k)],
         DType::Q4K => [("neon", plain::dot_q4_k), ("dotprod", dotprod::dot_q4_k)],
+        DType::Q5K => [("neon", plain::dot_q5_k), ("dotprod", dotprod::dot_q5_k)],
         DType::Q6K => [("neon", plain::dot_q6_k), ("dotprod", dotprod::dot_q6_k)],
         _ => unreachable!("no NEON row kernel for {dtype}"),
     }
@@ -35,10 +38,13 @@ fn kernels(dtype: DType) -> [(&'static str, RowDot); 2] {
 
 #[test]
 fn quantized_row_dots_match_the_scalar_spec() {
-    let specs: [(DType, SpecDot); 4] = [
+    let specs: [(DType, SpecDot); 7] = [
         (DType::Q4_0, scalar::dot_q4_0),
         (DType::Q8_0, scalar::dot_q8_0),
+        (DType::Q2K, scalar::dot_q2_k),
+        (DType::Q3K, scalar::dot_q3_k),
         (DType::Q4K, scalar::dot_q4_k),
+        (DType::Q5K, scalar::dot_q5_k),
         (DType::Q6K, scalar::dot_q6_k),
     ];
     for (dtype, spec) in specs {
