@@ -133,7 +133,10 @@ pub fn dot4(simd: Simd, dtype: DType, w: &[u8], a: &[ActivationRow; 4]) -> [f32;
             match dtype {
                 DType::Q4_0 => Some($k::rows_q4_0::<4>(w, a)),
                 DType::Q8_0 => Some($k::rows_q8_0::<4>(w, a)),
+                DType::Q2K => Some($k::rows_q2_k::<4>(w, a)),
+                DType::Q3K => Some($k::rows_q3_k::<4>(w, a)),
                 DType::Q4K => Some($k::rows_q4_k::<4>(w, a)),
+                DType::Q5K => Some($k::rows_q5_k::<4>(w, a)),
                 DType::Q6K => Some($k::rows_q6_k::<4>(w, a)),
                 _ => None,
             }

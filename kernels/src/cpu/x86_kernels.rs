@@ -309,14 +309,40 @@ macro_rules! x86_dot_kernels {
             hsum(_mm256_sub_ps(acc, offset))
         }
 
-        /// Q5_K weights · 256-block activations: Q4_K's loop with each code's fifth bit
-        /// taken from `qh` (two bit planes per 64 values, consumed by shifting `qh`).
+        /// Q5_K weights · 256-block activations ([`rows_q5_k`] for one row).
         #[target_feature(enable = $features)]
         pub fn dot_q5_k(w: &[u8], a: &ActivationRow) -> f32 {
+            rows_q5_k::<1>(w, std::array::from_ref(a))[0]
+        }
+
+        /// Q3_K weights · 256-block activations ([`rows_q3_k`] for one row).
+        #[target_feature(enable = $features)]
+        pub fn dot_q3_k(w: &[u8], a: &ActivationRow) -> f32 {
+            rows_q3_k::<1>(w, std::array::from_ref(a))[0]
+        }
+
+        /// Q2_K weights · 256-block activations ([`rows_q2_k`] for one row).
+        #[target_feature(enable = $features)]
+        pub fn dot_q2_k(w: &[u8], a: &ActivationRow) -> f32 {
+            rows_q2_k::<1>(w, std::array::from_ref(a))[0]
+        }
+
+        /// `acc[r] − offset[r]`, each summed over its lanes.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn rows_out<const R: usize>(acc: [__m256; R], offset: [__m256; R]) -> [f32; R] {
+            std::array::from_fn(|r| hsum(_mm256_sub_ps(acc[r], offset[r])))
+        }
+
+        /// Q5_K weights · `R` activation rows: Q4_K's loop with each code's fifth bit
+        /// taken from `qh` (two bit planes per 64 values, consumed by shifting `qh`); each
+        /// block is unpacked once for all rows.
+        #[target_feature(enable = $features)]
+        pub fn rows_q5_k<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
             let m4 = _mm256_set1_epi8(0xF);
             let (bit0, bit1) = (_mm256_set1_epi8(1), _mm256_set1_epi8(2));
-            let mut acc = _mm256_setzero_ps();
-            let mut offset = _mm256_setzero_ps();
+            let mut acc = [_mm256_setzero_ps(); R];
+            let mut offset = [_mm256_setzero_ps(); R];
             for b in 0..w.len() / q5_k::BYTES {
                 let at = b * q5_k::BYTES;
                 for line in (0..q5_k::BYTES).step_by(64) {
@@ -324,14 +350,11 @@ macro_rules! x86_dot_kernels {
                 }
                 // One bounds check per block: the loads below index fixed-size slices.
                 let wb = &w[at..at + q5_k::BYTES];
-                let y = &a.quants[b * 256..b * 256 + 256];
                 let (sc, mn) = q4_k::scales_and_mins(&wb[q5_k::SCALES..q5_k::QH]);
-                let summ = block_sums_dot(a.sums, b, q4_k_mins_pairs(&mn));
-                let dm = _mm256_set1_ps(f16_at(wb, 2) * a.scales[b]);
-                offset = _mm256_fmadd_ps(dm, _mm256_cvtepi32_ps(summ), offset);
                 let scales = q4_k_scales(&sc);
                 let mut qh = load32(wb, q5_k::QH);
-                let mut sumi = [_mm256_setzero_si256(); 2];
+                // Two chains per row: one accumulator would serialize the eight `madd`s.
+                let mut sumi = [[_mm256_setzero_si256(); 2]; R];
                 for j in 0..4 {
                     let q = load32(wb, q5_k::QS + 32 * j);
                     // Bit 0 of each `qh` byte is the low nibbles' fifth bit, bit 1 the high
@@ -345,26 +368,36 @@ macro_rules! x86_dot_kernels {
                         _mm256_slli_epi16::<3>(_mm256_and_si256(qh, bit1)),
                     );
                     qh = _mm256_srli_epi16::<2>(qh);
-                    let plo = _mm256_maddubs_epi16(lo, load32(y, 64 * j));
-                    let phi = _mm256_maddubs_epi16(hi, load32(y, 64 * j + 32));
-                    sumi[0] = $madd_acc(sumi[0], plo, q4_k_scale(scales, 2 * j));
-                    sumi[1] = $madd_acc(sumi[1], phi, q4_k_scale(scales, 2 * j + 1));
+                    let (slo, shi) = (q4_k_scale(scales, 2 * j), q4_k_scale(scales, 2 * j + 1));
+                    for r in 0..R {
+                        let y = &a[r].quants[b * 256..b * 256 + 256];
+                        let plo = _mm256_maddubs_epi16(lo, load32(y, 64 * j));
+                        let phi = _mm256_maddubs_epi16(hi, load32(y, 64 * j + 32));
+                        sumi[r][0] = $madd_acc(sumi[r][0], plo, slo);
+                        sumi[r][1] = $madd_acc(sumi[r][1], phi, shi);
+                    }
                 }
-                let sumi = _mm256_add_epi32(sumi[0], sumi[1]);
-                let d = _mm256_set1_ps(f16_at(wb, 0) * a.scales[b]);
-                acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+                let mins = q4_k_mins_pairs(&mn);
+                let (d, dmin) = (f16_at(wb, 0), f16_at(wb, 2));
+                for r in 0..R {
+                    let summ = block_sums_dot(a[r].sums, b, mins);
+                    let dm = _mm256_set1_ps(dmin * a[r].scales[b]);
+                    offset[r] = _mm256_fmadd_ps(dm, _mm256_cvtepi32_ps(summ), offset[r]);
+                    let dv = _mm256_set1_ps(d * a[r].scales[b]);
+                    acc[r] = _mm256_fmadd_ps(dv, _mm256_cvtepi32_ps(_mm256_add_epi32(sumi[r][0], sumi[r][1])), acc[r]);
+                }
             }
-            hsum(_mm256_sub_ps(acc, offset))
+            rows_out(acc, offset)
         }
 
-        /// Q3_K weights · 256-block activations. Codes are used unsigned (`low | third << 2`,
+        /// Q3_K weights · `R` activation rows. Codes are used unsigned (`low | third << 2`,
         /// 0..7) and the `−4` applied once per block through the activation sums, as Q6_K's
         /// `−32`; the bit planes are consumed by shifting `qs` and `hmask`.
         #[target_feature(enable = $features)]
-        pub fn dot_q3_k(w: &[u8], a: &ActivationRow) -> f32 {
+        pub fn rows_q3_k<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
             let (m3, one) = (_mm256_set1_epi8(3), _mm256_set1_epi8(1));
-            let mut acc = _mm256_setzero_ps();
-            let mut offset = _mm256_setzero_ps();
+            let mut acc = [_mm256_setzero_ps(); R];
+            let mut offset = [_mm256_setzero_ps(); R];
             for b in 0..w.len() / q3_k::BYTES {
                 let at = b * q3_k::BYTES;
                 for line in (0..q3_k::BYTES).step_by(64) {
@@ -372,15 +405,12 @@ macro_rules! x86_dot_kernels {
                 }
                 // One bounds check per block: the loads below index fixed-size slices.
                 let wb = &w[at..at + q3_k::BYTES];
-                let y = &a.quants[b * 256..b * 256 + 256];
                 let sc = q3_k::scales(&wb[q3_k::SCALES..q3_k::D]).map(|v| v as u8);
                 let sc = load16(&sc, 0);
-                let summ = block_sums_dot(a.sums, b, _mm256_cvtepi8_epi16(sc));
-                let d = f16_at(wb, q3_k::D) * a.scales[b];
-                offset = _mm256_fmadd_ps(_mm256_set1_ps(4.0 * d), _mm256_cvtepi32_ps(summ), offset);
                 let halves = scale_halves(sc);
                 let mut third = load32(wb, q3_k::HMASK);
-                let mut sumi = [_mm256_setzero_si256(); 2];
+                // Two chains per row: one accumulator would serialize the eight `madd`s.
+                let mut sumi = [[_mm256_setzero_si256(); 2]; R];
                 for (h, half) in halves.into_iter().enumerate() {
                     let mut low = load32(wb, q3_k::QS + 32 * h);
                     for k in 0..4 {
@@ -390,24 +420,36 @@ macro_rules! x86_dot_kernels {
                         );
                         low = _mm256_srli_epi16::<2>(low);
                         third = _mm256_srli_epi16::<1>(third);
-                        let p = _mm256_maddubs_epi16(code, load32(y, 128 * h + 32 * k));
-                        sumi[k % 2] = $madd_acc(sumi[k % 2], p, q6_k_scale(half, k));
+                        let scale = q6_k_scale(half, k);
+                        for r in 0..R {
+                            let y = load32(a[r].quants, b * 256 + 128 * h + 32 * k);
+                            let p = _mm256_maddubs_epi16(code, y);
+                            sumi[r][k % 2] = $madd_acc(sumi[r][k % 2], p, scale);
+                        }
                     }
                 }
-                let sumi = _mm256_add_epi32(sumi[0], sumi[1]);
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+                let scales16 = _mm256_cvtepi8_epi16(sc);
+                let dw = f16_at(wb, q3_k::D);
+                for r in 0..R {
+                    let summ = block_sums_dot(a[r].sums, b, scales16);
+                    let d = dw * a[r].scales[b];
+                    let four_d = _mm256_set1_ps(4.0 * d);
+                    offset[r] = _mm256_fmadd_ps(four_d, _mm256_cvtepi32_ps(summ), offset[r]);
+                    acc[r] =
+                        _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_add_epi32(sumi[r][0], sumi[r][1])), acc[r]);
+                }
             }
-            hsum(_mm256_sub_ps(acc, offset))
+            rows_out(acc, offset)
         }
 
-        /// Q2_K weights · 256-block activations: 2-bit codes by shifting `qs`, the 4-bit
+        /// Q2_K weights · `R` activation rows: 2-bit codes by shifting `qs`, the 4-bit
         /// scales per 16 values as Q6_K's, the mins through the activation sums.
         #[target_feature(enable = $features)]
-        pub fn dot_q2_k(w: &[u8], a: &ActivationRow) -> f32 {
+        pub fn rows_q2_k<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
             let m3 = _mm256_set1_epi8(3);
             let m4 = _mm_set1_epi8(0xF);
-            let mut acc = _mm256_setzero_ps();
-            let mut offset = _mm256_setzero_ps();
+            let mut acc = [_mm256_setzero_ps(); R];
+            let mut offset = [_mm256_setzero_ps(); R];
             for b in 0..w.len() / q2_k::BYTES {
                 let at = b * q2_k::BYTES;
                 for line in (0..q2_k::BYTES).step_by(64) {
@@ -415,28 +457,34 @@ macro_rules! x86_dot_kernels {
                 }
                 // One bounds check per block: the loads below index fixed-size slices.
                 let wb = &w[at..at + q2_k::BYTES];
-                let y = &a.quants[b * 256..b * 256 + 256];
                 let nibbles = load16(wb, q2_k::SCALES);
-                let mins = _mm_and_si128(_mm_srli_epi16::<4>(nibbles), m4);
-                let summ = block_sums_dot(a.sums, b, _mm256_cvtepu8_epi16(mins));
-                let dmin = f16_at(wb, q2_k::DMIN) * a.scales[b];
-                offset = _mm256_fmadd_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(summ), offset);
                 let halves = scale_halves(_mm_and_si128(nibbles, m4));
-                let mut sumi = [_mm256_setzero_si256(); 2];
+                // Two chains per row: one accumulator would serialize the eight `madd`s.
+                let mut sumi = [[_mm256_setzero_si256(); 2]; R];
                 for (h, half) in halves.into_iter().enumerate() {
                     let mut q = load32(wb, q2_k::QS + 32 * h);
                     for k in 0..4 {
                         let code = _mm256_and_si256(q, m3);
                         q = _mm256_srli_epi16::<2>(q);
-                        let p = _mm256_maddubs_epi16(code, load32(y, 128 * h + 32 * k));
-                        sumi[k % 2] = $madd_acc(sumi[k % 2], p, q6_k_scale(half, k));
+                        let scale = q6_k_scale(half, k);
+                        for r in 0..R {
+                            let y = load32(a[r].quants, b * 256 + 128 * h + 32 * k);
+                            let p = _mm256_maddubs_epi16(code, y);
+                            sumi[r][k % 2] = $madd_acc(sumi[r][k % 2], p, scale);
+                        }
                     }
                 }
-                let sumi = _mm256_add_epi32(sumi[0], sumi[1]);
-                let d = f16_at(wb, q2_k::D) * a.scales[b];
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi), acc);
+                let mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16::<4>(nibbles), m4));
+                let (dw, dminw) = (f16_at(wb, q2_k::D), f16_at(wb, q2_k::DMIN));
+                for r in 0..R {
+                    let summ = block_sums_dot(a[r].sums, b, mins);
+                    let dmin = _mm256_set1_ps(dminw * a[r].scales[b]);
+                    offset[r] = _mm256_fmadd_ps(dmin, _mm256_cvtepi32_ps(summ), offset[r]);
+                    let d = _mm256_set1_ps(dw * a[r].scales[b]);
+                    acc[r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(sumi[r][0], sumi[r][1])), acc[r]);
+                }
             }
-            hsum(_mm256_sub_ps(acc, offset))
+            rows_out(acc, offset)
         }
 
         /// Q4_0 weights · `R` activation rows: each block is unpacked once for all rows.
