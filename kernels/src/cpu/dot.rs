@@ -35,6 +35,9 @@ pub fn has_direct_kernel(dtype: DType) -> bool {
             | DType::F16
             | DType::BF16
             | DType::Q4_0
+            | DType::Q4_1
+            | DType::Q5_0
+            | DType::Q5_1
             | DType::Q8_0
             | DType::Q2K
             | DType::Q3K
@@ -54,6 +57,9 @@ pub fn dot(simd: Simd, dtype: DType, w: &[u8], a: &ActivationRow) -> f32 {
     match simd.level() {
         SimdLevel::Scalar => match dtype {
             DType::Q4_0 => scalar::dot_q4_0(w, a),
+            DType::Q4_1 => scalar::dot_q4_1(w, a),
+            DType::Q5_0 => scalar::dot_q5_0(w, a),
+            DType::Q5_1 => scalar::dot_q5_1(w, a),
             DType::Q8_0 => scalar::dot_q8_0(w, a),
             DType::Q2K => scalar::dot_q2_k(w, a),
             DType::Q3K => scalar::dot_q3_k(w, a),
@@ -74,6 +80,9 @@ pub fn dot(simd: Simd, dtype: DType, w: &[u8], a: &ActivationRow) -> f32 {
                 match dtype {
                     DType::Q4_0 => k::dot_q4_0(w, a),
                     DType::Q8_0 => k::dot_q8_0(w, a),
+                    DType::Q4_1 => k::dot_q4_1(w, a),
+                    DType::Q5_0 => k::dot_q5_0(w, a),
+                    DType::Q5_1 => k::dot_q5_1(w, a),
                     DType::Q2K => k::dot_q2_k(w, a),
                     DType::Q3K => k::dot_q3_k(w, a),
                     DType::Q4K => k::dot_q4_k(w, a),
@@ -95,6 +104,9 @@ pub fn dot(simd: Simd, dtype: DType, w: &[u8], a: &ActivationRow) -> f32 {
                 match dtype {
                     DType::Q4_0 => k::dot_q4_0_wide(w, a),
                     DType::Q8_0 => k::dot_q8_0_wide(w, a),
+                    DType::Q4_1 => k::dot_q4_1(w, a),
+                    DType::Q5_0 => k::dot_q5_0(w, a),
+                    DType::Q5_1 => k::dot_q5_1(w, a),
                     DType::Q2K => k::dot_q2_k(w, a),
                     DType::Q3K => k::dot_q3_k(w, a),
                     DType::Q4K => k::dot_q4_k(w, a),
@@ -133,6 +145,9 @@ pub fn dot4(simd: Simd, dtype: DType, w: &[u8], a: &[ActivationRow; 4]) -> [f32;
             match dtype {
                 DType::Q4_0 => Some($k::rows_q4_0::<4>(w, a)),
                 DType::Q8_0 => Some($k::rows_q8_0::<4>(w, a)),
+                DType::Q4_1 => Some($k::rows_q4_1::<4>(w, a)),
+                DType::Q5_0 => Some($k::rows_q5_0::<4>(w, a)),
+                DType::Q5_1 => Some($k::rows_q5_1::<4>(w, a)),
                 DType::Q2K => Some($k::rows_q2_k::<4>(w, a)),
                 DType::Q3K => Some($k::rows_q3_k::<4>(w, a)),
                 DType::Q4K => Some($k::rows_q4_k::<4>(w, a)),
@@ -220,6 +235,9 @@ mod tests {
     fn every_simd_level_matches_the_scalar_spec() {
         for dtype in [
             DType::Q4_0,
+            DType::Q4_1,
+            DType::Q5_0,
+            DType::Q5_1,
             DType::Q8_0,
             DType::Q2K,
             DType::Q3K,

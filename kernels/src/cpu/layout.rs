@@ -16,6 +16,56 @@ pub mod q4_0 {
     pub const QS: usize = 2;
 }
 
+/// Q4_1: `d: f16, m: f16`, then Q4_0's nibbles; value `d · q + m`.
+pub mod q4_1 {
+    /// Bytes per block.
+    pub const BYTES: usize = 20;
+    /// Offset of `m`.
+    pub const M: usize = 2;
+    /// Offset of the quants.
+    pub const QS: usize = 4;
+}
+
+/// Q5_0: `d: f16, qh: [u8; 4]`, then Q4_0's nibbles; bit `i` of `qh` (little-endian u32) is
+/// value `i`'s fifth bit; value `d · (q − 16)`.
+pub mod q5_0 {
+    /// Bytes per block.
+    pub const BYTES: usize = 22;
+    /// Offset of the fifth bits.
+    pub const QH: usize = 2;
+    /// Offset of the quants.
+    pub const QS: usize = 6;
+}
+
+/// Q5_1: `d: f16, m: f16, qh: [u8; 4]`, then the nibbles; value `d · q + m`.
+pub mod q5_1 {
+    /// Bytes per block.
+    pub const BYTES: usize = 24;
+    /// Offset of `m`.
+    pub const M: usize = 2;
+    /// Offset of the fifth bits.
+    pub const QH: usize = 4;
+    /// Offset of the quants.
+    pub const QS: usize = 8;
+}
+
+/// The 32 codes of a Q4_0-style block: low nibbles of `qs` for values 0–15, high nibbles
+/// for 16–31, each with its fifth bit from `qh` (bit `i` for value `i`) when given.
+#[inline(always)]
+pub fn block32_codes(qs: &[u8], qh: Option<u32>) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for j in 0..16 {
+        out[j] = qs[j] & 0xF;
+        out[j + 16] = qs[j] >> 4;
+    }
+    if let Some(bits) = qh {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o |= (((bits >> i) & 1) as u8) << 4;
+        }
+    }
+    out
+}
+
 /// Q8_0: `d: f16`, then 32 signed bytes.
 pub mod q8_0 {
     /// Bytes per block.
@@ -115,24 +165,31 @@ pub mod q3_k {
     /// Offset of `d`.
     pub const D: usize = 108;
 
-    /// The sixteen signed sub-block scales from their twelve packed bytes, word-wide:
-    /// scales `4w..4w + 4` take a nibble of bytes `0..8` (the low nibbles for the first
-    /// eight scales, the high ones for the rest) and two bits of bytes `8..12`.
+    /// The sixteen sub-block scales from their twelve packed bytes, as four words of four
+    /// unsigned bytes (the scale plus 32), word-wide: scales `4w..4w + 4` take a nibble of
+    /// bytes `0..8` (the low nibbles for the first eight scales, the high ones for the
+    /// rest) and two bits of bytes `8..12`. SIMD kernels put the words in a register and
+    /// subtract 32 from every byte.
     #[inline(always)]
-    pub fn scales(s: &[u8]) -> [i8; 16] {
+    pub fn biased_scale_words(s: &[u8]) -> [u32; 4] {
         const LOW4: u32 = 0x0f0f_0f0f;
         const LOW2: u32 = 0x0303_0303;
         let word =
             |i: usize| u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
         let (w0, w1, top) = (word(0), word(1), word(2));
-        let words = [
+        [
             (w0 & LOW4) | ((top & LOW2) << 4),
             (w1 & LOW4) | (((top >> 2) & LOW2) << 4),
             ((w0 >> 4) & LOW4) | (((top >> 4) & LOW2) << 4),
             ((w1 >> 4) & LOW4) | (((top >> 6) & LOW2) << 4),
-        ];
+        ]
+    }
+
+    /// The sixteen signed sub-block scales ([`biased_scale_words`] minus 32).
+    #[inline(always)]
+    pub fn scales(s: &[u8]) -> [i8; 16] {
         let mut out = [0i8; 16];
-        for (i, w) in words.into_iter().enumerate() {
+        for (i, w) in biased_scale_words(s).into_iter().enumerate() {
             for (j, b) in w.to_le_bytes().into_iter().enumerate() {
                 out[4 * i + j] = (b as i8).wrapping_sub(32);
             }

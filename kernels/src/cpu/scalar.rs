@@ -3,7 +3,8 @@
 //! level against these.
 
 use super::activation::ActivationRow;
-use super::layout::{f16_at, q2_k, q3_k, q4_0, q4_k, q5_k, q6_k, q8_0};
+use super::layout::{block32_codes, f16_at, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k};
+use super::layout::{q6_k, q8_0};
 
 /// `Σ w·x` over f32 weights, eight partial sums combined in a fixed order.
 pub fn dot_f32(w: &[f32], x: &[f32]) -> f32 {
@@ -36,6 +37,58 @@ pub fn dot_q4_0(w: &[u8], a: &ActivationRow) -> f32 {
         sum += f16_at(blk) * a.scales[b] * s as f32;
     }
     sum
+}
+
+/// A 32-block format with unsigned codes `u` (Q4_1, Q5_0, Q5_1) · 32-block activations:
+/// per block `d · Σ u·y` plus `m` (Q5_0: `−16 d`) times `Σ y`, both by the activation scale.
+fn dot_block32_offset(
+    w: &[u8],
+    a: &ActivationRow,
+    bytes: usize,
+    block: impl Fn(&[u8]) -> ([u8; 32], f32, f32),
+) -> f32 {
+    let mut sum = 0.0f32;
+    for (b, blk) in w.chunks_exact(bytes).enumerate() {
+        let (u, d, m) = block(blk);
+        let y = &a.quants[b * 32..b * 32 + 32];
+        let s: i32 = u
+            .iter()
+            .zip(y)
+            .map(|(&u, &v)| i32::from(u) * i32::from(v))
+            .sum();
+        sum += a.scales[b] * (d * s as f32 + m * f32::from(a.sums[b]));
+    }
+    sum
+}
+
+/// The little-endian `u32` at `blk[at..at + 4]`.
+fn u32_at(blk: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([blk[at], blk[at + 1], blk[at + 2], blk[at + 3]])
+}
+
+/// Q4_1 weights · 32-block activations.
+pub fn dot_q4_1(w: &[u8], a: &ActivationRow) -> f32 {
+    dot_block32_offset(w, a, q4_1::BYTES, |blk| {
+        let u = block32_codes(&blk[q4_1::QS..], None);
+        (u, f16_at(blk), f16_at(&blk[q4_1::M..]))
+    })
+}
+
+/// Q5_0 weights · 32-block activations.
+pub fn dot_q5_0(w: &[u8], a: &ActivationRow) -> f32 {
+    dot_block32_offset(w, a, q5_0::BYTES, |blk| {
+        let u = block32_codes(&blk[q5_0::QS..], Some(u32_at(blk, q5_0::QH)));
+        let d = f16_at(blk);
+        (u, d, -16.0 * d)
+    })
+}
+
+/// Q5_1 weights · 32-block activations.
+pub fn dot_q5_1(w: &[u8], a: &ActivationRow) -> f32 {
+    dot_block32_offset(w, a, q5_1::BYTES, |blk| {
+        let u = block32_codes(&blk[q5_1::QS..], Some(u32_at(blk, q5_1::QH)));
+        (u, f16_at(blk), f16_at(&blk[q5_1::M..]))
+    })
 }
 
 /// Q8_0 weights · 32-block activations.

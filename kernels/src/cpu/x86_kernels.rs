@@ -26,7 +26,7 @@ macro_rules! x86_dot_kernels {
         }
 
         use crate::cpu::activation::ActivationRow;
-        use crate::cpu::layout::{q2_k, q3_k, q4_0, q4_k, q5_k, q6_k, q8_0};
+        use crate::cpu::layout::{q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0};
 
         /// Sum of the eight lanes.
         #[inline]
@@ -43,6 +43,29 @@ macro_rules! x86_dot_kernels {
         #[target_feature(enable = $features)]
         fn f16_bits_to_f32(bits: u16) -> f32 {
             _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(i32::from(bits))))
+        }
+
+        /// The four f16 at `w[at..at + 8]`, widened from one full-register load. In a loop
+        /// that carries a scalar sum, [`f16_at`]'s `vpinsrw` may merge into that sum's
+        /// register (LLVM picks any, as only lane 0 is used) and chain every iteration
+        /// behind the last: Q4_1 and Q5_0 decode ran 3× slower than Q4_0's that way.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn f16x4_at(w: &[u8], at: usize) -> __m128 {
+            let s = &w[at..at + 8];
+            let halves: __m128i;
+            // SAFETY: `vmovq` reads the eight bytes of `s` (no alignment need) and writes
+            // the whole register. Written out because from an intrinsic load LLVM narrows it
+            // to a merging `vpinsrw` again when only the first value is used (Q5_0).
+            unsafe {
+                std::arch::asm!(
+                    "vmovq {h}, qword ptr [{p}]",
+                    h = out(xmm_reg) halves,
+                    p = in(reg) s.as_ptr(),
+                    options(pure, readonly, nostack, preserves_flags),
+                );
+            }
+            _mm_cvtph_ps(halves)
         }
 
         /// Reads the f16 at `w[at..at + 2]`.
@@ -309,6 +332,117 @@ macro_rules! x86_dot_kernels {
             hsum(_mm256_sub_ps(acc, offset))
         }
 
+        /// Byte `i` all ones where bit `i` of `bits` is set: each byte gets the source byte
+        /// holding its bit (`vpshufb`), every other bit set by an OR, then compared with −1.
+        #[inline]
+        #[target_feature(enable = $features)]
+        fn bits_to_bytes(bits: u32) -> __m256i {
+            let spread = _mm256_set_epi64x(
+                0x0303_0303_0303_0303,
+                0x0202_0202_0202_0202,
+                0x0101_0101_0101_0101,
+                0,
+            );
+            let v = _mm256_shuffle_epi8(_mm256_set1_epi32(bits as i32), spread);
+            let v = _mm256_or_si256(v, _mm256_set1_epi64x(0x7fbf_dfef_f7fb_fdfe));
+            _mm256_cmpeq_epi8(v, _mm256_set1_epi8(-1))
+        }
+
+        /// Which unsigned-code 32-block format [`rows_block32`] reads.
+        const FORMAT_Q4_1: u8 = 0;
+        /// See [`FORMAT_Q4_1`].
+        const FORMAT_Q5_0: u8 = 1;
+        /// See [`FORMAT_Q4_1`].
+        const FORMAT_Q5_1: u8 = 2;
+
+        /// Q4_1, Q5_0 or Q5_1 weights (`F`) · `R` activation rows: per block
+        /// `d · Σ u·y + m · Σ y` by the activation scale, with `u` the unsigned codes
+        /// (nibbles, plus the fifth bit from `qh`) and Q5_0's `m = −16 d`.
+        #[target_feature(enable = $features)]
+        fn rows_block32<const R: usize, const F: u8>(
+            w: &[u8],
+            a: &[ActivationRow; R],
+        ) -> [f32; R] {
+            let (bytes, qs, qh, m_at) = match F {
+                FORMAT_Q4_1 => (q4_1::BYTES, q4_1::QS, None, Some(q4_1::M)),
+                FORMAT_Q5_0 => (q5_0::BYTES, q5_0::QS, Some(q5_0::QH), None),
+                _ => (q5_1::BYTES, q5_1::QS, Some(q5_1::QH), Some(q5_1::M)),
+            };
+            debug_assert!(m_at.is_none_or(|m| m == 2), "m follows d");
+            let m4 = _mm_set1_epi8(0xF);
+            let fifth = _mm256_set1_epi8(0x10);
+            // One accumulator per row: alternating two by `b & 1` left them in memory.
+            let mut acc = [_mm256_setzero_ps(); R];
+            let mut offsets = [0.0f32; R];
+            for b in 0..w.len() / bytes {
+                let at = b * bytes;
+                if b % 2 == 0 {
+                    prefetch_ahead(w, at);
+                }
+                let blk = &w[at..at + bytes];
+                let q = load16(blk, qs);
+                let lo = _mm_and_si128(q, m4);
+                let hi = _mm_and_si128(_mm_srli_epi16::<4>(q), m4);
+                let mut u = _mm256_set_m128i(hi, lo);
+                if let Some(qh) = qh {
+                    let bits = u32::from_le_bytes([blk[qh], blk[qh + 1], blk[qh + 2], blk[qh + 3]]);
+                    u = _mm256_or_si256(u, _mm256_and_si256(bits_to_bytes(bits), fifth));
+                }
+                // `d` and (Q4_1, Q5_1) `m` are the block's first two f16.
+                let scales = f16x4_at(blk, 0);
+                let d = _mm_cvtss_f32(scales);
+                let m = if m_at.is_some() {
+                    _mm_cvtss_f32(_mm_movehdup_ps(scales))
+                } else {
+                    -16.0 * d
+                };
+                for r in 0..R {
+                    let p = $dot_u8_i8(u, load32(a[r].quants, 32 * b));
+                    let ds = a[r].scales[b];
+                    let dv = _mm256_set1_ps(d * ds);
+                    acc[r] = _mm256_fmadd_ps(dv, _mm256_cvtepi32_ps(p), acc[r]);
+                    offsets[r] += m * a[r].group_sums[b];
+                }
+            }
+            std::array::from_fn(|r| hsum(acc[r]) + offsets[r])
+        }
+
+        /// Q4_1 weights · `R` activation rows.
+        #[target_feature(enable = $features)]
+        pub fn rows_q4_1<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
+            rows_block32::<R, FORMAT_Q4_1>(w, a)
+        }
+
+        /// Q5_0 weights · `R` activation rows.
+        #[target_feature(enable = $features)]
+        pub fn rows_q5_0<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
+            rows_block32::<R, FORMAT_Q5_0>(w, a)
+        }
+
+        /// Q5_1 weights · `R` activation rows.
+        #[target_feature(enable = $features)]
+        pub fn rows_q5_1<const R: usize>(w: &[u8], a: &[ActivationRow; R]) -> [f32; R] {
+            rows_block32::<R, FORMAT_Q5_1>(w, a)
+        }
+
+        /// Q4_1 weights · 32-block activations.
+        #[target_feature(enable = $features)]
+        pub fn dot_q4_1(w: &[u8], a: &ActivationRow) -> f32 {
+            rows_q4_1::<1>(w, std::array::from_ref(a))[0]
+        }
+
+        /// Q5_0 weights · 32-block activations.
+        #[target_feature(enable = $features)]
+        pub fn dot_q5_0(w: &[u8], a: &ActivationRow) -> f32 {
+            rows_q5_0::<1>(w, std::array::from_ref(a))[0]
+        }
+
+        /// Q5_1 weights · 32-block activations.
+        #[target_feature(enable = $features)]
+        pub fn dot_q5_1(w: &[u8], a: &ActivationRow) -> f32 {
+            rows_q5_1::<1>(w, std::array::from_ref(a))[0]
+        }
+
         /// Q5_K weights · 256-block activations ([`rows_q5_k`] for one row).
         #[target_feature(enable = $features)]
         pub fn dot_q5_k(w: &[u8], a: &ActivationRow) -> f32 {
@@ -405,8 +539,11 @@ macro_rules! x86_dot_kernels {
                 }
                 // One bounds check per block: the loads below index fixed-size slices.
                 let wb = &w[at..at + q3_k::BYTES];
-                let sc = q3_k::scales(&wb[q3_k::SCALES..q3_k::D]).map(|v| v as u8);
-                let sc = load16(&sc, 0);
+                let [w0, w1, w2, w3] = q3_k::biased_scale_words(&wb[q3_k::SCALES..q3_k::D]);
+                let sc = _mm_sub_epi8(
+                    _mm_set_epi32(w3 as i32, w2 as i32, w1 as i32, w0 as i32),
+                    _mm_set1_epi8(32),
+                );
                 let halves = scale_halves(sc);
                 let mut third = load32(wb, q3_k::HMASK);
                 // Two chains per row: one accumulator would serialize the eight `madd`s.
