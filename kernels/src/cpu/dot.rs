@@ -15,6 +15,9 @@ macro_rules! neon_dot {
         match $dtype {
             DType::Q4_0 => k::dot_q4_0($w, $a),
             DType::Q8_0 => k::dot_q8_0($w, $a),
+            DType::Q4_1 => k::dot_q4_1($w, $a),
+            DType::Q5_0 => k::dot_q5_0($w, $a),
+            DType::Q5_1 => k::dot_q5_1($w, $a),
             DType::Q2K => k::dot_q2_k($w, $a),
             DType::Q3K => k::dot_q3_k($w, $a),
             DType::Q4K => k::dot_q4_k($w, $a),

@@ -40,7 +40,7 @@ pub mod cpu {
 }
 
 use cpu::activation::ActivationRow;
-use cpu::layout::{q2_k, q3_k, q4_0, q4_k, q5_k, q6_k, q8_0};
+use cpu::layout::{q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k, q6_k, q8_0};
 
 /// A small deterministic generator (64-bit LCG, high bits).
 struct Lcg(u64);
@@ -89,8 +89,8 @@ fn random_blocks(
     w
 }
 
-/// An activation row: quants in [-127, 127], a scale per block, sums per 16 values, and
-/// (for the packed kernels, which only dot them with the offsets) random group sums.
+/// An activation row: quants in [-127, 127], a scale per block, sums per group (16 values
+/// of a 256-block, 32-blocks whole) and those sums times their block's scale.
 struct Activations {
     floats: Vec<f32>,
     scales: Vec<f32>,
@@ -104,15 +104,22 @@ impl Activations {
         let quants: Vec<i8> = (0..k)
             .map(|_| ((rng.next() % 255) as i32 - 127) as i8)
             .collect();
-        let sums = quants
-            .chunks_exact(16)
+        // Sums per group as the crate makes them: 16 values for 256-blocks, 32 for
+        // 32-blocks; the scaled sums by their block's scale.
+        let group = if block == 32 { 32 } else { 16 };
+        let sums: Vec<i16> = quants
+            .chunks_exact(group)
             .map(|c| c.iter().map(|&q| i16::from(q)).sum())
             .collect();
-        let scales = (0..k / block)
+        let scales: Vec<f32> = (0..k / block)
             .map(|_| 0.01 + rng.unit().abs() / 50.0)
             .collect();
+        let group_sums = sums
+            .iter()
+            .enumerate()
+            .map(|(g, &s)| scales[g * group / block] * f32::from(s))
+            .collect();
         let floats = (0..k).map(|_| rng.unit()).collect();
-        let group_sums = (0..k / 16).map(|_| rng.unit()).collect();
         Activations {
             floats,
             scales,
@@ -325,6 +332,33 @@ fn main() -> ExitCode {
             spec: scalar::dot_q4_0,
             plain: plain::dot_q4_0,
             dotprod: dotprod::dot_q4_0,
+        },
+        Format {
+            name: "q4_1",
+            values: 32,
+            bytes: q4_1::BYTES,
+            scales: &[0, q4_1::M],
+            spec: scalar::dot_q4_1,
+            plain: plain::dot_q4_1,
+            dotprod: dotprod::dot_q4_1,
+        },
+        Format {
+            name: "q5_0",
+            values: 32,
+            bytes: q5_0::BYTES,
+            scales: &[0],
+            spec: scalar::dot_q5_0,
+            plain: plain::dot_q5_0,
+            dotprod: dotprod::dot_q5_0,
+        },
+        Format {
+            name: "q5_1",
+            values: 32,
+            bytes: q5_1::BYTES,
+            scales: &[0, q5_1::M],
+            spec: scalar::dot_q5_1,
+            plain: plain::dot_q5_1,
+            dotprod: dotprod::dot_q5_1,
         },
         Format {
             name: "q8_0",

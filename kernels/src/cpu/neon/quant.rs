@@ -10,7 +10,8 @@
 macro_rules! neon_quant_kernels {
     ($features:literal, $dot:ident) => {
         use crate::cpu::activation::ActivationRow;
-        use crate::cpu::layout::{f16_at, q2_k, q3_k, q4_0, q4_k, q5_k, q6_k, q8_0};
+        use crate::cpu::layout::{f16_at, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k};
+        use crate::cpu::layout::{q6_k, q8_0};
         use crate::cpu::neon::{load_s8, load_u8};
 
         /// Q4_0 weights · 32-block activations.
@@ -34,6 +35,81 @@ macro_rules! neon_quant_kernels {
                     acc = vfmaq_n_f32(acc, vcvtq_f32_s32(isum), f16_at(blk) * a.scales[b]);
                 }
                 vaddvq_f32(acc)
+            }
+        }
+
+        /// A 32-block format with unsigned codes (nibbles at `qs`, fifth bits at `qh`) ·
+        /// 32-block activations: per block `d · Σ u·y` by the activation scale, plus `m`
+        /// (at `m_at`; Q5_0's is `−16 d`) times the activation's scaled block sum.
+        #[inline(always)]
+        unsafe fn dot_block32_offset(
+            w: &[u8],
+            a: &ActivationRow,
+            bytes: usize,
+            qs: usize,
+            qh: Option<usize>,
+            m_at: Option<usize>,
+        ) -> f32 {
+            // SAFETY: as in `dot_q4_0`.
+            unsafe {
+                let low = vdupq_n_u8(0x0F);
+                let mut acc = vdupq_n_f32(0.0);
+                let mut offsets = 0.0f32;
+                for (b, blk) in w.chunks_exact(bytes).enumerate() {
+                    let packed = load_u8(blk, qs);
+                    let (mut lo, mut hi) = (vandq_u8(packed, low), vshrq_n_u8::<4>(packed));
+                    if let Some(at) = qh {
+                        let bits =
+                            u32::from_le_bytes([blk[at], blk[at + 1], blk[at + 2], blk[at + 3]]);
+                        let fifth: [u8; 32] =
+                            std::array::from_fn(|i| (((bits >> i) & 1) << 4) as u8);
+                        lo = vorrq_u8(lo, load_u8(&fifth, 0));
+                        hi = vorrq_u8(hi, load_u8(&fifth, 16));
+                    }
+                    let y = &a.quants[32 * b..32 * b + 32];
+                    let p = $dot(vdupq_n_s32(0), vreinterpretq_s8_u8(lo), load_s8(y, 0));
+                    let p = $dot(p, vreinterpretq_s8_u8(hi), load_s8(y, 16));
+                    let d = f16_at(blk);
+                    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(p), d * a.scales[b]);
+                    let m = match m_at {
+                        Some(at) => f16_at(&blk[at..]),
+                        None => -16.0 * d,
+                    };
+                    offsets += m * a.group_sums[b];
+                }
+                vaddvq_f32(acc) + offsets
+            }
+        }
+
+        /// Q4_1 weights · 32-block activations.
+        ///
+        /// # Safety
+        /// The CPU must have this level's features (the `Simd` token proves it).
+        #[cfg_attr(target_arch = "aarch64", target_feature(enable = $features))]
+        pub(crate) unsafe fn dot_q4_1(w: &[u8], a: &ActivationRow) -> f32 {
+            // SAFETY: the caller's contract, forwarded.
+            unsafe { dot_block32_offset(w, a, q4_1::BYTES, q4_1::QS, None, Some(q4_1::M)) }
+        }
+
+        /// Q5_0 weights · 32-block activations.
+        ///
+        /// # Safety
+        /// The CPU must have this level's features (the `Simd` token proves it).
+        #[cfg_attr(target_arch = "aarch64", target_feature(enable = $features))]
+        pub(crate) unsafe fn dot_q5_0(w: &[u8], a: &ActivationRow) -> f32 {
+            // SAFETY: the caller's contract, forwarded.
+            unsafe { dot_block32_offset(w, a, q5_0::BYTES, q5_0::QS, Some(q5_0::QH), None) }
+        }
+
+        /// Q5_1 weights · 32-block activations.
+        ///
+        /// # Safety
+        /// The CPU must have this level's features (the `Simd` token proves it).
+        #[cfg_attr(target_arch = "aarch64", target_feature(enable = $features))]
+        pub(crate) unsafe fn dot_q5_1(w: &[u8], a: &ActivationRow) -> f32 {
+            // SAFETY: the caller's contract, forwarded.
+            unsafe {
+                dot_block32_offset(w, a, q5_1::BYTES, q5_1::QS, Some(q5_1::QH), Some(q5_1::M))
             }
         }
 

@@ -27,6 +27,9 @@ fn kernels(dtype: DType) -> [(&'static str, RowDot); 2] {
     match dtype {
         DType::Q4_0 => [("neon", plain::dot_q4_0), ("dotprod", dotprod::dot_q4_0)],
         DType::Q8_0 => [("neon", plain::dot_q8_0), ("dotprod", dotprod::dot_q8_0)],
+        DType::Q4_1 => [("neon", plain::dot_q4_1), ("dotprod", dotprod::dot_q4_1)],
+        DType::Q5_0 => [("neon", plain::dot_q5_0), ("dotprod", dotprod::dot_q5_0)],
+        DType::Q5_1 => [("neon", plain::dot_q5_1), ("dotprod", dotprod::dot_q5_1)],
         DType::Q2K => [("neon", plain::dot_q2_k), ("dotprod", dotprod::dot_q2_k)],
         DType::Q3K => [("neon", plain::dot_q3_k), ("dotprod", dotprod::dot_q3_k)],
         DType::Q4K => [("neon", plain::dot_q4_k), ("dotprod", dotprod::dot_q4_k)],
@@ -38,8 +41,11 @@ fn kernels(dtype: DType) -> [(&'static str, RowDot); 2] {
 
 #[test]
 fn quantized_row_dots_match_the_scalar_spec() {
-    let specs: [(DType, SpecDot); 7] = [
+    let specs: [(DType, SpecDot); 10] = [
         (DType::Q4_0, scalar::dot_q4_0),
+        (DType::Q4_1, scalar::dot_q4_1),
+        (DType::Q5_0, scalar::dot_q5_0),
+        (DType::Q5_1, scalar::dot_q5_1),
         (DType::Q8_0, scalar::dot_q8_0),
         (DType::Q2K, scalar::dot_q2_k),
         (DType::Q3K, scalar::dot_q3_k),
