@@ -1,6 +1,8 @@
 //! CPU matmul and attention, edgeplane's fast backend side by side with ggml and candle on
 //! the same data, shapes and thread count (2), plus the machine's DRAM read bandwidth and
-//! cold-cache decode rows measured against it.
+//! cold-cache decode rows measured against it. The issue's table (Q4_0, Q8_0, Q4_K, Q6_K;
+//! n = 1, 16, 128, 512; 4096² and 11008×4096) comes first, then decode and n = 16 of the
+//! other six formats at 4096².
 //!
 //! ```text
 //! cargo bench --features anchor-ggml,anchor-candle --bench cpu
@@ -439,57 +441,26 @@ fn main() {
         for dtype in [DType::Q4_0, DType::Q8_0, DType::Q4K, DType::Q6K] {
             let w = random_weights(dtype, m, k);
             for n in [1usize, 16, 128, 512] {
-                let name = format!("{}/{m}x{k}/n={n}", dtype.name());
-                let ids = [
-                    format!("{name}/edgeplane"),
-                    format!("{name}/ggml"),
-                    format!("{name}/candle"),
-                ];
-                let x = noise(n as u64, n * k);
-                let input = HostTensor::from_f32([n, k], &x).expect("sized");
-                bench_with_setup(
-                    &mut c,
-                    &ids[0],
-                    || matmul_exe(&backend, dtype, &w, n, m, k),
-                    |exe| {
-                        std::hint::black_box(exe.run(std::slice::from_ref(&input)).expect("runs"));
-                    },
-                );
-                #[cfg(feature = "anchor-ggml")]
-                bench_with_setup(
-                    &mut c,
-                    &ids[1],
-                    || {
-                        edgeplane::anchor::ggml::GgmlMatMul::new(dtype, &w, m, k, n, THREADS)
-                            .expect("ggml builds the graph")
-                    },
-                    |g| {
-                        std::hint::black_box(g.run(&x).expect("ggml runs"));
-                    },
-                );
-                #[cfg(feature = "anchor-candle")]
-                bench_with_setup(
-                    &mut c,
-                    &ids[2],
-                    || {
-                        let cm = edgeplane::anchor::candle::CandleMatMul::new(dtype, &w, m, k)
-                            .expect("candle takes ggml blocks");
-                        // candle packs some weights on its first call: keep that untimed.
-                        cm.run(&x, n).expect("candle runs");
-                        cm
-                    },
-                    |cm| {
-                        std::hint::black_box(cm.run(&x, n).expect("candle runs"));
-                    },
-                );
-                rows.push(Row {
-                    name,
-                    ids,
-                    weight_bytes: (n == 1).then_some(w.len()),
-                    read_id: None,
-                });
+                rows.push(matmul_row(&mut c, &backend, dtype, &w, (m, k, n)));
             }
             rows.push(cold_decode_rows(&mut c, &pool, &backend, dtype, &w, m, k));
+        }
+    }
+
+    // The other weight formats (those of Q2_K/Q3_K/Q5_K mixes and the legacy 32-blocks):
+    // decode and a small batch, so a regression in any format shows up.
+    for dtype in [
+        DType::Q4_1,
+        DType::Q5_0,
+        DType::Q5_1,
+        DType::Q2K,
+        DType::Q3K,
+        DType::Q5K,
+    ] {
+        let (m, k) = (4096usize, 4096usize);
+        let w = random_weights(dtype, m, k);
+        for n in [1usize, 16] {
+            rows.push(matmul_row(&mut c, &backend, dtype, &w, (m, k, n)));
         }
     }
 
@@ -652,5 +623,65 @@ fn main() {
             probe_col,
             busy
         );
+    }
+}
+
+/// One matmul row of the table: edgeplane, ggml and candle on the same `n` activation rows
+/// of `m × k` weights `w`.
+fn matmul_row(
+    c: &mut Criterion,
+    backend: &Fast,
+    dtype: DType,
+    w: &[u8],
+    (m, k, n): (usize, usize, usize),
+) -> Row {
+    let name = format!("{}/{m}x{k}/n={n}", dtype.name());
+    let ids = [
+        format!("{name}/edgeplane"),
+        format!("{name}/ggml"),
+        format!("{name}/candle"),
+    ];
+    let x = noise(n as u64, n * k);
+    let input = HostTensor::from_f32([n, k], &x).expect("sized");
+    bench_with_setup(
+        c,
+        &ids[0],
+        || matmul_exe(backend, dtype, w, n, m, k),
+        |exe| {
+            std::hint::black_box(exe.run(std::slice::from_ref(&input)).expect("runs"));
+        },
+    );
+    #[cfg(feature = "anchor-ggml")]
+    bench_with_setup(
+        c,
+        &ids[1],
+        || {
+            edgeplane::anchor::ggml::GgmlMatMul::new(dtype, w, m, k, n, THREADS)
+                .expect("ggml builds the graph")
+        },
+        |g| {
+            std::hint::black_box(g.run(&x).expect("ggml runs"));
+        },
+    );
+    #[cfg(feature = "anchor-candle")]
+    bench_with_setup(
+        c,
+        &ids[2],
+        || {
+            let cm = edgeplane::anchor::candle::CandleMatMul::new(dtype, w, m, k)
+                .expect("candle takes ggml blocks");
+            // candle packs some weights on its first call: keep that untimed.
+            cm.run(&x, n).expect("candle runs");
+            cm
+        },
+        |cm| {
+            std::hint::black_box(cm.run(&x, n).expect("candle runs"));
+        },
+    );
+    Row {
+        name,
+        ids,
+        weight_bytes: (n == 1).then_some(w.len()),
+        read_id: None,
     }
 }

@@ -50,8 +50,8 @@ const ACTIVATION_BLOCK_BYTES: usize = 64 * 1024;
 /// Computes `out[(r - rows.start) * n + i] = W[r] · x[i]` for `r` in `rows` and every
 /// activation row `i` (`n = acts.rows()`): weight-major, so threads own disjoint slices.
 /// `acts` must be in the format `ActivationFormat::for_weight(w.dtype)` made. Prefill sizes
-/// and the quantized formats without a direct dot kernel go through the packed GEMM
-/// ([`super::packed`]); anything else without a kernel is dequantized to f32 row by row.
+/// go through the packed GEMM ([`super::packed`]); a dtype without a dot kernel (none of
+/// the weight formats today) would be dequantized to f32 row by row.
 pub fn matmul_rows(
     simd: Simd,
     w: &WeightMatrix,

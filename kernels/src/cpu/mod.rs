@@ -8,12 +8,12 @@
 //! `sdot` (written once against an intrinsics layer that x86 tests emulate); the
 //! interleaved tiles and decode layouts have no NEON code, so they are not used there.
 //!
-//! Direct per-row integer dot kernels exist for Q4_0, Q8_0 (activations as 32-blocks) and
-//! Q4_K, Q6_K (256-blocks with sums), plus f32/f16/bf16 float dots; they serve decode. Every
-//! quantized format also has the packed GEMM (`packed/`): weight rows unpacked once into
-//! 8-bit codes, then an integer micro-kernel per register tile. It serves prefill
-//! (n ≥ `packed::PACKED_MIN_ROWS` on AVX-512 VNNI and AVX2) and every size of the formats
-//! without a direct kernel (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q5_K).
+//! Every weight format has a direct per-row integer dot kernel (the 32-block formats
+//! against 32-block activations, the K-quants against 256-blocks with sums), plus
+//! f32/f16/bf16 float dots; they serve decode and batches under
+//! `packed::PACKED_MIN_ROWS`. Every quantized format also has the packed GEMM (`packed/`):
+//! weight rows unpacked once into 8-bit codes, then an integer micro-kernel per register
+//! tile, for prefill (n ≥ `packed::PACKED_MIN_ROWS`).
 
 pub mod activation;
 pub mod attention;

@@ -2,8 +2,8 @@
 //! per level by [`neon_packed_kernels!`]: a register tile of `RW` panel rows × `RA`
 //! activation rows, each weight and activation vector loaded once per tile. They compute
 //! `packed/scalar.rs`'s integer sums; only the float accumulation order differs. On
-//! aarch64 they are what the formats without a row kernel (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K,
-//! Q5_K) run at every batch size.
+//! aarch64 every quantized format but Q8_0 runs them from `packed::PACKED_MIN_ROWS`
+//! activation rows on.
 
 /// Generates `tile_k` and `tile_32` for one level; `$features` and `$dot` as in
 /// `neon_quant_kernels!`.

@@ -5,9 +5,7 @@
 //! group of four activation rows, so at prefill sizes (n ≥ 16) most of their instructions
 //! are unpacking, not multiplying. Unpacking a panel of rows once (see [`unpack`]) costs the
 //! same as one decode pass and leaves an inner loop of two integer instructions per 64
-//! multiply-adds for every format. The same path also gives the formats without a direct
-//! dot kernel (Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q5_K) an integer matmul instead of
-//! dequantize-to-f32.
+//! multiply-adds for every format.
 //!
 //! Each output is `main − offsets`: `main` is the integer dot scaled per block, `offsets`
 //! the float dot of the panel row's group offsets with the activation row's scaled group
@@ -41,11 +39,11 @@ const TILE_ACTS: usize = 3;
 /// Whether [`matmul_rows`] should take `dtype`'s matmul of `n` activation rows at `simd`.
 /// Formats without a direct dot kernel always do; the others from [`PACKED_MIN_ROWS`] on,
 /// where a SIMD packed kernel exists: AVX-512 VNNI, and AVX2 and NEON except for Q8_0 (its
-/// codes overflow `maddubs` and are not signed bytes for `sdot`). On x86 that was measured;
-/// on NEON (no Arm hardware here) it is by instruction count: a row kernel decodes every
-/// weight block again for each activation row (~11 instructions per 32 products for
-/// Q4_0), the 4 × 3 packed tile ~5 after one unpacking pass per call. Measured at AVX2 (4096², n = 512): Q4_0 202 → 148 ms, Q4_K
-/// 140 → 133 ms, Q6_K 148 → 135 ms against the per-row kernels.
+/// codes overflow `maddubs` and are not signed bytes for `sdot`). Measured at AVX2 (4096²,
+/// n = 512): Q4_0 202 → 148 ms, Q4_K 140 → 133 ms, Q6_K 148 → 135 ms against the per-row
+/// kernels. On NEON (no Arm hardware here) it is by instruction count: a row kernel decodes
+/// every weight block again for each activation row (~11 instructions per 32 products for
+/// Q4_0), the 4 × 3 packed tile ~5 after one unpacking pass per call.
 pub fn prefers_packed(simd: Simd, dtype: crate::DType, n: usize, has_direct: bool) -> bool {
     if Family::of(dtype).is_none() {
         return false;
