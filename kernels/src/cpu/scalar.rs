@@ -109,51 +109,32 @@ pub fn dot_q8_0(w: &[u8], a: &ActivationRow) -> f32 {
 
 /// Q4_K weights · 256-block activations.
 pub fn dot_q4_k(w: &[u8], a: &ActivationRow) -> f32 {
-    let mut sum = 0.0f32;
-    for (b, blk) in w.chunks_exact(q4_k::BYTES).enumerate() {
-        let (sc, mn) = q4_k::scales_and_mins(&blk[q4_k::SCALES..q4_k::QS]);
-        let qs = &blk[q4_k::QS..];
-        let y = &a.quants[b * 256..b * 256 + 256];
-        let bs = &a.sums[b * 16..b * 16 + 16];
-        let mut sumi = 0i32;
-        for j in 0..4 {
-            let q = &qs[32 * j..32 * j + 32];
-            let (mut lo, mut hi) = (0i32, 0i32);
-            for l in 0..32 {
-                lo += i32::from(q[l] & 0xF) * i32::from(y[64 * j + l]);
-                hi += i32::from(q[l] >> 4) * i32::from(y[64 * j + 32 + l]);
-            }
-            sumi += i32::from(sc[2 * j]) * lo + i32::from(sc[2 * j + 1]) * hi;
-        }
-        let mut summ = 0i32;
-        for s in 0..8 {
-            summ += i32::from(mn[s]) * (i32::from(bs[2 * s]) + i32::from(bs[2 * s + 1]));
-        }
-        let d = f16_at(blk);
-        let dmin = f16_at(&blk[2..]);
-        sum += a.scales[b] * (d * sumi as f32 - dmin * summ as f32);
-    }
-    sum
+    dot_k4_layout(w, a, q4_k::BYTES, q4_k::QS, None)
 }
 
 /// Q5_K weights · 256-block activations: Q4_K with a fifth code bit.
 pub fn dot_q5_k(w: &[u8], a: &ActivationRow) -> f32 {
+    dot_k4_layout(w, a, q5_k::BYTES, q5_k::QS, Some(q5_k::QH))
+}
+
+/// Q4_K's layout (`d`, `dmin`, packed 6-bit scales and mins, nibbles at `qs`), with the
+/// codes' fifth bits at `qh` for Q5_K (bit `2j` of byte `l` for value `64j + l`, `2j + 1`
+/// for `64j + 32 + l`) · 256-block activations.
+fn dot_k4_layout(w: &[u8], a: &ActivationRow, bytes: usize, qs: usize, qh: Option<usize>) -> f32 {
     let mut sum = 0.0f32;
-    for (b, blk) in w.chunks_exact(q5_k::BYTES).enumerate() {
-        let (sc, mn) = q4_k::scales_and_mins(&blk[q5_k::SCALES..q5_k::QH]);
-        let qh = &blk[q5_k::QH..q5_k::QS];
-        let qs = &blk[q5_k::QS..];
+    for (b, blk) in w.chunks_exact(bytes).enumerate() {
+        let (sc, mn) = q4_k::scales_and_mins(&blk[q4_k::SCALES..q4_k::SCALES + 12]);
+        let q = &blk[qs..qs + 128];
+        let fifth = |l: usize, bit: usize| qh.map_or(0, |at| ((blk[at + l] >> bit) & 1) << 4);
         let y = &a.quants[b * 256..b * 256 + 256];
         let bs = &a.sums[b * 16..b * 16 + 16];
         let mut sumi = 0i32;
         for j in 0..4 {
-            let q = &qs[32 * j..32 * j + 32];
             let (mut lo, mut hi) = (0i32, 0i32);
             for l in 0..32 {
-                let lo_code = (q[l] & 0xF) | (((qh[l] >> (2 * j)) & 1) << 4);
-                let hi_code = (q[l] >> 4) | (((qh[l] >> (2 * j + 1)) & 1) << 4);
-                lo += i32::from(lo_code) * i32::from(y[64 * j + l]);
-                hi += i32::from(hi_code) * i32::from(y[64 * j + 32 + l]);
+                let byte = q[32 * j + l];
+                lo += i32::from((byte & 0xF) | fifth(l, 2 * j)) * i32::from(y[64 * j + l]);
+                hi += i32::from((byte >> 4) | fifth(l, 2 * j + 1)) * i32::from(y[64 * j + 32 + l]);
             }
             sumi += i32::from(sc[2 * j]) * lo + i32::from(sc[2 * j + 1]) * hi;
         }
