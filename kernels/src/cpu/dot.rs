@@ -6,48 +6,37 @@ use super::scalar;
 use super::simd::{Simd, SimdLevel};
 use crate::DType;
 
-/// The NEON arm of [`dot`] for kernel module `$k` (f16/bf16 rows run the scalar spec: NEON
-/// has no f16 widening on stable Rust yet).
-#[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
-macro_rules! neon_dot {
-    ($k:ident, $dtype:ident, $w:ident, $a:ident) => {{
-        use super::neon::$k as k;
+/// The row dot of every weight format, from module `$q` (quantized; `$q4_0` and `$q8_0`
+/// name those two formats' kernels, which some levels have in a wide form) and module `$f`
+/// (`dot_f32_bytes`, `dot_f16_bytes`, `dot_bf16_bytes`): one list for every SIMD level.
+macro_rules! row_dot {
+    ($q:ident, $q4_0:ident, $q8_0:ident, $f:ident, $dtype:ident, $w:ident, $a:ident) => {
         match $dtype {
-            DType::Q4_0 => k::dot_q4_0($w, $a),
-            DType::Q8_0 => k::dot_q8_0($w, $a),
-            DType::Q4_1 => k::dot_q4_1($w, $a),
-            DType::Q5_0 => k::dot_q5_0($w, $a),
-            DType::Q5_1 => k::dot_q5_1($w, $a),
-            DType::Q2K => k::dot_q2_k($w, $a),
-            DType::Q3K => k::dot_q3_k($w, $a),
-            DType::Q4K => k::dot_q4_k($w, $a),
-            DType::Q5K => k::dot_q5_k($w, $a),
-            DType::Q6K => k::dot_q6_k($w, $a),
-            DType::F32 => super::neon::float::dot_f32_bytes($w, $a.floats),
-            _ => dot(Simd::scalar(), $dtype, $w, $a),
+            DType::Q4_0 => $q::$q4_0($w, $a),
+            DType::Q4_1 => $q::dot_q4_1($w, $a),
+            DType::Q5_0 => $q::dot_q5_0($w, $a),
+            DType::Q5_1 => $q::dot_q5_1($w, $a),
+            DType::Q8_0 => $q::$q8_0($w, $a),
+            DType::Q2K => $q::dot_q2_k($w, $a),
+            DType::Q3K => $q::dot_q3_k($w, $a),
+            DType::Q4K => $q::dot_q4_k($w, $a),
+            DType::Q5K => $q::dot_q5_k($w, $a),
+            DType::Q6K => $q::dot_q6_k($w, $a),
+            DType::F32 => $f::dot_f32_bytes($w, $a.floats),
+            DType::F16 => $f::dot_f16_bytes($w, $a.floats),
+            DType::BF16 => $f::dot_bf16_bytes($w, $a.floats),
+            _ => unreachable!(
+                "dot has no kernel for {}; matmul dequantizes it first",
+                $dtype
+            ),
         }
-    }};
+    };
 }
 
-/// Whether [`dot`] has a direct kernel for weights of `dtype`. Other formats are
-/// dequantized to f32 first (see `matmul.rs`).
+/// Whether [`dot`] has a direct kernel for weights of `dtype`: every weight format does.
+/// Other dtypes are dequantized to f32 first (see `matmul.rs`).
 pub fn has_direct_kernel(dtype: DType) -> bool {
-    matches!(
-        dtype,
-        DType::F32
-            | DType::F16
-            | DType::BF16
-            | DType::Q4_0
-            | DType::Q4_1
-            | DType::Q5_0
-            | DType::Q5_1
-            | DType::Q8_0
-            | DType::Q2K
-            | DType::Q3K
-            | DType::Q4K
-            | DType::Q5K
-            | DType::Q6K
-    )
+    DType::WEIGHTS.contains(&dtype)
 }
 
 /// One weight row (raw bytes of `dtype`) · one activation row in the format
@@ -58,80 +47,33 @@ pub fn has_direct_kernel(dtype: DType) -> bool {
 /// through dequantization, so reaching here is an internal bug.
 pub fn dot(simd: Simd, dtype: DType, w: &[u8], a: &ActivationRow) -> f32 {
     match simd.level() {
-        SimdLevel::Scalar => match dtype {
-            DType::Q4_0 => scalar::dot_q4_0(w, a),
-            DType::Q4_1 => scalar::dot_q4_1(w, a),
-            DType::Q5_0 => scalar::dot_q5_0(w, a),
-            DType::Q5_1 => scalar::dot_q5_1(w, a),
-            DType::Q8_0 => scalar::dot_q8_0(w, a),
-            DType::Q2K => scalar::dot_q2_k(w, a),
-            DType::Q3K => scalar::dot_q3_k(w, a),
-            DType::Q4K => scalar::dot_q4_k(w, a),
-            DType::Q5K => scalar::dot_q5_k(w, a),
-            DType::Q6K => scalar::dot_q6_k(w, a),
-            DType::F32 => scalar::dot_f32_bytes(w, a.floats),
-            DType::F16 => scalar::dot_f16_bytes(w, a.floats),
-            DType::BF16 => scalar::dot_bf16_bytes(w, a.floats),
-            _ => unreachable!("dot has no kernel for {dtype}; matmul dequantizes it first"),
-        },
+        SimdLevel::Scalar => row_dot!(scalar, dot_q4_0, dot_q8_0, scalar, dtype, w, a),
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2 | SimdLevel::AvxVnni => {
             use super::avx2 as k;
             // SAFETY: a `Simd` with level Avx2 or AvxVnni exists only when the CPU has AVX2,
             // FMA and F16C (`Simd::new` checks), which is what these kernels are compiled for.
-            unsafe {
-                match dtype {
-                    DType::Q4_0 => k::dot_q4_0(w, a),
-                    DType::Q8_0 => k::dot_q8_0(w, a),
-                    DType::Q4_1 => k::dot_q4_1(w, a),
-                    DType::Q5_0 => k::dot_q5_0(w, a),
-                    DType::Q5_1 => k::dot_q5_1(w, a),
-                    DType::Q2K => k::dot_q2_k(w, a),
-                    DType::Q3K => k::dot_q3_k(w, a),
-                    DType::Q4K => k::dot_q4_k(w, a),
-                    DType::Q5K => k::dot_q5_k(w, a),
-                    DType::Q6K => k::dot_q6_k(w, a),
-                    DType::F32 => k::dot_f32_bytes(w, a.floats),
-                    DType::F16 => k::dot_f16_bytes(w, a.floats),
-                    DType::BF16 => k::dot_bf16_bytes(w, a.floats),
-                    _ => unreachable!("dot has no kernel for {dtype}; matmul dequantizes it first"),
-                }
-            }
+            unsafe { row_dot!(k, dot_q4_0, dot_q8_0, k, dtype, w, a) }
         }
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx512Vnni => {
             use super::avx512 as k;
             // SAFETY: a `Simd` with level Avx512Vnni exists only when the CPU has AVX2, FMA,
             // F16C and AVX-512 F/BW/VL/VNNI (`Simd::new` checks).
-            unsafe {
-                match dtype {
-                    DType::Q4_0 => k::dot_q4_0_wide(w, a),
-                    DType::Q8_0 => k::dot_q8_0_wide(w, a),
-                    DType::Q4_1 => k::dot_q4_1(w, a),
-                    DType::Q5_0 => k::dot_q5_0(w, a),
-                    DType::Q5_1 => k::dot_q5_1(w, a),
-                    DType::Q2K => k::dot_q2_k(w, a),
-                    DType::Q3K => k::dot_q3_k(w, a),
-                    DType::Q4K => k::dot_q4_k(w, a),
-                    DType::Q5K => k::dot_q5_k(w, a),
-                    DType::Q6K => k::dot_q6_k(w, a),
-                    DType::F32 => k::dot_f32_bytes(w, a.floats),
-                    DType::F16 => k::dot_f16_bytes(w, a.floats),
-                    DType::BF16 => k::dot_bf16_bytes(w, a.floats),
-                    _ => unreachable!("dot has no kernel for {dtype}; matmul dequantizes it first"),
-                }
-            }
+            unsafe { row_dot!(k, dot_q4_0_wide, dot_q8_0_wide, k, dtype, w, a) }
         }
         #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
         SimdLevel::Neon => {
+            use super::neon::{float as f, plain as k};
             // SAFETY: plain NEON is part of every AArch64 target.
-            unsafe { neon_dot!(plain, dtype, w, a) }
+            unsafe { row_dot!(k, dot_q4_0, dot_q8_0, f, dtype, w, a) }
         }
         #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
         SimdLevel::NeonDotprod => {
+            use super::neon::{dotprod as k, float as f};
             // SAFETY: a `Simd` with level NeonDotprod exists only when the CPU reports
             // FEAT_DotProd (`Simd::new` checks), which these kernels are compiled for.
-            unsafe { neon_dot!(dotprod, dtype, w, a) }
+            unsafe { row_dot!(k, dot_q4_0, dot_q8_0, f, dtype, w, a) }
         }
         // The other architecture's levels: no token for them can exist here.
         #[allow(unreachable_patterns)]

@@ -5,6 +5,10 @@
 use super::arch::*;
 use super::{load_f32, load_u8};
 
+/// f16 and bf16 weight rows: the scalar spec (NEON's f16 widening is not stable Rust yet).
+#[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
+pub(crate) use crate::cpu::scalar::{dot_bf16_bytes, dot_f16_bytes};
+
 /// `Σ w·x` with four four-lane accumulators, then the tail in order.
 pub(crate) fn dot_f32(w: &[f32], x: &[f32]) -> f32 {
     let n = w.len().min(x.len());
