@@ -49,19 +49,31 @@ pub mod q5_1 {
     pub const QS: usize = 8;
 }
 
+/// Reads the little-endian u32 at `bytes[at..at + 4]` (Q5_0/Q5_1's `qh`).
+#[inline(always)]
+pub fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+/// Q5_0/Q5_1's fifth code bits as bytes: `0x10` at value `i` where bit `i` of `qh` is set.
+#[inline(always)]
+pub fn fifth_bits(qh: u32) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = (((qh >> i) & 1) as u8) << 4;
+    }
+    out
+}
+
 /// The 32 codes of a Q4_0-style block: low nibbles of `qs` for values 0–15, high nibbles
-/// for 16–31, each with its fifth bit from `qh` (bit `i` for value `i`) when given.
+/// for 16–31, each with its fifth bit from `qh` ([`fifth_bits`]) when given.
 #[inline(always)]
 pub fn block32_codes(qs: &[u8], qh: Option<u32>) -> [u8; 32] {
+    let fifth = qh.map_or([0; 32], fifth_bits);
     let mut out = [0u8; 32];
     for j in 0..16 {
-        out[j] = qs[j] & 0xF;
-        out[j + 16] = qs[j] >> 4;
-    }
-    if let Some(bits) = qh {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o |= (((bits >> i) & 1) as u8) << 4;
-        }
+        out[j] = (qs[j] & 0xF) | fifth[j];
+        out[j + 16] = (qs[j] >> 4) | fifth[j + 16];
     }
     out
 }
@@ -91,8 +103,7 @@ pub mod q4_k {
         const LOW6: u32 = 0x3f3f_3f3f;
         const LOW4: u32 = 0x0f0f_0f0f;
         const LOW2: u32 = 0x0303_0303;
-        let word =
-            |i: usize| u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
+        let word = |i: usize| super::u32_at(s, 4 * i);
         let (w0, w1, w2) = (word(0), word(1), word(2));
         // Scales 0–3 and mins 0–3 are the low six bits of bytes 0–3 and 4–7; scales 4–7 and
         // mins 4–7 take the low / high nibbles of bytes 8–11 plus the top two bits of bytes
@@ -174,8 +185,7 @@ pub mod q3_k {
     pub fn biased_scale_words(s: &[u8]) -> [u32; 4] {
         const LOW4: u32 = 0x0f0f_0f0f;
         const LOW2: u32 = 0x0303_0303;
-        let word =
-            |i: usize| u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
+        let word = |i: usize| super::u32_at(s, 4 * i);
         let (w0, w1, top) = (word(0), word(1), word(2));
         [
             (w0 & LOW4) | ((top & LOW2) << 4),

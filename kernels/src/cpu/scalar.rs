@@ -4,7 +4,7 @@
 
 use super::activation::ActivationRow;
 use super::layout::{block32_codes, f16_at, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k};
-use super::layout::{q6_k, q8_0};
+use super::layout::{q6_k, q8_0, u32_at};
 
 /// `Σ w·x` over f32 weights, eight partial sums combined in a fixed order.
 pub fn dot_f32(w: &[f32], x: &[f32]) -> f32 {
@@ -59,11 +59,6 @@ fn dot_block32_offset(
         sum += a.scales[b] * (d * s as f32 + m * f32::from(a.sums[b]));
     }
     sum
-}
-
-/// The little-endian `u32` at `blk[at..at + 4]`.
-fn u32_at(blk: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([blk[at], blk[at + 1], blk[at + 2], blk[at + 3]])
 }
 
 /// Q4_1 weights · 32-block activations.

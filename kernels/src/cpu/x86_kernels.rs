@@ -363,12 +363,13 @@ macro_rules! x86_dot_kernels {
             w: &[u8],
             a: &[ActivationRow; R],
         ) -> [f32; R] {
-            let (bytes, qs, qh, m_at) = match F {
-                FORMAT_Q4_1 => (q4_1::BYTES, q4_1::QS, None, Some(q4_1::M)),
-                FORMAT_Q5_0 => (q5_0::BYTES, q5_0::QS, Some(q5_0::QH), None),
-                _ => (q5_1::BYTES, q5_1::QS, Some(q5_1::QH), Some(q5_1::M)),
+            // `m` (Q4_1, Q5_1) is the f16 right after `d`: both widen in one load below.
+            const _: () = assert!(q4_1::M == 2 && q5_1::M == 2);
+            let (bytes, qs, qh, has_m) = match F {
+                FORMAT_Q4_1 => (q4_1::BYTES, q4_1::QS, None, true),
+                FORMAT_Q5_0 => (q5_0::BYTES, q5_0::QS, Some(q5_0::QH), false),
+                _ => (q5_1::BYTES, q5_1::QS, Some(q5_1::QH), true),
             };
-            debug_assert!(m_at.is_none_or(|m| m == 2), "m follows d");
             let m4 = _mm_set1_epi8(0xF);
             let fifth = _mm256_set1_epi8(0x10);
             // One accumulator per row: alternating two by `b & 1` left them in memory.
@@ -385,13 +386,12 @@ macro_rules! x86_dot_kernels {
                 let hi = _mm_and_si128(_mm_srli_epi16::<4>(q), m4);
                 let mut u = _mm256_set_m128i(hi, lo);
                 if let Some(qh) = qh {
-                    let bits = u32::from_le_bytes([blk[qh], blk[qh + 1], blk[qh + 2], blk[qh + 3]]);
+                    let bits = crate::cpu::layout::u32_at(blk, qh);
                     u = _mm256_or_si256(u, _mm256_and_si256(bits_to_bytes(bits), fifth));
                 }
-                // `d` and (Q4_1, Q5_1) `m` are the block's first two f16.
                 let scales = f16x4_at(blk, 0);
                 let d = _mm_cvtss_f32(scales);
-                let m = if m_at.is_some() {
+                let m = if has_m {
                     _mm_cvtss_f32(_mm_movehdup_ps(scales))
                 } else {
                     -16.0 * d
@@ -518,7 +518,8 @@ macro_rules! x86_dot_kernels {
                     let dm = _mm256_set1_ps(dmin * a[r].scales[b]);
                     offset[r] = _mm256_fmadd_ps(dm, _mm256_cvtepi32_ps(summ), offset[r]);
                     let dv = _mm256_set1_ps(d * a[r].scales[b]);
-                    acc[r] = _mm256_fmadd_ps(dv, _mm256_cvtepi32_ps(_mm256_add_epi32(sumi[r][0], sumi[r][1])), acc[r]);
+                    let sum = _mm256_cvtepi32_ps(_mm256_add_epi32(sumi[r][0], sumi[r][1]));
+                    acc[r] = _mm256_fmadd_ps(dv, sum, acc[r]);
                 }
             }
             rows_out(acc, offset)
@@ -572,8 +573,8 @@ macro_rules! x86_dot_kernels {
                     let d = dw * a[r].scales[b];
                     let four_d = _mm256_set1_ps(4.0 * d);
                     offset[r] = _mm256_fmadd_ps(four_d, _mm256_cvtepi32_ps(summ), offset[r]);
-                    acc[r] =
-                        _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_add_epi32(sumi[r][0], sumi[r][1])), acc[r]);
+                    let sum = _mm256_cvtepi32_ps(_mm256_add_epi32(sumi[r][0], sumi[r][1]));
+                    acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d), sum, acc[r]);
                 }
             }
             rows_out(acc, offset)
@@ -618,7 +619,8 @@ macro_rules! x86_dot_kernels {
                     let dmin = _mm256_set1_ps(dminw * a[r].scales[b]);
                     offset[r] = _mm256_fmadd_ps(dmin, _mm256_cvtepi32_ps(summ), offset[r]);
                     let d = _mm256_set1_ps(dw * a[r].scales[b]);
-                    acc[r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_add_epi32(sumi[r][0], sumi[r][1])), acc[r]);
+                    let sum = _mm256_cvtepi32_ps(_mm256_add_epi32(sumi[r][0], sumi[r][1]));
+                    acc[r] = _mm256_fmadd_ps(d, sum, acc[r]);
                 }
             }
             rows_out(acc, offset)
@@ -702,11 +704,7 @@ macro_rules! x86_dot_kernels {
                     acc[r] = _mm256_fmadd_ps(dv, _mm256_cvtepi32_ps(sumi[r]), acc[r]);
                 }
             }
-            let mut out = [0.0f32; R];
-            for r in 0..R {
-                out[r] = hsum(_mm256_sub_ps(acc[r], offset[r]));
-            }
-            out
+            rows_out(acc, offset)
         }
 
         /// Q6_K weights · `R` activation rows.
@@ -741,11 +739,7 @@ macro_rules! x86_dot_kernels {
                         _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[r]), acc[r]);
                 }
             }
-            let mut out = [0.0f32; R];
-            for r in 0..R {
-                out[r] = hsum(_mm256_sub_ps(acc[r], offset[r]));
-            }
-            out
+            rows_out(acc, offset)
         }
 
         /// f32 weights (raw little-endian bytes) · f32.

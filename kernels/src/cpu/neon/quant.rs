@@ -2,8 +2,8 @@
 //! [`neon_quant_kernels!`]. Each computes the integer sums of `scalar.rs`, the spec, with
 //! sixteen byte products per step; only the float accumulation order differs.
 
-/// Generates the row dots (`dot_q4_0`, `dot_q8_0`, `dot_q2_k` … `dot_q6_k`) for one level. `$features`
-/// is the aarch64 `target_feature` string; `$dot` is `(acc: int32x4_t, a: int8x16_t,
+/// Generates the row dots (`dot_q4_0`, `dot_q8_0`, `dot_q2_k` … `dot_q6_k`) for one level.
+/// `$features` is the aarch64 `target_feature` string; `$dot` is `(acc: int32x4_t, a: int8x16_t,
 /// b: int8x16_t) -> int32x4_t` adding the sixteen byte products of `a` and `b` to `acc`
 /// (how they spread over the lanes is the level's business: callers only sum lanes, or
 /// scale a whole vector by one sub-block scale).
@@ -11,7 +11,7 @@ macro_rules! neon_quant_kernels {
     ($features:literal, $dot:ident) => {
         use crate::cpu::activation::ActivationRow;
         use crate::cpu::layout::{f16_at, q2_k, q3_k, q4_0, q4_1, q4_k, q5_0, q5_1, q5_k};
-        use crate::cpu::layout::{q6_k, q8_0};
+        use crate::cpu::layout::{fifth_bits, q6_k, q8_0, u32_at};
         use crate::cpu::neon::{load_s8, load_u8};
 
         /// Q4_0 weights · 32-block activations.
@@ -59,10 +59,7 @@ macro_rules! neon_quant_kernels {
                     let packed = load_u8(blk, qs);
                     let (mut lo, mut hi) = (vandq_u8(packed, low), vshrq_n_u8::<4>(packed));
                     if let Some(at) = qh {
-                        let bits =
-                            u32::from_le_bytes([blk[at], blk[at + 1], blk[at + 2], blk[at + 3]]);
-                        let fifth: [u8; 32] =
-                            std::array::from_fn(|i| (((bits >> i) & 1) << 4) as u8);
+                        let fifth = fifth_bits(u32_at(blk, at));
                         lo = vorrq_u8(lo, load_u8(&fifth, 0));
                         hi = vorrq_u8(hi, load_u8(&fifth, 16));
                     }
@@ -139,27 +136,63 @@ macro_rules! neon_quant_kernels {
         /// The CPU must have this level's features (the `Simd` token proves it).
         #[cfg_attr(target_arch = "aarch64", target_feature(enable = $features))]
         pub(crate) unsafe fn dot_q4_k(w: &[u8], a: &ActivationRow) -> f32 {
+            // SAFETY: the caller's contract, forwarded.
+            unsafe { dot_k4_layout(w, a, q4_k::BYTES, q4_k::QS, None) }
+        }
+
+        /// Q5_K weights · 256-block activations.
+        ///
+        /// # Safety
+        /// The CPU must have this level's features (the `Simd` token proves it).
+        #[cfg_attr(target_arch = "aarch64", target_feature(enable = $features))]
+        pub(crate) unsafe fn dot_q5_k(w: &[u8], a: &ActivationRow) -> f32 {
+            // SAFETY: the caller's contract, forwarded.
+            unsafe { dot_k4_layout(w, a, q5_k::BYTES, q5_k::QS, Some(q5_k::QH)) }
+        }
+
+        /// Q4_K's layout (`d`, `dmin`, packed scales and mins, nibbles at `qs`), with Q5_K's
+        /// fifth code bits at `qh` (bit `2j` for the low nibbles of group `j`, `2j + 1` for
+        /// the high ones, consumed by shifting) · 256-block activations. Inlined with a
+        /// constant `qh`, so Q4_K's copy carries no fifth-bit work.
+        #[inline(always)]
+        unsafe fn dot_k4_layout(
+            w: &[u8],
+            a: &ActivationRow,
+            bytes: usize,
+            qs: usize,
+            qh: Option<usize>,
+        ) -> f32 {
             // SAFETY: as in `dot_q4_0`.
             unsafe {
                 let low = vdupq_n_u8(0x0F);
+                let (bit0, bit1) = (vdupq_n_u8(1), vdupq_n_u8(2));
                 let mut sum = 0.0f32;
-                for (b, blk) in w.chunks_exact(q4_k::BYTES).enumerate() {
-                    let (sc, mn) = q4_k::scales_and_mins(&blk[q4_k::SCALES..q4_k::QS]);
+                for (b, blk) in w.chunks_exact(bytes).enumerate() {
+                    let (sc, mn) = q4_k::scales_and_mins(&blk[q4_k::SCALES..q4_k::SCALES + 12]);
                     let y = &a.quants[256 * b..256 * b + 256];
+                    let mut fifth = match qh {
+                        Some(at) => [load_u8(blk, at), load_u8(blk, at + 16)],
+                        None => [vdupq_n_u8(0); 2],
+                    };
                     let mut acc = vdupq_n_s32(0);
                     for j in 0..4 {
-                        let q0 = load_u8(blk, q4_k::QS + 32 * j);
-                        let q1 = load_u8(blk, q4_k::QS + 32 * j + 16);
-                        let nibbles = [
-                            [vandq_u8(q0, low), vandq_u8(q1, low)],
-                            [vshrq_n_u8::<4>(q0), vshrq_n_u8::<4>(q1)],
-                        ];
-                        for (half, [n0, n1]) in nibbles.into_iter().enumerate() {
+                        let q = [load_u8(blk, qs + 32 * j), load_u8(blk, qs + 32 * j + 16)];
+                        for half in 0..2 {
                             let at = 64 * j + 32 * half;
-                            let p = $dot(vdupq_n_s32(0), vreinterpretq_s8_u8(n0), load_s8(y, at));
-                            let p = $dot(p, vreinterpretq_s8_u8(n1), load_s8(y, at + 16));
+                            let mut p = vdupq_n_s32(0);
+                            for c in 0..2 {
+                                let code = if half == 0 {
+                                    let high = vshlq_n_u8::<4>(vandq_u8(fifth[c], bit0));
+                                    vorrq_u8(vandq_u8(q[c], low), high)
+                                } else {
+                                    let high = vshlq_n_u8::<3>(vandq_u8(fifth[c], bit1));
+                                    vorrq_u8(vshrq_n_u8::<4>(q[c]), high)
+                                };
+                                p = $dot(p, vreinterpretq_s8_u8(code), load_s8(y, at + 16 * c));
+                            }
                             acc = vmlaq_n_s32(acc, p, i32::from(sc[2 * j + half]));
                         }
+                        fifth = [vshrq_n_u8::<2>(fifth[0]), vshrq_n_u8::<2>(fifth[1])];
                     }
                     let summ = q4_k_mins_dot(&mn, &a.sums[16 * b..16 * b + 16]);
                     let d = f16_at(blk);
@@ -185,54 +218,6 @@ macro_rules! neon_quant_kernels {
                     vmull_high_s16(m, pairs),
                 );
                 vaddvq_s32(products)
-            }
-        }
-
-        /// Q5_K weights · 256-block activations: `dot_q4_k` with each code's fifth bit from
-        /// `qh` (bit `2j` for the low nibbles of group `j`, `2j + 1` for the high ones).
-        ///
-        /// # Safety
-        /// The CPU must have this level's features (the `Simd` token proves it).
-        #[cfg_attr(target_arch = "aarch64", target_feature(enable = $features))]
-        pub(crate) unsafe fn dot_q5_k(w: &[u8], a: &ActivationRow) -> f32 {
-            // SAFETY: as in `dot_q4_0`.
-            unsafe {
-                let low = vdupq_n_u8(0x0F);
-                let (bit0, bit1) = (vdupq_n_u8(1), vdupq_n_u8(2));
-                let mut sum = 0.0f32;
-                for (b, blk) in w.chunks_exact(q5_k::BYTES).enumerate() {
-                    let (sc, mn) = q4_k::scales_and_mins(&blk[q5_k::SCALES..q5_k::QH]);
-                    let y = &a.quants[256 * b..256 * b + 256];
-                    let mut qh = [load_u8(blk, q5_k::QH), load_u8(blk, q5_k::QH + 16)];
-                    let mut acc = vdupq_n_s32(0);
-                    for j in 0..4 {
-                        let q = [
-                            load_u8(blk, q5_k::QS + 32 * j),
-                            load_u8(blk, q5_k::QS + 32 * j + 16),
-                        ];
-                        for half in 0..2 {
-                            let at = 64 * j + 32 * half;
-                            let mut p = vdupq_n_s32(0);
-                            for c in 0..2 {
-                                let code = if half == 0 {
-                                    let fifth = vshlq_n_u8::<4>(vandq_u8(qh[c], bit0));
-                                    vorrq_u8(vandq_u8(q[c], low), fifth)
-                                } else {
-                                    let fifth = vshlq_n_u8::<3>(vandq_u8(qh[c], bit1));
-                                    vorrq_u8(vshrq_n_u8::<4>(q[c]), fifth)
-                                };
-                                p = $dot(p, vreinterpretq_s8_u8(code), load_s8(y, at + 16 * c));
-                            }
-                            acc = vmlaq_n_s32(acc, p, i32::from(sc[2 * j + half]));
-                        }
-                        qh = [vshrq_n_u8::<2>(qh[0]), vshrq_n_u8::<2>(qh[1])];
-                    }
-                    let summ = q4_k_mins_dot(&mn, &a.sums[16 * b..16 * b + 16]);
-                    let d = f16_at(blk);
-                    let dmin = f16_at(&blk[2..]);
-                    sum += a.scales[b] * (d * vaddvq_s32(acc) as f32 - dmin * summ as f32);
-                }
-                sum
             }
         }
 
