@@ -354,33 +354,39 @@ fn bad_positions_are_errors_not_panics() {
     .is_ok());
 }
 
+/// `values` quantized to `dtype`; formats without a quantizer get random blocks (from
+/// `seed`) with small f16 scales (at ggml's offsets).
+fn weights(dtype: DType, values: &[f32], seed: u64) -> Vec<u8> {
+    edgeplane_kernels::quant::quantize(dtype, values).unwrap_or_else(|_| {
+        let scale_offsets: &[usize] = match dtype {
+            DType::Q2K => &[80, 82],
+            DType::Q3K => &[108],
+            DType::Q5K | DType::Q4_1 | DType::Q5_1 | DType::Q4K => &[0, 2],
+            _ => &[0],
+        };
+        let blocks = values.len() / dtype.block_size();
+        let mut bytes: Vec<u8> = noise(seed, blocks * dtype.block_bytes())
+            .iter()
+            .map(|v| ((v + 1.0) * 127.9) as u8)
+            .collect();
+        for blk in bytes.chunks_exact_mut(dtype.block_bytes()) {
+            for &o in scale_offsets {
+                blk[o..o + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
+            }
+        }
+        bytes
+    })
+}
+
 #[test]
 fn every_weight_dtype_matmul_and_get_rows_match_dequantized_loops() {
-    use edgeplane_kernels::quant::{dequantize, quantize};
+    use edgeplane_kernels::quant::dequantize;
     let (n, m, k) = (5, 9, 512);
     let x = noise(20, n * k);
     let wf = noise(21, m * k);
     let bias = vec![0.0; m];
     for dtype in DType::WEIGHTS {
-        // Formats without a quantizer get random blocks with small f16 scales (ggml offsets).
-        let w = quantize(dtype, &wf).unwrap_or_else(|_| {
-            let scale_offsets: &[usize] = match dtype {
-                DType::Q2K => &[80, 82],
-                DType::Q3K => &[108],
-                DType::Q5K | DType::Q4_1 | DType::Q5_1 | DType::Q4K => &[0, 2],
-                _ => &[0],
-            };
-            let mut bytes: Vec<u8> = noise(22, m * k / dtype.block_size() * dtype.block_bytes())
-                .iter()
-                .map(|v| ((v + 1.0) * 127.9) as u8)
-                .collect();
-            for blk in bytes.chunks_exact_mut(dtype.block_bytes()) {
-                for &o in scale_offsets {
-                    blk[o..o + 2].copy_from_slice(&half::f16::from_f32(0.01).to_le_bytes());
-                }
-            }
-            bytes
-        });
+        let w = weights(dtype, &wf, 22);
         let exact = dequantize(dtype, &w, m * k).unwrap();
         let want = naive_matmul(&exact, &x, n, m, k, &bias);
         for b in backends() {
@@ -425,12 +431,12 @@ fn every_weight_dtype_matmul_and_get_rows_match_dequantized_loops() {
 
 #[test]
 fn repacked_weights_give_the_unpacked_results() {
-    use edgeplane_kernels::quant::{dequantize, quantize};
+    use edgeplane_kernels::quant::dequantize;
     // 48 rows = three 16-row tiles; n covers decode, a few rows (one partial group of four)
-    // and prefill sizes.
+    // and prefill sizes. Every quantized format has tiles (at some level).
     let (m, k) = (48, 512);
-    for dtype in [DType::Q4K, DType::Q6K, DType::Q4_0, DType::Q8_0] {
-        let w = quantize(dtype, &noise(31, m * k)).expect("quantizer of a tiled format");
+    for dtype in DType::WEIGHTS.into_iter().filter(|d| d.is_quantized()) {
+        let w = weights(dtype, &noise(31, m * k), 34);
         let exact = dequantize(dtype, &w, m * k).unwrap();
         let bias = noise(32, m);
         for level in SimdLevel::available() {

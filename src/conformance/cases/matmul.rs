@@ -1,6 +1,7 @@
 //! MatMul over every weight dtype: odd output counts, the fewest whole blocks that make `k`
 //! odd in blocks, token counts from decode (1) to prefill (64; 512 in the Full tier), with
-//! and without bias.
+//! and without bias; plus one shape of whole 16-row × 256-value tiles, the layout a backend
+//! may repack weights into (the fast CPU backend's interleaved tiles).
 
 use super::{push, CaseBuilder};
 use crate::conformance::{Case, CaseFilter, Tier};
@@ -8,7 +9,8 @@ use crate::op::{Op, OpKind};
 use crate::DType;
 
 /// `(n, m, k)` for `dtype` in `tier`: `k` is a whole number of blocks (odd where the
-/// block allows: 67 for floats, 3 blocks of 32, one 256 super-block), `m` is odd.
+/// block allows: 67 for floats, 3 blocks of 32, one 256 super-block), `m` is odd, except
+/// in the tile shape (32 × 512).
 fn shapes(dtype: DType, tier: Tier) -> Vec<(usize, usize, usize)> {
     let (k_small, k_big) = match dtype.block_size() {
         1 => (67, 1023),
@@ -16,6 +18,7 @@ fn shapes(dtype: DType, tier: Tier) -> Vec<(usize, usize, usize)> {
         block => (3 * block, 33 * block),
     };
     let mut shapes: Vec<_> = [1, 2, 7, 64].iter().map(|&n| (n, 37, k_small)).collect();
+    shapes.push((5, 32, 512));
     if tier == Tier::Full {
         shapes.push((512, 255, k_big));
         shapes.push((1, 1023, k_big));

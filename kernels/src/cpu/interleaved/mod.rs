@@ -29,12 +29,17 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod k4_avx512;
+mod nibble32;
+#[cfg(target_arch = "x86_64")]
+mod nibble32_avx512;
+mod plane2;
+#[cfg(target_arch = "x86_64")]
+mod plane2_avx512;
 mod q4_0;
-#[cfg(target_arch = "x86_64")]
-mod q4_0_avx512;
 mod q4_k;
-#[cfg(target_arch = "x86_64")]
-mod q4_k_avx512;
+mod q5_k;
 mod q6_k;
 #[cfg(target_arch = "x86_64")]
 mod q6_k_avx512;
@@ -44,8 +49,11 @@ mod q8_0_avx512;
 #[cfg(target_arch = "x86_64")]
 mod vnni256;
 
+pub use nibble32::{TileQ4_1, TileQ5_0, TileQ5_1};
+pub use plane2::{TileQ2K, TileQ3K};
 pub use q4_0::TileQ4_0;
 pub use q4_k::TileQ4K;
+pub use q5_k::TileQ5K;
 pub use q6_k::TileQ6K;
 pub use q8_0::TileQ8_0;
 
@@ -100,7 +108,9 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
         acts: [&ActivationRow; R],
     ) -> [[f32; TILE_ROWS]; R];
 
-    /// The same on 256-bit lanes with `vpdpbusd` (see [`vnni256`]).
+    /// The same on 256-bit lanes with `vpdpbusd` (see [`vnni256`]). Tiles without such a
+    /// kernel ([`Tile::has_kernels`] false at that level, so never repacked for it) keep
+    /// this default: the spec per row.
     ///
     /// # Safety
     /// The CPU must have AVX2, FMA, F16C and either AVX-VNNI or AVX-512 VNNI + VL (what
@@ -109,9 +119,11 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
     unsafe fn dot_vnni256<const R: usize>(
         tiles: &[Self],
         acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R];
+    ) -> [[f32; TILE_ROWS]; R] {
+        from_fn(|i| Self::dot_scalar(tiles, acts[i]))
+    }
 
-    /// The same on AVX2 (see [`avx2`]).
+    /// The same on AVX2 (see [`avx2`]), with the same default as [`Tile::dot_vnni256`].
     ///
     /// # Safety
     /// The CPU must have AVX2, FMA and F16C.
@@ -119,10 +131,19 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
     unsafe fn dot_avx2<const R: usize>(
         tiles: &[Self],
         acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R];
+    ) -> [[f32; TILE_ROWS]; R] {
+        from_fn(|i| Self::dot_scalar(tiles, acts[i]))
+    }
+
+    /// Whether this tile has kernels at `level`, so repacking into it pays there. Q4_0,
+    /// Q8_0, Q4_K and Q6_K: every x86 SIMD level ([`has_kernels`]); the tiles added
+    /// later: AVX-512 VNNI only (elsewhere their row kernels serve).
+    fn has_kernels(level: SimdLevel) -> bool {
+        has_kernels(level)
+    }
 }
 
-/// Whether the tiles have kernels at `level` (so repacking pays): every x86 SIMD level.
+/// Whether some tile has kernels at `level` (so repacking may pay): every x86 SIMD level.
 /// The scalar level would run the tiles' scalar spec, slower than the row kernels.
 pub fn has_kernels(level: SimdLevel) -> bool {
     matches!(
@@ -343,67 +364,73 @@ impl<T: Tile> TiledMatrix<T> {
     }
 }
 
-/// A matmul weight in one of the tiled formats.
-#[derive(Debug)]
-pub enum Interleaved {
-    /// Q4_K tiles.
-    Q4K(TiledMatrix<TileQ4K>),
-    /// Q6_K tiles.
-    Q6K(TiledMatrix<TileQ6K>),
-    /// Q4_0 tiles.
-    Q4_0(TiledMatrix<TileQ4_0>),
-    /// Q8_0 tiles.
-    Q8_0(TiledMatrix<TileQ8_0>),
+/// The tiled formats: one line each, expanded into [`Interleaved`] and its dispatch.
+macro_rules! tiled_formats {
+    ($($variant:ident($tile:ty),)*) => {
+        /// A matmul weight in one of the tiled formats.
+        #[derive(Debug)]
+        pub enum Interleaved {
+            $(
+                #[doc = concat!("`", stringify!($tile), "` tiles.")]
+                $variant(TiledMatrix<$tile>),
+            )*
+        }
+
+        impl Interleaved {
+            /// Repacks `w` if its format has tiles with kernels at `level`, its rows fill
+            /// whole tiles and the memory for them can be had.
+            pub fn new(w: &WeightMatrix, level: SimdLevel) -> Option<Interleaved> {
+                $(
+                    if w.dtype == <$tile as Tile>::DTYPE {
+                        return <$tile as Tile>::has_kernels(level)
+                            .then(|| TiledMatrix::new(w).map(Interleaved::$variant))
+                            .flatten();
+                    }
+                )*
+                None
+            }
+
+            /// The raw format.
+            pub fn dtype(&self) -> DType {
+                match self {
+                    $(Interleaved::$variant(_) => <$tile as Tile>::DTYPE,)*
+                }
+            }
+
+            /// Output rows.
+            pub fn rows(&self) -> usize {
+                match self {
+                    $(Interleaved::$variant(m) => m.rows,)*
+                }
+            }
+
+            /// See [`TiledMatrix::matmul_tiles_with`].
+            pub fn matmul_tiles_with(
+                &self,
+                simd: Simd,
+                tiles: Range<usize>,
+                acts: &ActivationRows,
+                sink: impl FnMut(usize, usize, &[f32; TILE_ROWS]),
+            ) {
+                match self {
+                    $(Interleaved::$variant(m) => m.matmul_tiles_with(simd, tiles, acts, sink),)*
+                }
+            }
+        }
+    };
 }
 
-impl Interleaved {
-    /// Repacks `w` if its format has tiles, its rows fill whole tiles and the memory for
-    /// them can be had.
-    pub fn new(w: &WeightMatrix) -> Option<Interleaved> {
-        match w.dtype {
-            DType::Q4K => TiledMatrix::new(w).map(Interleaved::Q4K),
-            DType::Q6K => TiledMatrix::new(w).map(Interleaved::Q6K),
-            DType::Q4_0 => TiledMatrix::new(w).map(Interleaved::Q4_0),
-            DType::Q8_0 => TiledMatrix::new(w).map(Interleaved::Q8_0),
-            _ => None,
-        }
-    }
-
-    /// The raw format.
-    pub fn dtype(&self) -> DType {
-        match self {
-            Interleaved::Q4K(_) => DType::Q4K,
-            Interleaved::Q6K(_) => DType::Q6K,
-            Interleaved::Q4_0(_) => DType::Q4_0,
-            Interleaved::Q8_0(_) => DType::Q8_0,
-        }
-    }
-
-    /// Output rows.
-    pub fn rows(&self) -> usize {
-        match self {
-            Interleaved::Q4K(m) => m.rows,
-            Interleaved::Q6K(m) => m.rows,
-            Interleaved::Q4_0(m) => m.rows,
-            Interleaved::Q8_0(m) => m.rows,
-        }
-    }
-
-    /// See [`TiledMatrix::matmul_tiles_with`].
-    pub fn matmul_tiles_with(
-        &self,
-        simd: Simd,
-        tiles: Range<usize>,
-        acts: &ActivationRows,
-        sink: impl FnMut(usize, usize, &[f32; TILE_ROWS]),
-    ) {
-        match self {
-            Interleaved::Q4K(m) => m.matmul_tiles_with(simd, tiles, acts, sink),
-            Interleaved::Q6K(m) => m.matmul_tiles_with(simd, tiles, acts, sink),
-            Interleaved::Q4_0(m) => m.matmul_tiles_with(simd, tiles, acts, sink),
-            Interleaved::Q8_0(m) => m.matmul_tiles_with(simd, tiles, acts, sink),
-        }
-    }
+tiled_formats! {
+    Q4K(TileQ4K),
+    Q6K(TileQ6K),
+    Q4_0(TileQ4_0),
+    Q8_0(TileQ8_0),
+    Q4_1(TileQ4_1),
+    Q5_0(TileQ5_0),
+    Q5_1(TileQ5_1),
+    Q5K(TileQ5K),
+    Q3K(TileQ3K),
+    Q2K(TileQ2K),
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The Q4_K tile: codes as nibble pairs, 6-bit scales and mins one byte per row, `d` and
 //! `dmin` as f32: 2432 bytes per 16 rows × 256 values against 2304 raw (+5.6 %).
 
+use super::nibble32::NibbleGroup;
 use super::{Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
 use crate::cpu::layout::{f16_at, q4_k};
@@ -20,15 +21,87 @@ pub struct TileQ4K {
     pub mins: [[u8; TILE_ROWS]; 8],
     /// Per group `g` of eight values (`8g..8g + 8`), per row, four bytes: byte `j` holds
     /// value `8g + j`'s code in its low nibble and value `8g + 4 + j`'s in its high one.
-    pub codes: [[[u8; 4]; TILE_ROWS]; 32],
+    pub codes: [NibbleGroup; 32],
 }
 
-/// The 4-bit codes of a raw Q4_K block's 256 values, in value order: chunk `c` of 32
+/// What the Q4_K and Q5_K tiles (ggml's "K4" layout: 6-bit scales and mins per 32
+/// values, `d`/`dmin` per 256) share, for their kernel and spec: value
+/// `d · scale · u − dmin · min` for the unsigned code `u` (four bits, plus a fifth where
+/// the tile has one).
+pub trait K4Tile: Tile {
+    /// Each row's `d`.
+    fn d(&self) -> &[f32; TILE_ROWS];
+    /// Each row's `dmin`.
+    fn dmin(&self) -> &[f32; TILE_ROWS];
+    /// Sub-block `s`'s 6-bit scale of each row.
+    fn scales(&self) -> &[[u8; TILE_ROWS]; 8];
+    /// Sub-block `s`'s 6-bit min of each row.
+    fn mins(&self) -> &[[u8; TILE_ROWS]; 8];
+    /// Group `g`'s nibble pairs (`g < 32`).
+    fn group(&self, g: usize) -> &NibbleGroup;
+    /// Sub-block `s`'s fifth-bit masks (as [`super::nibble32::FifthBitBlock`]'s), for Q5_K.
+    fn fifth_bits(&self, s: usize) -> Option<&[[u64; 2]; 4]>;
+
+    /// The spec: the sixteen rows' dots with one activation row, integer sums as the
+    /// row kernels form them.
+    fn spec(tiles: &[Self], a: &ActivationRow) -> [f32; TILE_ROWS] {
+        let mut out = [0.0f32; TILE_ROWS];
+        for (b, t) in tiles.iter().enumerate() {
+            let y = &a.quants[b * 256..b * 256 + 256];
+            let bs = &a.sums[b * 16..b * 16 + 16];
+            for (r, o) in out.iter_mut().enumerate() {
+                let (mut sumi, mut summ) = (0i32, 0i32);
+                for s in 0..8 {
+                    let mut sub = 0i32;
+                    for g in 4 * s..4 * s + 4 {
+                        for j in 0..8 {
+                            let c = t.group(g)[r][j % 4];
+                            let mut code = if j < 4 { c & 0xF } else { c >> 4 };
+                            if let Some(high) = t.fifth_bits(s) {
+                                let mask = high[g % 4][j / 4];
+                                code |= (((mask >> (4 * r + j % 4)) & 1) as u8) << 4;
+                            }
+                            sub += i32::from(code) * i32::from(y[8 * g + j]);
+                        }
+                    }
+                    sumi += i32::from(t.scales()[s][r]) * sub;
+                    summ += i32::from(t.mins()[s][r])
+                        * (i32::from(bs[2 * s]) + i32::from(bs[2 * s + 1]));
+                }
+                *o += a.scales[b] * (t.d()[r] * sumi as f32 - t.dmin()[r] * summ as f32);
+            }
+        }
+        out
+    }
+}
+
+impl K4Tile for TileQ4K {
+    fn d(&self) -> &[f32; TILE_ROWS] {
+        &self.d
+    }
+    fn dmin(&self) -> &[f32; TILE_ROWS] {
+        &self.dmin
+    }
+    fn scales(&self) -> &[[u8; TILE_ROWS]; 8] {
+        &self.scales
+    }
+    fn mins(&self) -> &[[u8; TILE_ROWS]; 8] {
+        &self.mins
+    }
+    #[inline(always)]
+    fn group(&self, g: usize) -> &NibbleGroup {
+        &self.codes[g]
+    }
+    #[inline(always)]
+    fn fifth_bits(&self, _: usize) -> Option<&[[u64; 2]; 4]> {
+        None
+    }
+}
+
+/// The 4-bit codes of a raw Q4_K block's 256 values from its nibbles `qs`, in value order: chunk `c` of 32
 /// bytes holds values `64c..64c + 32` in its low nibbles and the next 32 in its high ones.
-fn codes(blk: &[u8]) -> [u8; 256] {
-    let qs: &[u8; 128] = blk[q4_k::QS..q4_k::QS + 128]
-        .try_into()
-        .expect("a whole block");
+pub(super) fn codes(qs: &[u8]) -> [u8; 256] {
+    let qs: &[u8; 128] = qs[..128].try_into().expect("a whole block");
     let mut out = [0u8; 256];
     for (c, chunk) in qs.chunks_exact(32).enumerate() {
         for (i, &byte) in chunk.iter().enumerate() {
@@ -52,7 +125,7 @@ impl Tile for TileQ4K {
                 tile.scales[s][r] = sc[s];
                 tile.mins[s][r] = mn[s];
             }
-            let codes = codes(blk);
+            let codes = codes(&blk[q4_k::QS..]);
             for (g, group) in codes.chunks_exact(8).enumerate() {
                 for j in 0..4 {
                     tile.codes[g][r][j] = group[j] | (group[4 + j] << 4);
@@ -62,29 +135,7 @@ impl Tile for TileQ4K {
     }
 
     fn dot_scalar(tiles: &[TileQ4K], a: &ActivationRow) -> [f32; TILE_ROWS] {
-        let mut out = [0.0f32; TILE_ROWS];
-        for (b, t) in tiles.iter().enumerate() {
-            let y = &a.quants[b * 256..b * 256 + 256];
-            let bs = &a.sums[b * 16..b * 16 + 16];
-            for (r, o) in out.iter_mut().enumerate() {
-                let (mut sumi, mut summ) = (0i32, 0i32);
-                for s in 0..8 {
-                    let mut sub = 0i32;
-                    for g in 4 * s..4 * s + 4 {
-                        for j in 0..4 {
-                            let c = t.codes[g][r][j];
-                            sub += i32::from(c & 0xF) * i32::from(y[8 * g + j]);
-                            sub += i32::from(c >> 4) * i32::from(y[8 * g + 4 + j]);
-                        }
-                    }
-                    sumi += i32::from(t.scales[s][r]) * sub;
-                    summ +=
-                        i32::from(t.mins[s][r]) * (i32::from(bs[2 * s]) + i32::from(bs[2 * s + 1]));
-                }
-                *o += a.scales[b] * (t.d[r] * sumi as f32 - t.dmin[r] * summ as f32);
-            }
-        }
-        out
+        Self::spec(tiles, a)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -93,7 +144,7 @@ impl Tile for TileQ4K {
         acts: [&ActivationRow; R],
     ) -> [[f32; TILE_ROWS]; R] {
         // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
-        unsafe { super::q4_k_avx512::dot_tile::<R>(tiles, acts) }
+        unsafe { super::k4_avx512::dot_tile::<TileQ4K, R>(tiles, acts) }
     }
 
     #[cfg(target_arch = "x86_64")]

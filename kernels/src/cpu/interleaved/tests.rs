@@ -11,7 +11,18 @@ fn random_rows(dtype: DType, rows: usize, k: usize, seed: u64) -> Vec<u8> {
 #[test]
 fn tiles_match_the_scalar_row_dots_at_every_level() {
     let (rows, k) = (48, 768);
-    for dtype in [DType::Q4K, DType::Q6K, DType::Q4_0, DType::Q8_0] {
+    for dtype in [
+        DType::Q4K,
+        DType::Q6K,
+        DType::Q4_0,
+        DType::Q8_0,
+        DType::Q4_1,
+        DType::Q5_0,
+        DType::Q5_1,
+        DType::Q5K,
+        DType::Q3K,
+        DType::Q2K,
+    ] {
         let w = random_rows(dtype, rows, k, 11);
         let matrix = WeightMatrix {
             dtype,
@@ -19,7 +30,8 @@ fn tiles_match_the_scalar_row_dots_at_every_level() {
             k,
             bytes: &w,
         };
-        let packed = Interleaved::new(&matrix).expect("a tiled format with whole tiles");
+        let packed = Interleaved::new(&matrix, SimdLevel::Avx512Vnni)
+            .expect("a tiled format with whole tiles");
         assert_eq!((packed.dtype(), packed.rows()), (dtype, rows));
         for n in [1, 3, 4, 7] {
             let x = noise(n as u64, n * k);
@@ -63,22 +75,40 @@ fn only_whole_tiles_of_tiled_formats_are_repacked() {
         bytes,
     };
     assert!(
-        Interleaved::new(&matrix(DType::Q4K, 8, 256, &w[..8 * 144])).is_none(),
+        Interleaved::new(
+            &matrix(DType::Q4K, 8, 256, &w[..8 * 144]),
+            SimdLevel::Avx512Vnni
+        )
+        .is_none(),
         "8 rows are half a tile"
     );
     assert!(
-        Interleaved::new(&matrix(DType::Q8_0, 16, 64, &w[..16 * 68])).is_none(),
+        Interleaved::new(
+            &matrix(DType::Q8_0, 16, 64, &w[..16 * 68]),
+            SimdLevel::Avx512Vnni
+        )
+        .is_none(),
         "64 values are a quarter of a tile"
     );
     assert!(
-        Interleaved::new(&matrix(DType::Q2K, 16, 256, &w[..16 * 84])).is_none(),
-        "Q2_K has no tiles"
+        Interleaved::new(
+            &matrix(DType::F16, 16, 256, &[0u8; 16 * 512]),
+            SimdLevel::Avx512Vnni
+        )
+        .is_none(),
+        "f16 has no tiles"
     );
-    assert!(Interleaved::new(&matrix(DType::Q4K, 16, 256, &w)).is_some());
+    assert!(Interleaved::new(&matrix(DType::Q4K, 16, 256, &w), SimdLevel::Avx512Vnni).is_some());
+    let q5 = random_rows(DType::Q5_0, 16, 256, 2);
+    assert!(
+        Interleaved::new(&matrix(DType::Q5_0, 16, 256, &q5), SimdLevel::Avx2).is_none(),
+        "the Q5_0 tiles have no AVX2 kernel: its row kernels serve there"
+    );
+    assert!(Interleaved::new(&matrix(DType::Q5_0, 16, 256, &q5), SimdLevel::Avx512Vnni).is_some());
     // 2⁶⁰ rows would take more bytes of tiles than any allocation may have (`isize::MAX`):
     // the allocation fails before any row is read, and there are no tiles.
     assert!(
-        Interleaved::new(&matrix(DType::Q4K, 1 << 60, 256, &w)).is_none(),
+        Interleaved::new(&matrix(DType::Q4K, 1 << 60, 256, &w), SimdLevel::Avx512Vnni).is_none(),
         "tiles that cannot be allocated are skipped, not a crash"
     );
 }
@@ -149,6 +179,33 @@ fn word_wide_packers_place_every_code_where_the_layout_says() {
                     "Q6_K row {r} group {g} byte {j}"
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn fifth_bit_masks_hold_each_values_fifth_bit() {
+    use crate::cpu::layout::{block32_codes, q5_1, u32_at};
+    let w = random_rows(DType::Q5_1, 16, 256, 7);
+    let rows: [&[u8]; TILE_ROWS] = from_fn(|r| &w[r * 192..(r + 1) * 192]);
+    let tile = TileQ5_1::pack(rows);
+    for (r, raw) in rows.iter().enumerate() {
+        for (s, blk) in raw.chunks_exact(q5_1::BYTES).enumerate() {
+            let codes = block32_codes(&blk[q5_1::QS..], Some(u32_at(blk, q5_1::QH)));
+            let block = &tile.blocks[s];
+            for (v, &code) in codes.iter().enumerate() {
+                let (g, j) = (v / 8, v % 8);
+                let nibbles = block.codes[g][r][j % 4];
+                let low = if j < 4 { nibbles & 0xF } else { nibbles >> 4 };
+                let fifth = (block.high[g][j / 4] >> (4 * r + j % 4)) & 1;
+                assert_eq!(
+                    low | (fifth as u8) << 4,
+                    code,
+                    "Q5_1 row {r} block {s} value {v}"
+                );
+            }
+            assert_eq!(tile.d[s][r], u16::from_le_bytes([blk[0], blk[1]]));
+            assert_eq!(tile.m[s][r], u16::from_le_bytes([blk[2], blk[3]]));
         }
     }
 }

@@ -80,7 +80,10 @@ impl FastExecutable {
                     Some((id, matrix))
                 })
                 .unzip();
-            for (id, t) in ids.into_iter().zip(cache.get_or_pack(&pool, &weights)) {
+            for (id, t) in ids
+                .into_iter()
+                .zip(cache.get_or_pack(&pool, simd.level(), &weights))
+            {
                 repacked[id.0] = t;
             }
         }

@@ -46,7 +46,7 @@ pub fn matmul(
     Ok(out)
 }
 
-/// `y = x · Wᵀ (+ b)` with `W` repacked into row-interleaved tiles (Q4_0, Q8_0, Q4_K, Q6_K):
+/// `y = x · Wᵀ (+ b)` with `W` repacked into row-interleaved tiles (see `Interleaved`):
 /// tasks own whole tiles of 16 weight rows, each output is one tile kernel's lane, so
 /// results do not depend on the split. Each kernel result (sixteen weight rows of one
 /// activation row) is stored side by side into `[n, m]`: no per-task buffer and no

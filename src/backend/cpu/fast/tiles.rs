@@ -9,7 +9,7 @@
 
 use crate::DType;
 use edgeplane_kernels::cpu::interleaved::Interleaved;
-use edgeplane_kernels::cpu::WeightMatrix;
+use edgeplane_kernels::cpu::{SimdLevel, WeightMatrix};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
@@ -24,12 +24,14 @@ pub struct TileCache {
 }
 
 impl TileCache {
-    /// The tiles of each of `weights` (`None` where its format or shape has none): the
-    /// live ones from earlier compiles, the rest repacked in parallel on `pool` (about
-    /// 1.3–2 ns per value on one core).
+    /// The tiles of each of `weights` (`None` where its format or shape has none, or its
+    /// tiles have no kernel at `level`, the backend's one SIMD level): the live ones from
+    /// earlier compiles, the rest repacked in parallel on `pool` (about 0.2–1.3 ns per
+    /// value on one core).
     pub fn get_or_pack(
         &self,
         pool: &rayon::ThreadPool,
+        level: SimdLevel,
         weights: &[WeightMatrix],
     ) -> Vec<Option<Arc<Interleaved>>> {
         let key = |w: &WeightMatrix| (w.bytes.as_ptr() as usize, w.bytes.len(), w.dtype, w.rows);
@@ -44,7 +46,7 @@ impl TileCache {
             weights
                 .par_iter()
                 .zip(known)
-                .map(|(w, k)| k.or_else(|| Interleaved::new(w).map(Arc::new)))
+                .map(|(w, k)| k.or_else(|| Interleaved::new(w, level).map(Arc::new)))
                 .collect()
         });
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -68,6 +70,9 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
+        // A level the Q4_K tiles have kernels at (tiles are packed whether or not this
+        // CPU has it).
+        let level = SimdLevel::Avx2;
         let (rows, k) = (32, 256);
         let bytes = edgeplane_kernels::quant::quantize(
             DType::Q4K,
@@ -88,12 +93,12 @@ mod tests {
             bytes: &f32_rows,
         };
         let cache = TileCache::default();
-        let first = cache.get_or_pack(&pool, &[w, plain]);
+        let first = cache.get_or_pack(&pool, level, &[w, plain]);
         assert!(
             first[0].is_some() && first[1].is_none(),
             "Q4_K tiles, none for f32"
         );
-        let second = cache.get_or_pack(&pool, &[w]);
+        let second = cache.get_or_pack(&pool, level, &[w]);
         assert!(Arc::ptr_eq(
             first[0].as_ref().unwrap(),
             second[0].as_ref().unwrap()
@@ -102,7 +107,7 @@ mod tests {
         drop((first, second));
         assert_eq!(weak.strong_count(), 0, "freed with the last user");
         assert!(
-            cache.get_or_pack(&pool, &[w])[0].is_some(),
+            cache.get_or_pack(&pool, level, &[w])[0].is_some(),
             "repacked again"
         );
     }

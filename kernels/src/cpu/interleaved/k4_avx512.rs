@@ -1,14 +1,16 @@
-//! The Q4_K tile kernel on AVX-512 VNNI: one zmm lane per weight row.
+//! The kernel of the Q4_K and Q5_K tiles ([`K4Tile`]) on AVX-512 VNNI: one zmm lane per
+//! weight row.
 //!
 //! Per group of eight values: one 64-byte load (sixteen rows × four code bytes), the low and
-//! high nibbles split with three logic ops, and per activation row two `vpdpbusd` against
+//! high nibbles split with three logic ops, Q5_K's fifth bits added to each half with one
+//! byte add under a mask read from the tile, and per activation row two `vpdpbusd` against
 //! four activation bytes broadcast to every lane; up to four activation rows share each
 //! unpacked group. A sub-block's i32 sums are scaled by the rows' 6-bit scales with one
-//! `vpmulld` (exact: |sum| ≤ 32·15·127, × 63 × 8 < 2³¹), the mins' term likewise, and the
+//! `vpmulld` (exact: |sum| ≤ 32·31·127, × 63 × 8 < 2³¹), the mins' term likewise, and the
 //! block is folded into the f32 accumulators with two FMAs per activation row.
 
-use super::q4_k::TileQ4K;
-use super::{prefetch_lines, Tile, TILE_ROWS};
+use super::q4_k::K4Tile;
+use super::{prefetch_lines, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
 use std::arch::x86_64::*;
 
@@ -18,32 +20,43 @@ use std::arch::x86_64::*;
 /// # Panics
 /// If an activation row does not have `256 · tile.len()` values.
 #[target_feature(enable = "avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")]
-pub fn dot_tile<const R: usize>(
-    tile: &[TileQ4K],
+pub fn dot_tile<T: K4Tile, const R: usize>(
+    tile: &[T],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
     let super::RowPointers { quants, sums, .. } = super::checked_rows(tile.len(), &acts);
-    let m4 = _mm512_set1_epi8(0xF);
+    let (m4, fifth) = (_mm512_set1_epi8(0xF), _mm512_set1_epi8(0x10));
     let mut acc = [_mm512_setzero_ps(); R];
     for (b, t) in tile.iter().enumerate() {
-        let codes = t.codes.as_ptr().cast::<u8>();
-        let base = (t as *const TileQ4K).cast::<u8>();
         // The header lines (d, dmin, scales, mins: 384 bytes) of the tile ahead; its code
-        // lines are asked for in the group loop. A prefetch is a hint: any address will do.
-        prefetch_lines(base, TileQ4K::HEADER_LINES);
+        // (and mask) lines are asked for as they are reached. A prefetch is a hint: any
+        // address will do.
+        prefetch_lines((t as *const T).cast(), T::HEADER_LINES);
         let mut isum = [_mm512_setzero_si512(); R];
         let mut imin = [_mm512_setzero_si512(); R];
         for s in 0..8 {
+            let high = t.fifth_bits(s);
+            if let Some(h) = high {
+                prefetch_lines(h.as_ptr().cast(), 1);
+            }
             // Two chains per row (low / high nibbles) so the `vpdpbusd`s do not wait on
             // each other.
             let mut sub_lo = [_mm512_setzero_si512(); R];
             let mut sub_hi = [_mm512_setzero_si512(); R];
-            for g in 4 * s..4 * s + 4 {
-                prefetch_lines(codes.wrapping_add(64 * g), 1);
-                // SAFETY: `g < 32` indexes one of the 32 groups of 64 code bytes.
-                let w = unsafe { _mm512_loadu_si512(codes.add(64 * g).cast()) };
-                let lo = _mm512_and_si512(w, m4);
-                let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(w), m4);
+            for u in 0..4 {
+                let g = 4 * s + u;
+                let codes = t.group(g).as_ptr().cast::<u8>();
+                prefetch_lines(codes, 1);
+                // SAFETY: a group is 64 code bytes.
+                let w = unsafe { _mm512_loadu_si512(codes.cast()) };
+                let (mut lo, mut hi) = (
+                    _mm512_and_si512(w, m4),
+                    _mm512_and_si512(_mm512_srli_epi16::<4>(w), m4),
+                );
+                if let Some(h) = high {
+                    lo = _mm512_mask_add_epi8(lo, h[u][0], lo, fifth);
+                    hi = _mm512_mask_add_epi8(hi, h[u][1], hi, fifth);
+                }
                 for i in 0..R {
                     // SAFETY: every row has `256 · tile.len()` quants (asserted), so bytes
                     // `256b + 8g .. 256b + 8g + 8` are in range.
@@ -61,8 +74,8 @@ pub fn dot_tile<const R: usize>(
             // SAFETY: each `scales[s]` / `mins[s]` row is 16 bytes.
             let (sc, mn) = unsafe {
                 (
-                    _mm512_cvtepu8_epi32(_mm_loadu_si128(t.scales[s].as_ptr().cast())),
-                    _mm512_cvtepu8_epi32(_mm_loadu_si128(t.mins[s].as_ptr().cast())),
+                    _mm512_cvtepu8_epi32(_mm_loadu_si128(t.scales()[s].as_ptr().cast())),
+                    _mm512_cvtepu8_epi32(_mm_loadu_si128(t.mins()[s].as_ptr().cast())),
                 )
             };
             for i in 0..R {
@@ -80,8 +93,8 @@ pub fn dot_tile<const R: usize>(
         // SAFETY: `d` and `dmin` are 16 f32 each.
         let (d, dmin) = unsafe {
             (
-                _mm512_loadu_ps(t.d.as_ptr()),
-                _mm512_loadu_ps(t.dmin.as_ptr()),
+                _mm512_loadu_ps(t.d().as_ptr()),
+                _mm512_loadu_ps(t.dmin().as_ptr()),
             )
         };
         for i in 0..R {
