@@ -7,8 +7,8 @@
 //! `q`'s sign (ggml's trick). Where a sub-block scale applies, it rides in the `vpmaddwd`
 //! instead of a separate multiply.
 
-use super::q4_0::TileQ4_0;
-use super::q4_k::TileQ4K;
+use super::nibble32::Nibble32Tile;
+use super::q4_k::K4Tile;
 use super::q6_k::TileQ6K;
 use super::q8_0::TileQ8_0;
 use super::{Tile, TILE_ROWS};
@@ -91,10 +91,33 @@ pub(super) unsafe fn q6_k_codes(at: *const u8) -> [__m256i; 4] {
     ]
 }
 
-/// Q4_0 tiles on AVX2. See the module doc; the `−8` starts each block's sum as `−8·Σy`.
+/// The fifth bits of one half's 32 code bytes as bytes `0x10` or 0: bit `i` of `bits` for
+/// byte `i` (the AVX-512 kernels use the mask as it is; here it is spread with a byte
+/// shuffle, a bit select and a compare).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn fifth_bit_bytes(bits: u32) -> __m256i {
+    // Byte `i` takes mask byte `i / 8`, then keeps bit `i % 8` of it.
+    let spread = _mm256_shuffle_epi8(
+        _mm256_set1_epi32(bits as i32),
+        _mm256_setr_epi64x(
+            0,
+            0x0101_0101_0101_0101,
+            0x0202_0202_0202_0202,
+            0x0303_0303_0303_0303,
+        ),
+    );
+    let select = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+    let set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select);
+    _mm256_and_si256(set, _mm256_set1_epi8(0x10))
+}
+
+/// The 4-bit 32-block tiles (Q4_0, Q4_1, Q5_0, Q5_1; see [`Nibble32Tile`]) on AVX2. Each
+/// block's sum starts as `BIAS · Σy`; codes ≤ 31, so each `maddubs` pair ≤ 7874 and two
+/// of them ≤ 15748, exact in i16.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub fn dot_q4_0<const R: usize>(
-    tile: &[TileQ4_0],
+pub fn dot_nibble32<T: Nibble32Tile, const R: usize>(
+    tile: &[T],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
     let super::RowPointers {
@@ -107,20 +130,30 @@ pub fn dot_q4_0<const R: usize>(
     for (b, t) in tile.iter().enumerate() {
         // Both halves of a tile before the next one: one stream through the weights.
         for (h, acc) in acc.iter_mut().enumerate() {
-            prefetch_ahead((t as *const TileQ4_0).cast(), TileQ4_0::HEADER_LINES, h);
-            let codes = t.codes.as_ptr().cast::<u8>().wrapping_add(32 * h);
+            prefetch_ahead((t as *const T).cast(), T::HEADER_LINES, h);
             for s in 0..8 {
                 let blk = 8 * b + s;
+                let high = t.fifth_bits(s);
+                if let Some(masks) = high {
+                    prefetch_ahead(masks.as_ptr().cast(), 1, h);
+                }
                 // SAFETY (all reads below): rows have `256 · tile.len()` quants and one sum and
                 // scale per 32 (checked above); `g < 32`, `h < 2`, `s < 8`.
                 let mut isum: [__m256i; R] = std::array::from_fn(|i| unsafe {
-                    _mm256_set1_epi32(-8 * i32::from(*sums[i].add(blk)))
+                    _mm256_set1_epi32(T::BIAS * i32::from(*sums[i].add(blk)))
                 });
-                for g in 4 * s..4 * s + 4 {
-                    prefetch_ahead(t.codes.as_ptr().cast::<u8>().wrapping_add(64 * g), 1, h);
-                    let w = unsafe { _mm256_loadu_si256(codes.add(64 * g).cast()) };
-                    let lo = _mm256_and_si256(w, m4);
-                    let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
+                for u in 0..4 {
+                    let g = 4 * s + u;
+                    let group = t.group(g).as_ptr().cast::<u8>();
+                    prefetch_ahead(group, 1, h);
+                    let w = unsafe { _mm256_loadu_si256(group.add(32 * h).cast()) };
+                    let mut lo = _mm256_and_si256(w, m4);
+                    let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
+                    if let Some(masks) = high {
+                        let half = |mask: u64| fifth_bit_bytes((mask >> (32 * h)) as u32);
+                        lo = _mm256_or_si256(lo, half(masks[u][0]));
+                        hi = _mm256_or_si256(hi, half(masks[u][1]));
+                    }
                     for i in 0..R {
                         let y = unsafe { quants[i].add(256 * b + 8 * g).cast::<i32>() };
                         let (y0, y1) = unsafe {
@@ -129,7 +162,6 @@ pub fn dot_q4_0<const R: usize>(
                                 _mm256_set1_epi32(y.add(1).read_unaligned()),
                             )
                         };
-                        // Codes ≤ 15: each pair ≤ 3810, two of them ≤ 7620, exact in i16.
                         let p = _mm256_add_epi16(
                             _mm256_maddubs_epi16(lo, y0),
                             _mm256_maddubs_epi16(hi, y1),
@@ -137,11 +169,20 @@ pub fn dot_q4_0<const R: usize>(
                         isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(p, ones));
                     }
                 }
-                let d =
-                    unsafe { _mm256_cvtph_ps(_mm_loadu_si128(t.d[s].as_ptr().add(8 * h).cast())) };
+                // SAFETY: each row of `d` / `m` is 16 f16; `8h + 8 ≤ 16`.
+                let f16x8 = |p: &[u16; TILE_ROWS]| unsafe {
+                    _mm256_cvtph_ps(_mm_loadu_si128(p.as_ptr().add(8 * h).cast()))
+                };
+                let d = f16x8(&t.d()[s]);
+                let m = t.m().map(|m| f16x8(&m[s]));
                 for i in 0..R {
-                    let scale = _mm256_mul_ps(d, _mm256_set1_ps(unsafe { *scales[i].add(blk) }));
+                    let da = unsafe { *scales[i].add(blk) };
+                    let scale = _mm256_mul_ps(d, _mm256_set1_ps(da));
                     acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), scale, acc[i]);
+                    if let Some(m) = m {
+                        let sy = da * f32::from(unsafe { *sums[i].add(blk) });
+                        acc[i] = _mm256_fmadd_ps(m, _mm256_set1_ps(sy), acc[i]);
+                    }
                 }
             }
         }
@@ -199,11 +240,12 @@ pub fn dot_q8_0<const R: usize>(
     join(acc)
 }
 
-/// Q4_K tiles on AVX2: the 6-bit sub-block scales ride in the `vpmaddwd`; the mins' term
-/// takes one `vpmulld` per sub-block and activation row.
+/// The Q4_K and Q5_K tiles ([`K4Tile`]) on AVX2: the 6-bit sub-block scales ride in the
+/// `vpmaddwd`; the mins' term is one `vpmaddwd` of (min, min) pairs against the
+/// activation's two per-16 sums, per sub-block and activation row.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub fn dot_q4_k<const R: usize>(
-    tile: &[TileQ4K],
+pub fn dot_k4<T: K4Tile, const R: usize>(
+    tile: &[T],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
     let super::RowPointers {
@@ -216,25 +258,37 @@ pub fn dot_q4_k<const R: usize>(
     for (b, t) in tile.iter().enumerate() {
         // Both halves of a tile before the next one: one stream through the weights.
         for (h, acc) in acc.iter_mut().enumerate() {
-            prefetch_ahead((t as *const TileQ4K).cast(), TileQ4K::HEADER_LINES, h);
-            let codes = t.codes.as_ptr().cast::<u8>().wrapping_add(32 * h);
+            prefetch_ahead((t as *const T).cast(), T::HEADER_LINES, h);
             let mut isum = [_mm256_setzero_si256(); R];
             let mut imin = [_mm256_setzero_si256(); R];
             for s in 0..8 {
+                let high = t.fifth_bits(s);
+                if let Some(masks) = high {
+                    prefetch_ahead(masks.as_ptr().cast(), 1, h);
+                }
                 // SAFETY (all reads below): each `scales[s]` / `mins[s]` row is 16 bytes,
                 // rows have `256 · tile.len()` quants and 16 sums per tile (checked above);
                 // `g < 32`, `h < 2`, `s < 8`.
                 let (sc, mn) = unsafe {
                     (
-                        pair_scales(_mm256_cvtepu8_epi32(load8(t.scales[s].as_ptr().add(8 * h)))),
-                        _mm256_cvtepu8_epi32(load8(t.mins[s].as_ptr().add(8 * h))),
+                        pair_scales(_mm256_cvtepu8_epi32(load8(
+                            t.scales()[s].as_ptr().add(8 * h),
+                        ))),
+                        pair_scales(_mm256_cvtepu8_epi32(load8(t.mins()[s].as_ptr().add(8 * h)))),
                     )
                 };
-                for g in 4 * s..4 * s + 4 {
-                    prefetch_ahead(t.codes.as_ptr().cast::<u8>().wrapping_add(64 * g), 1, h);
-                    let w = unsafe { _mm256_loadu_si256(codes.add(64 * g).cast()) };
-                    let lo = _mm256_and_si256(w, m4);
-                    let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
+                for u in 0..4 {
+                    let g = 4 * s + u;
+                    let group = t.group(g).as_ptr().cast::<u8>();
+                    prefetch_ahead(group, 1, h);
+                    let w = unsafe { _mm256_loadu_si256(group.add(32 * h).cast()) };
+                    let mut lo = _mm256_and_si256(w, m4);
+                    let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
+                    if let Some(masks) = high {
+                        let half = |mask: u64| fifth_bit_bytes((mask >> (32 * h)) as u32);
+                        lo = _mm256_or_si256(lo, half(masks[u][0]));
+                        hi = _mm256_or_si256(hi, half(masks[u][1]));
+                    }
                     for i in 0..R {
                         let y = unsafe { quants[i].add(256 * b + 8 * g).cast::<i32>() };
                         let (y0, y1) = unsafe {
@@ -243,7 +297,8 @@ pub fn dot_q4_k<const R: usize>(
                                 _mm256_set1_epi32(y.add(1).read_unaligned()),
                             )
                         };
-                        // ≤ 7620 per i16 lane; × a 6-bit scale, pairs summed: exact in i32.
+                        // ≤ 15748 per i16 lane (5-bit codes); × a 6-bit scale, pairs summed:
+                        // exact in i32.
                         let p = _mm256_add_epi16(
                             _mm256_maddubs_epi16(lo, y0),
                             _mm256_maddubs_epi16(hi, y1),
@@ -252,19 +307,20 @@ pub fn dot_q4_k<const R: usize>(
                     }
                 }
                 for i in 0..R {
-                    let bsum = unsafe {
-                        let bs = sums[i].add(16 * b + 2 * s);
-                        i32::from(*bs) + i32::from(*bs.add(1))
+                    // The sub-block's two per-16 sums as one i16 pair against (min, min).
+                    let pair = unsafe {
+                        _mm256_set1_epi32(
+                            sums[i].add(16 * b + 2 * s).cast::<i32>().read_unaligned(),
+                        )
                     };
-                    imin[i] =
-                        _mm256_add_epi32(imin[i], _mm256_mullo_epi32(mn, _mm256_set1_epi32(bsum)));
+                    imin[i] = _mm256_add_epi32(imin[i], _mm256_madd_epi16(mn, pair));
                 }
             }
             // SAFETY: `d` and `dmin` are 16 f32 each; `8h + 8 ≤ 16`.
             let (d, dmin) = unsafe {
                 (
-                    _mm256_loadu_ps(t.d.as_ptr().add(8 * h)),
-                    _mm256_loadu_ps(t.dmin.as_ptr().add(8 * h)),
+                    _mm256_loadu_ps(t.d().as_ptr().add(8 * h)),
+                    _mm256_loadu_ps(t.dmin().as_ptr().add(8 * h)),
                 )
             };
             for i in 0..R {

@@ -6,12 +6,14 @@
 //! byte add under a mask read from the tile, and per activation row two `vpdpbusd` against
 //! four activation bytes broadcast to every lane; up to four activation rows share each
 //! unpacked group. A sub-block's i32 sums are scaled by the rows' 6-bit scales with one
-//! `vpmulld` (exact: |sum| ≤ 32·31·127, × 63 × 8 < 2³¹), the mins' term likewise, and the
-//! block is folded into the f32 accumulators with two FMAs per activation row.
+//! `vpmulld` (exact: |sum| ≤ 32·31·127, × 63 × 8 < 2³¹), the mins' term with one
+//! `vpdpwssd` of (min, min) pairs against the activation's two per-16 sums, and the block
+//! is folded into the f32 accumulators with two FMAs per activation row.
 
 use super::q4_k::K4Tile;
 use super::{prefetch_lines, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
+use crate::cpu::packed::avx512::dpwssd;
 use std::arch::x86_64::*;
 
 /// `out[i][r] = Σ_b W[r]·x_i` over the blocks of `tile` (one tile row of a matrix) for the
@@ -78,16 +80,18 @@ pub fn dot_tile<T: K4Tile, const R: usize>(
                     _mm512_cvtepu8_epi32(_mm_loadu_si128(t.mins()[s].as_ptr().cast())),
                 )
             };
+            let mn_pair = _mm512_or_si512(mn, _mm512_slli_epi32::<16>(mn));
             for i in 0..R {
                 let sub = _mm512_add_epi32(sub_lo[i], sub_hi[i]);
                 isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(sub, sc));
+                // The sub-block's two per-16 sums as one i16 pair, broadcast, against
+                // (min, min): one `vpdpwssd` adds min · Σy (was two scalar loads, an add,
+                // a broadcast, a `vpmulld` and an add).
                 // SAFETY: each row has 16 sums per tile (asserted) and `2s + 1 < 16`.
-                let bsum = unsafe {
-                    let bs = sums[i].add(16 * b + 2 * s);
-                    i32::from(*bs) + i32::from(*bs.add(1))
+                let pair = unsafe {
+                    _mm512_set1_epi32(sums[i].add(16 * b + 2 * s).cast::<i32>().read_unaligned())
                 };
-                imin[i] =
-                    _mm512_add_epi32(imin[i], _mm512_mullo_epi32(mn, _mm512_set1_epi32(bsum)));
+                imin[i] = dpwssd(imin[i], mn_pair, pair);
             }
         }
         // SAFETY: `d` and `dmin` are 16 f32 each.

@@ -109,8 +109,7 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
     ) -> [[f32; TILE_ROWS]; R];
 
     /// The same on 256-bit lanes with `vpdpbusd` (see [`vnni256`]). Tiles without such a
-    /// kernel ([`Tile::has_kernels`] false at that level, so never repacked for it) keep
-    /// this default: the spec per row.
+    /// kernel keep this default, their AVX2 kernel (the level has AVX2).
     ///
     /// # Safety
     /// The CPU must have AVX2, FMA, F16C and either AVX-VNNI or AVX-512 VNNI + VL (what
@@ -120,10 +119,12 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
         tiles: &[Self],
         acts: [&ActivationRow; R],
     ) -> [[f32; TILE_ROWS]; R] {
-        from_fn(|i| Self::dot_scalar(tiles, acts[i]))
+        // SAFETY: the caller's contract includes AVX2, FMA and F16C.
+        unsafe { Self::dot_avx2(tiles, acts) }
     }
 
-    /// The same on AVX2 (see [`avx2`]), with the same default as [`Tile::dot_vnni256`].
+    /// The same on AVX2 (see [`avx2`]). Tiles without an AVX2 kernel ([`Tile::has_kernels`]
+    /// false there, so never repacked for it) keep this default: the spec per row.
     ///
     /// # Safety
     /// The CPU must have AVX2, FMA and F16C.
@@ -135,9 +136,9 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
         from_fn(|i| Self::dot_scalar(tiles, acts[i]))
     }
 
-    /// Whether this tile has kernels at `level`, so repacking into it pays there. Q4_0,
-    /// Q8_0, Q4_K and Q6_K: every x86 SIMD level ([`has_kernels`]); the tiles added
-    /// later: AVX-512 VNNI only (elsewhere their row kernels serve).
+    /// Whether this tile has kernels at `level`, so repacking into it pays there: every x86
+    /// SIMD level ([`has_kernels`]), but AVX-512 VNNI only for Q2_K and Q3_K (elsewhere
+    /// their row kernels serve).
     fn has_kernels(level: SimdLevel) -> bool {
         has_kernels(level)
     }

@@ -170,10 +170,6 @@ impl Tile for TileQ4_1 {
         Self::spec(tiles, a)
     }
 
-    fn has_kernels(level: super::SimdLevel) -> bool {
-        level == super::SimdLevel::Avx512Vnni
-    }
-
     #[cfg(target_arch = "x86_64")]
     unsafe fn dot_avx512<const R: usize>(
         tiles: &[TileQ4_1],
@@ -181,6 +177,15 @@ impl Tile for TileQ4_1 {
     ) -> [[f32; TILE_ROWS]; R] {
         // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
         unsafe { super::nibble32_avx512::dot_tile::<TileQ4_1, R>(tiles, acts) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn dot_avx2<const R: usize>(
+        tiles: &[TileQ4_1],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
+        unsafe { super::avx2::dot_nibble32::<TileQ4_1, R>(tiles, acts) }
     }
 }
 
@@ -221,10 +226,6 @@ impl Tile for TileQ5_0 {
         Self::spec(tiles, a)
     }
 
-    fn has_kernels(level: super::SimdLevel) -> bool {
-        level == super::SimdLevel::Avx512Vnni
-    }
-
     #[cfg(target_arch = "x86_64")]
     unsafe fn dot_avx512<const R: usize>(
         tiles: &[TileQ5_0],
@@ -232,6 +233,15 @@ impl Tile for TileQ5_0 {
     ) -> [[f32; TILE_ROWS]; R] {
         // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
         unsafe { super::nibble32_avx512::dot_tile::<TileQ5_0, R>(tiles, acts) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn dot_avx2<const R: usize>(
+        tiles: &[TileQ5_0],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
+        unsafe { super::avx2::dot_nibble32::<TileQ5_0, R>(tiles, acts) }
     }
 }
 
@@ -273,10 +283,6 @@ impl Tile for TileQ5_1 {
         Self::spec(tiles, a)
     }
 
-    fn has_kernels(level: super::SimdLevel) -> bool {
-        level == super::SimdLevel::Avx512Vnni
-    }
-
     #[cfg(target_arch = "x86_64")]
     unsafe fn dot_avx512<const R: usize>(
         tiles: &[TileQ5_1],
@@ -284,6 +290,15 @@ impl Tile for TileQ5_1 {
     ) -> [[f32; TILE_ROWS]; R] {
         // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
         unsafe { super::nibble32_avx512::dot_tile::<TileQ5_1, R>(tiles, acts) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn dot_avx2<const R: usize>(
+        tiles: &[TileQ5_1],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
+        unsafe { super::avx2::dot_nibble32::<TileQ5_1, R>(tiles, acts) }
     }
 }
 

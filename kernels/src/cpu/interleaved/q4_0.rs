@@ -62,7 +62,7 @@ impl Tile for TileQ4_0 {
         acts: [&ActivationRow; R],
     ) -> [[f32; TILE_ROWS]; R] {
         // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
-        unsafe { super::avx2::dot_q4_0::<R>(tiles, acts) }
+        unsafe { super::avx2::dot_nibble32::<TileQ4_0, R>(tiles, acts) }
     }
 }
 

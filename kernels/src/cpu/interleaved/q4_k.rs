@@ -161,6 +161,6 @@ impl Tile for TileQ4K {
         acts: [&ActivationRow; R],
     ) -> [[f32; TILE_ROWS]; R] {
         // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
-        unsafe { super::avx2::dot_q4_k::<R>(tiles, acts) }
+        unsafe { super::avx2::dot_k4::<TileQ4K, R>(tiles, acts) }
     }
 }

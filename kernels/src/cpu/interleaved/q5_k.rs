@@ -64,10 +64,6 @@ impl Tile for TileQ5K {
         Self::spec(tiles, a)
     }
 
-    fn has_kernels(level: super::SimdLevel) -> bool {
-        level == super::SimdLevel::Avx512Vnni
-    }
-
     #[cfg(target_arch = "x86_64")]
     unsafe fn dot_avx512<const R: usize>(
         tiles: &[TileQ5K],
@@ -75,6 +71,15 @@ impl Tile for TileQ5K {
     ) -> [[f32; TILE_ROWS]; R] {
         // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
         unsafe { super::k4_avx512::dot_tile::<TileQ5K, R>(tiles, acts) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn dot_avx2<const R: usize>(
+        tiles: &[TileQ5K],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
+        unsafe { super::avx2::dot_k4::<TileQ5K, R>(tiles, acts) }
     }
 }
 

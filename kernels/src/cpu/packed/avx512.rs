@@ -35,7 +35,7 @@ fn load32<T: Copy>(s: &[T], at: usize) -> __m256i {
 /// limits this loop).
 #[inline]
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn dpwssd(acc: __m512i, pairs: __m512i, scales: __m512i) -> __m512i {
+pub(crate) fn dpwssd(acc: __m512i, pairs: __m512i, scales: __m512i) -> __m512i {
     let mut acc = acc;
     // SAFETY: a register-only instruction of AVX-512 VNNI, which this function's target
     // features (and so every caller's proof token) guarantee.
