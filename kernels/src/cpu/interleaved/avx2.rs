@@ -33,7 +33,7 @@ pub(super) fn join<const R: usize>(acc: [[__m256; R]; 2]) -> [[f32; TILE_ROWS]; 
 /// `vpmaddwd` multiplies a lane's two i16 partial sums by.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn pair_scales(lanes: __m256i) -> __m256i {
+pub(super) fn pair_scales(lanes: __m256i) -> __m256i {
     _mm256_or_si256(
         _mm256_and_si256(lanes, _mm256_set1_epi32(0xFFFF)),
         _mm256_slli_epi32::<16>(lanes),
@@ -91,12 +91,12 @@ pub(super) unsafe fn q6_k_codes(at: *const u8) -> [__m256i; 4] {
     ]
 }
 
-/// The fifth bits of one half's 32 code bytes as bytes `0x10` or 0: bit `i` of `bits` for
-/// byte `i` (the AVX-512 kernels use the mask as it is; here it is spread with a byte
-/// shuffle, a bit select and a compare).
+/// One half's 32 code bytes' extra bit as bytes `value` or 0: bit `i` of `bits` for byte
+/// `i` (the AVX-512 kernels use a tile's masks as they are; here they are spread with a
+/// byte shuffle, a bit select and a compare). `0x10` for fifth bits, 4 for Q3_K's third.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn fifth_bit_bytes(bits: u32) -> __m256i {
+pub(super) fn mask_bytes(bits: u32, value: i8) -> __m256i {
     // Byte `i` takes mask byte `i / 8`, then keeps bit `i % 8` of it.
     let spread = _mm256_shuffle_epi8(
         _mm256_set1_epi32(bits as i32),
@@ -109,7 +109,7 @@ fn fifth_bit_bytes(bits: u32) -> __m256i {
     );
     let select = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
     let set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select);
-    _mm256_and_si256(set, _mm256_set1_epi8(0x10))
+    _mm256_and_si256(set, _mm256_set1_epi8(value))
 }
 
 /// The 4-bit 32-block tiles (Q4_0, Q4_1, Q5_0, Q5_1; see [`Nibble32Tile`]) on AVX2. Each
@@ -150,7 +150,7 @@ pub fn dot_nibble32<T: Nibble32Tile, const R: usize>(
                     let mut lo = _mm256_and_si256(w, m4);
                     let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
                     if let Some(masks) = high {
-                        let half = |mask: u64| fifth_bit_bytes((mask >> (32 * h)) as u32);
+                        let half = |mask: u64| mask_bytes((mask >> (32 * h)) as u32, 0x10);
                         lo = _mm256_or_si256(lo, half(masks[u][0]));
                         hi = _mm256_or_si256(hi, half(masks[u][1]));
                     }
@@ -285,7 +285,7 @@ pub fn dot_k4<T: K4Tile, const R: usize>(
                     let mut lo = _mm256_and_si256(w, m4);
                     let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
                     if let Some(masks) = high {
-                        let half = |mask: u64| fifth_bit_bytes((mask >> (32 * h)) as u32);
+                        let half = |mask: u64| mask_bytes((mask >> (32 * h)) as u32, 0x10);
                         lo = _mm256_or_si256(lo, half(masks[u][0]));
                         hi = _mm256_or_si256(hi, half(masks[u][1]));
                     }

@@ -36,6 +36,8 @@ mod nibble32;
 mod nibble32_avx512;
 mod plane2;
 #[cfg(target_arch = "x86_64")]
+mod plane2_avx2;
+#[cfg(target_arch = "x86_64")]
 mod plane2_avx512;
 mod q4_0;
 mod q4_k;
@@ -123,8 +125,7 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
         unsafe { Self::dot_avx2(tiles, acts) }
     }
 
-    /// The same on AVX2 (see [`avx2`]). Tiles without an AVX2 kernel ([`Tile::has_kernels`]
-    /// false there, so never repacked for it) keep this default: the spec per row.
+    /// The same on AVX2 (see [`avx2`]).
     ///
     /// # Safety
     /// The CPU must have AVX2, FMA and F16C.
@@ -132,19 +133,10 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
     unsafe fn dot_avx2<const R: usize>(
         tiles: &[Self],
         acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        from_fn(|i| Self::dot_scalar(tiles, acts[i]))
-    }
-
-    /// Whether this tile has kernels at `level`, so repacking into it pays there: every x86
-    /// SIMD level ([`has_kernels`]), but AVX-512 VNNI only for Q2_K and Q3_K (elsewhere
-    /// their row kernels serve).
-    fn has_kernels(level: SimdLevel) -> bool {
-        has_kernels(level)
-    }
+    ) -> [[f32; TILE_ROWS]; R];
 }
 
-/// Whether some tile has kernels at `level` (so repacking may pay): every x86 SIMD level.
+/// Whether the tiles have kernels at `level` (so repacking pays): every x86 SIMD level.
 /// The scalar level would run the tiles' scalar spec, slower than the row kernels.
 pub fn has_kernels(level: SimdLevel) -> bool {
     matches!(
@@ -378,14 +370,15 @@ macro_rules! tiled_formats {
         }
 
         impl Interleaved {
-            /// Repacks `w` if its format has tiles with kernels at `level`, its rows fill
-            /// whole tiles and the memory for them can be had.
+            /// Repacks `w` if the tiles have kernels at `level`, its format has tiles, its
+            /// rows fill whole tiles and the memory for them can be had.
             pub fn new(w: &WeightMatrix, level: SimdLevel) -> Option<Interleaved> {
+                if !has_kernels(level) {
+                    return None;
+                }
                 $(
                     if w.dtype == <$tile as Tile>::DTYPE {
-                        return <$tile as Tile>::has_kernels(level)
-                            .then(|| TiledMatrix::new(w).map(Interleaved::$variant))
-                            .flatten();
+                        return TiledMatrix::new(w).map(Interleaved::$variant);
                     }
                 )*
                 None

@@ -105,10 +105,6 @@ impl Tile for TileQ2K {
         out
     }
 
-    fn has_kernels(level: super::SimdLevel) -> bool {
-        level == super::SimdLevel::Avx512Vnni
-    }
-
     #[cfg(target_arch = "x86_64")]
     unsafe fn dot_avx512<const R: usize>(
         tiles: &[TileQ2K],
@@ -116,6 +112,15 @@ impl Tile for TileQ2K {
     ) -> [[f32; TILE_ROWS]; R] {
         // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
         unsafe { super::plane2_avx512::dot_q2_k::<R>(tiles, acts) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn dot_avx2<const R: usize>(
+        tiles: &[TileQ2K],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
+        unsafe { super::plane2_avx2::dot_q2_k::<R>(tiles, acts) }
     }
 }
 
@@ -181,10 +186,6 @@ impl Tile for TileQ3K {
         out
     }
 
-    fn has_kernels(level: super::SimdLevel) -> bool {
-        level == super::SimdLevel::Avx512Vnni
-    }
-
     #[cfg(target_arch = "x86_64")]
     unsafe fn dot_avx512<const R: usize>(
         tiles: &[TileQ3K],
@@ -192,5 +193,14 @@ impl Tile for TileQ3K {
     ) -> [[f32; TILE_ROWS]; R] {
         // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
         unsafe { super::plane2_avx512::dot_q3_k::<R>(tiles, acts) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn dot_avx2<const R: usize>(
+        tiles: &[TileQ3K],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
+        unsafe { super::plane2_avx2::dot_q3_k::<R>(tiles, acts) }
     }
 }

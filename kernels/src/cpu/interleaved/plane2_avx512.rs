@@ -5,13 +5,14 @@
 //! register), then per activation row four `vpdpbusd` against broadcast activation bytes
 //! in two chains, and the sub-block's scales applied in i32 with one `vpmulld`. Q3_K's
 //! `−4` starts each sub-block's chain as `−4 · Σ y` (exact: 16 sub-blocks × 32 ×
-//! (16 × 7 × 127 + 4 × 2032) < 2³¹); Q2_K's mins take one more `vpmulld` per sub-block
-//! against the activation's per-16 sum. The block is folded into the f32 accumulators
+//! (16 × 7 × 127 + 4 × 2032) < 2³¹); Q2_K's mins take one `vpdpwssd` per two sub-blocks,
+//! their mins as an i16 pair against the activation's two per-16 sums. The block is folded into the f32 accumulators
 //! once (Q2_K twice: scales and mins).
 
 use super::plane2::{TileQ2K, TileQ3K};
 use super::{prefetch_lines, Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
+use crate::cpu::packed::avx512::dpwssd;
 use std::arch::x86_64::*;
 
 /// Values `16s + 4f + j` (`f` = 0..4) of each row as bytes, from a plane.
@@ -67,24 +68,44 @@ pub fn dot_q2_k<const R: usize>(
         prefetch_lines((t as *const TileQ2K).cast(), TileQ2K::HEADER_LINES);
         let mut isum = [_mm512_setzero_si512(); R];
         let mut imin = [_mm512_setzero_si512(); R];
-        for s in 0..16 {
-            let plane = t.planes[s].as_ptr().cast::<u8>();
-            prefetch_lines(plane, 1);
-            let codes = plane_codes(plane);
-            // SAFETY: each `scales[s]` row is 16 bytes.
-            let raw = unsafe { _mm512_cvtepu8_epi32(_mm_loadu_si128(t.scales[s].as_ptr().cast())) };
-            let (sc, mn) = (_mm512_and_si512(raw, m4), _mm512_srli_epi32::<4>(raw));
+        for pair in 0..8 {
+            // The two sub-blocks' mins, one per i16 half of each lane.
+            let mut mins = [_mm512_setzero_si512(); 2];
+            for (half, s) in [2 * pair, 2 * pair + 1].into_iter().enumerate() {
+                let plane = t.planes[s].as_ptr().cast::<u8>();
+                prefetch_lines(plane, 1);
+                let codes = plane_codes(plane);
+                // SAFETY: each `scales[s]` row is 16 bytes.
+                let raw =
+                    unsafe { _mm512_cvtepu8_epi32(_mm_loadu_si128(t.scales[s].as_ptr().cast())) };
+                let sc = _mm512_and_si512(raw, m4);
+                mins[half] = _mm512_srli_epi32::<4>(raw);
+                for i in 0..R {
+                    // SAFETY: every row has `256 · tile.len()` quants (asserted), so quants
+                    // `256b + 16s ..+ 16` exist.
+                    let sub = unsafe {
+                        sub_block_dot(
+                            _mm512_setzero_si512(),
+                            &codes,
+                            quants[i].add(256 * b + 16 * s),
+                        )
+                    };
+                    isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(sub, sc));
+                }
+            }
+            let mins = _mm512_or_si512(mins[0], _mm512_slli_epi32::<16>(mins[1]));
             for i in 0..R {
-                // SAFETY: every row has `256 · tile.len()` quants and one sum per 16 of
-                // them (asserted), so quants `256b + 16s ..+ 16` and sum `16b + s` exist.
-                let (sub, bsum) = unsafe {
-                    let y = quants[i].add(256 * b + 16 * s);
-                    let sub = sub_block_dot(_mm512_setzero_si512(), &codes, y);
-                    (sub, i32::from(*sums[i].add(16 * b + s)))
+                // The two per-16 sums as one i16 pair against the mins: one `vpdpwssd`.
+                // SAFETY: each row has 16 sums per tile (asserted) and `2·pair + 1 < 16`.
+                let pair = unsafe {
+                    _mm512_set1_epi32(
+                        sums[i]
+                            .add(16 * b + 2 * pair)
+                            .cast::<i32>()
+                            .read_unaligned(),
+                    )
                 };
-                isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(sub, sc));
-                imin[i] =
-                    _mm512_add_epi32(imin[i], _mm512_mullo_epi32(mn, _mm512_set1_epi32(bsum)));
+                imin[i] = dpwssd(imin[i], mins, pair);
             }
         }
         // SAFETY: `d` and `dmin` are 16 f16 each.
