@@ -91,12 +91,16 @@ pub(super) unsafe fn q6_k_codes(at: *const u8) -> [__m256i; 4] {
     ]
 }
 
-/// One half's 32 code bytes' extra bit as bytes `value` or 0: bit `i` of `bits` for byte
-/// `i` (the AVX-512 kernels use a tile's masks as they are; here they are spread with a
-/// byte shuffle, a bit select and a compare). `0x10` for fifth bits, 4 for Q3_K's third.
+/// Half `h`'s 32 code bytes' extra bit as bytes `value` or 0: bit `32h + i` of `mask` for
+/// byte `i` (the AVX-512 kernels use a tile's masks as they are; here they are spread with
+/// a byte shuffle, a bit select and a compare). `0x10` for fifth bits, 4 for Q3_K's third.
+/// The half's 32 bits are broadcast straight from memory (shifted out of the u64 in a
+/// general register, they cost a shift and a move per register and spilled).
 #[inline]
 #[target_feature(enable = "avx2")]
-pub(super) fn mask_bytes(bits: u32, value: i8) -> __m256i {
+pub(super) fn mask_bytes(mask: &u64, h: usize, value: i8) -> __m256i {
+    // Little-endian (x86): word 0 holds bits 0–31.
+    let bits = bytemuck::cast_ref::<u64, [u32; 2]>(mask)[h];
     // Byte `i` takes mask byte `i / 8`, then keeps bit `i % 8` of it.
     let spread = _mm256_shuffle_epi8(
         _mm256_set1_epi32(bits as i32),
@@ -150,9 +154,8 @@ pub fn dot_nibble32<T: Nibble32Tile, const R: usize>(
                     let mut lo = _mm256_and_si256(w, m4);
                     let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
                     if let Some(masks) = high {
-                        let half = |mask: u64| mask_bytes((mask >> (32 * h)) as u32, 0x10);
-                        lo = _mm256_or_si256(lo, half(masks[u][0]));
-                        hi = _mm256_or_si256(hi, half(masks[u][1]));
+                        lo = _mm256_or_si256(lo, mask_bytes(&masks[u][0], h, 0x10));
+                        hi = _mm256_or_si256(hi, mask_bytes(&masks[u][1], h, 0x10));
                     }
                     for i in 0..R {
                         let y = unsafe { quants[i].add(256 * b + 8 * g).cast::<i32>() };
@@ -285,9 +288,8 @@ pub fn dot_k4<T: K4Tile, const R: usize>(
                     let mut lo = _mm256_and_si256(w, m4);
                     let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
                     if let Some(masks) = high {
-                        let half = |mask: u64| mask_bytes((mask >> (32 * h)) as u32, 0x10);
-                        lo = _mm256_or_si256(lo, half(masks[u][0]));
-                        hi = _mm256_or_si256(hi, half(masks[u][1]));
+                        lo = _mm256_or_si256(lo, mask_bytes(&masks[u][0], h, 0x10));
+                        hi = _mm256_or_si256(hi, mask_bytes(&masks[u][1], h, 0x10));
                     }
                     for i in 0..R {
                         let y = unsafe { quants[i].add(256 * b + 8 * g).cast::<i32>() };

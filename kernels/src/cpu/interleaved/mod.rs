@@ -5,10 +5,13 @@
 //! most of their instructions on per-row reductions and per-sub-block scale shuffles;
 //! here scales are applied to sixteen rows with one multiply.
 //!
-//! Q4_K ([`q4_k`]), Q6_K ([`q6_k`]), Q4_0 ([`q4_0`]) and Q8_0 ([`q8_0`]; eight blocks per
-//! tile), for whole tiles of 16 rows and 256 values. All keep integer scales or the raw f16
-//! ones and about the raw bytes (+5.6 %, +1 %, +0 %, +0 %), so decode reads about what the
-//! raw blocks would.
+//! Every quantized format, for whole tiles of 16 rows and 256 values: Q4_K ([`q4_k`]),
+//! Q6_K ([`q6_k`]), Q4_0 ([`q4_0`]) and Q8_0 ([`q8_0`]; eight blocks per tile) first, then
+//! (2026-12-02) Q5_K ([`q5_k`], Q4_K's layout and kernels plus fifth-bit masks), Q4_1,
+//! Q5_0 and Q5_1 ([`nibble32`], Q4_0's layout and kernels plus mins and/or fifth-bit
+//! masks) and Q2_K/Q3_K ([`plane2`], 2-bit planes). All keep integer scales or the raw f16
+//! ones and about the raw bytes (Q4_K +5.6 %, Q5_K +4.5 %, Q3_K +5.5 %, Q6_K +1 %, the rest
+//! +0 %), so decode reads about what the raw blocks would.
 //! Tiles are 64-byte aligned (their sizes are whole cache lines), so no load splits a line,
 //! and each is laid out in the order its kernel reads it, one stream front to back.
 //!

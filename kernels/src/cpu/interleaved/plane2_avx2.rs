@@ -144,8 +144,8 @@ pub fn dot_q3_k<const R: usize>(
                 // SAFETY (all reads below): a plane is 64 bytes and a `scales[s]` row 16;
                 // rows have `256 · tile.len()` quants and 16 sums per tile (checked above).
                 let mut codes = unsafe { plane_codes(pair.planes[s % 2].as_ptr().cast(), h) };
-                for (c, &mask) in codes.iter_mut().zip(&pair.third[s % 2]) {
-                    *c = _mm256_or_si256(*c, mask_bytes((mask >> (32 * h)) as u32, 4));
+                for (c, mask) in codes.iter_mut().zip(&pair.third[s % 2]) {
+                    *c = _mm256_or_si256(*c, mask_bytes(mask, h, 4));
                 }
                 let sc = pair_scales(unsafe {
                     _mm256_cvtepi8_epi32(load8(t.scales[s].as_ptr().add(8 * h).cast()))

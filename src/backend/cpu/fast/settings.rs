@@ -13,8 +13,8 @@ pub struct FastSettings {
     /// `avx-vnni`, `avx512-vnni`) and otherwise the widest level the CPU has.
     pub simd: Option<SimdLevel>,
     /// Repack constant weights at compile into row-interleaved tiles where a kernel for
-    /// them exists (Q4_0, Q8_0, Q4_K and Q6_K at every x86 SIMD level: 2–4× faster
-    /// batches, and on AVX-512 faster or level decode).
+    /// them exists (every quantized format at every x86 SIMD level: 2–6× faster batches,
+    /// and on AVX-512 faster or level decode).
     /// Costs memory (the tiles are a second copy of those weights, +0–6 % of their size,
     /// next to the graph's) and load time (~1.5 s for a 1B Q4_K_M model on two cores, once
     /// per backend: executables share the tiles). Off with `EDGEPLANE_REPACK=0`.
