@@ -7,7 +7,7 @@
 //! `q`'s sign (ggml's trick). Where a sub-block scale applies, it rides in the `vpmaddwd`
 //! instead of a separate multiply.
 
-use super::nibble32::Nibble32Tile;
+use super::nibble32::{Nibble32Tile, NibbleGroup};
 use super::q4_k::K4Tile;
 use super::q6_k::TileQ6K;
 use super::q8_0::TileQ8_0;
@@ -116,6 +116,28 @@ pub(super) fn mask_bytes(mask: &u64, h: usize, value: i8) -> __m256i {
     _mm256_and_si256(set, _mm256_set1_epi8(value))
 }
 
+/// Half `h` of a group's codes as two registers, the low nibbles' values (`8g + j`) and the
+/// high nibbles' (`8g + 4 + j`), with the fifth bits added from the group's `[low, high]`
+/// masks where the tile has them.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn nibble_codes(group: &NibbleGroup, h: usize, fifth: Option<&[u64; 2]>) -> (__m256i, __m256i) {
+    let m4 = _mm256_set1_epi8(0xF);
+    // SAFETY: a group is 64 bytes and `h < 2`.
+    let w = unsafe { _mm256_loadu_si256(group.as_ptr().cast::<u8>().add(32 * h).cast()) };
+    let (lo, hi) = (
+        _mm256_and_si256(w, m4),
+        _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4),
+    );
+    match fifth {
+        Some([low, high]) => (
+            _mm256_or_si256(lo, mask_bytes(low, h, 0x10)),
+            _mm256_or_si256(hi, mask_bytes(high, h, 0x10)),
+        ),
+        None => (lo, hi),
+    }
+}
+
 /// The 4-bit 32-block tiles (Q4_0, Q4_1, Q5_0, Q5_1; see [`Nibble32Tile`]) on AVX2. Each
 /// block's sum starts as `BIAS · Σy`; codes ≤ 31, so each `maddubs` pair ≤ 7874 and two
 /// of them ≤ 15748, exact in i16.
@@ -129,7 +151,7 @@ pub fn dot_nibble32<T: Nibble32Tile, const R: usize>(
         sums,
         scales,
     } = super::checked_rows(tile.len(), &acts);
-    let (m4, ones) = (_mm256_set1_epi8(0xF), _mm256_set1_epi16(1));
+    let ones = _mm256_set1_epi16(1);
     let mut acc = [[_mm256_setzero_ps(); R]; 2];
     for (b, t) in tile.iter().enumerate() {
         // Both halves of a tile before the next one: one stream through the weights.
@@ -148,15 +170,9 @@ pub fn dot_nibble32<T: Nibble32Tile, const R: usize>(
                 });
                 for u in 0..4 {
                     let g = 4 * s + u;
-                    let group = t.group(g).as_ptr().cast::<u8>();
-                    prefetch_ahead(group, 1, h);
-                    let w = unsafe { _mm256_loadu_si256(group.add(32 * h).cast()) };
-                    let mut lo = _mm256_and_si256(w, m4);
-                    let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
-                    if let Some(masks) = high {
-                        lo = _mm256_or_si256(lo, mask_bytes(&masks[u][0], h, 0x10));
-                        hi = _mm256_or_si256(hi, mask_bytes(&masks[u][1], h, 0x10));
-                    }
+                    let group = t.group(g);
+                    prefetch_ahead(group.as_ptr().cast(), 1, h);
+                    let (lo, hi) = nibble_codes(group, h, high.map(|masks| &masks[u]));
                     for i in 0..R {
                         let y = unsafe { quants[i].add(256 * b + 8 * g).cast::<i32>() };
                         let (y0, y1) = unsafe {
@@ -256,7 +272,6 @@ pub fn dot_k4<T: K4Tile, const R: usize>(
         sums,
         scales,
     } = super::checked_rows(tile.len(), &acts);
-    let m4 = _mm256_set1_epi8(0xF);
     let mut acc = [[_mm256_setzero_ps(); R]; 2];
     for (b, t) in tile.iter().enumerate() {
         // Both halves of a tile before the next one: one stream through the weights.
@@ -282,15 +297,9 @@ pub fn dot_k4<T: K4Tile, const R: usize>(
                 };
                 for u in 0..4 {
                     let g = 4 * s + u;
-                    let group = t.group(g).as_ptr().cast::<u8>();
-                    prefetch_ahead(group, 1, h);
-                    let w = unsafe { _mm256_loadu_si256(group.add(32 * h).cast()) };
-                    let mut lo = _mm256_and_si256(w, m4);
-                    let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
-                    if let Some(masks) = high {
-                        lo = _mm256_or_si256(lo, mask_bytes(&masks[u][0], h, 0x10));
-                        hi = _mm256_or_si256(hi, mask_bytes(&masks[u][1], h, 0x10));
-                    }
+                    let group = t.group(g);
+                    prefetch_ahead(group.as_ptr().cast(), 1, h);
+                    let (lo, hi) = nibble_codes(group, h, high.map(|masks| &masks[u]));
                     for i in 0..R {
                         let y = unsafe { quants[i].add(256 * b + 8 * g).cast::<i32>() };
                         let (y0, y1) = unsafe {

@@ -10,6 +10,7 @@
 //! `vpdpwssd` of (min, min) pairs against the activation's two per-16 sums, and the block
 //! is folded into the f32 accumulators with two FMAs per activation row.
 
+use super::nibble32_avx512::nibble_codes;
 use super::q4_k::K4Tile;
 use super::{prefetch_lines, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
@@ -27,7 +28,6 @@ pub fn dot_tile<T: K4Tile, const R: usize>(
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
     let super::RowPointers { quants, sums, .. } = super::checked_rows(tile.len(), &acts);
-    let (m4, fifth) = (_mm512_set1_epi8(0xF), _mm512_set1_epi8(0x10));
     let mut acc = [_mm512_setzero_ps(); R];
     for (b, t) in tile.iter().enumerate() {
         // The header lines (d, dmin, scales, mins: 384 bytes) of the tile ahead; its code
@@ -47,18 +47,9 @@ pub fn dot_tile<T: K4Tile, const R: usize>(
             let mut sub_hi = [_mm512_setzero_si512(); R];
             for u in 0..4 {
                 let g = 4 * s + u;
-                let codes = t.group(g).as_ptr().cast::<u8>();
-                prefetch_lines(codes, 1);
-                // SAFETY: a group is 64 code bytes.
-                let w = unsafe { _mm512_loadu_si512(codes.cast()) };
-                let (mut lo, mut hi) = (
-                    _mm512_and_si512(w, m4),
-                    _mm512_and_si512(_mm512_srli_epi16::<4>(w), m4),
-                );
-                if let Some(h) = high {
-                    lo = _mm512_mask_add_epi8(lo, h[u][0], lo, fifth);
-                    hi = _mm512_mask_add_epi8(hi, h[u][1], hi, fifth);
-                }
+                let group = t.group(g);
+                prefetch_lines(group.as_ptr().cast(), 1);
+                let (lo, hi) = nibble_codes(group, high.map(|masks| &masks[u]));
                 for i in 0..R {
                     // SAFETY: every row has `256 · tile.len()` quants (asserted), so bytes
                     // `256b + 8g .. 256b + 8g + 8` are in range.

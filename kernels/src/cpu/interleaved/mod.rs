@@ -30,6 +30,36 @@
 //! (Comparing the two paths on one matrix alternately makes them evict each other's
 //! bytes from L3; the n = 1 figures are from matrices small enough to stay cached.)
 
+/// The [`Tile`] methods of a tile whose spec and kernels are its family's generics:
+/// `family_kernels!(Tile, FamilyTrait, avx512_module::kernel, avx2::kernel)` in its
+/// `impl Tile`.
+macro_rules! family_kernels {
+    ($tile:ty, $family:ident, $m512:ident :: $f512:ident, avx2 :: $f2:ident) => {
+        fn dot_scalar(tiles: &[$tile], a: &ActivationRow) -> [f32; TILE_ROWS] {
+            <$tile as $family>::spec(tiles, a)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        unsafe fn dot_avx512<const R: usize>(
+            tiles: &[$tile],
+            acts: [&ActivationRow; R],
+        ) -> [[f32; TILE_ROWS]; R] {
+            // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
+            unsafe { super::$m512::$f512::<$tile, R>(tiles, acts) }
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        unsafe fn dot_avx2<const R: usize>(
+            tiles: &[$tile],
+            acts: [&ActivationRow; R],
+        ) -> [[f32; TILE_ROWS]; R] {
+            // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
+            unsafe { super::avx2::$f2::<$tile, R>(tiles, acts) }
+        }
+    };
+}
+use family_kernels;
+
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]

@@ -166,27 +166,12 @@ impl Tile for TileQ4_1 {
         });
     }
 
-    fn dot_scalar(tiles: &[TileQ4_1], a: &ActivationRow) -> [f32; TILE_ROWS] {
-        Self::spec(tiles, a)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn dot_avx512<const R: usize>(
-        tiles: &[TileQ4_1],
-        acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
-        unsafe { super::nibble32_avx512::dot_tile::<TileQ4_1, R>(tiles, acts) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn dot_avx2<const R: usize>(
-        tiles: &[TileQ4_1],
-        acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
-        unsafe { super::avx2::dot_nibble32::<TileQ4_1, R>(tiles, acts) }
-    }
+    super::family_kernels!(
+        TileQ4_1,
+        Nibble32Tile,
+        nibble32_avx512::dot_tile,
+        avx2::dot_nibble32
+    );
 }
 
 impl Nibble32Tile for TileQ4_1 {
@@ -222,27 +207,12 @@ impl Tile for TileQ5_0 {
         });
     }
 
-    fn dot_scalar(tiles: &[TileQ5_0], a: &ActivationRow) -> [f32; TILE_ROWS] {
-        Self::spec(tiles, a)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn dot_avx512<const R: usize>(
-        tiles: &[TileQ5_0],
-        acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
-        unsafe { super::nibble32_avx512::dot_tile::<TileQ5_0, R>(tiles, acts) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn dot_avx2<const R: usize>(
-        tiles: &[TileQ5_0],
-        acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
-        unsafe { super::avx2::dot_nibble32::<TileQ5_0, R>(tiles, acts) }
-    }
+    super::family_kernels!(
+        TileQ5_0,
+        Nibble32Tile,
+        nibble32_avx512::dot_tile,
+        avx2::dot_nibble32
+    );
 }
 
 impl Nibble32Tile for TileQ5_0 {
@@ -279,27 +249,12 @@ impl Tile for TileQ5_1 {
         });
     }
 
-    fn dot_scalar(tiles: &[TileQ5_1], a: &ActivationRow) -> [f32; TILE_ROWS] {
-        Self::spec(tiles, a)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn dot_avx512<const R: usize>(
-        tiles: &[TileQ5_1],
-        acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
-        unsafe { super::nibble32_avx512::dot_tile::<TileQ5_1, R>(tiles, acts) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn dot_avx2<const R: usize>(
-        tiles: &[TileQ5_1],
-        acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
-        unsafe { super::avx2::dot_nibble32::<TileQ5_1, R>(tiles, acts) }
-    }
+    super::family_kernels!(
+        TileQ5_1,
+        Nibble32Tile,
+        nibble32_avx512::dot_tile,
+        avx2::dot_nibble32
+    );
 }
 
 impl Nibble32Tile for TileQ5_1 {

@@ -10,10 +10,35 @@
 //! accumulators with one multiply of the rows' scales by the activation's and one FMA; a
 //! min (Q4_1, Q5_1) adds one more FMA of the rows' `m` by the activation's scaled sum.
 
-use super::nibble32::Nibble32Tile;
+use super::nibble32::{Nibble32Tile, NibbleGroup};
 use super::{prefetch_lines, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
 use std::arch::x86_64::*;
+
+/// A group's codes as two registers, the low nibbles' values (`8g + j`) and the high
+/// nibbles' (`8g + 4 + j`), with the fifth bits added under the group's `[low, high]` masks
+/// where the tile has them (also the Q4_K/Q5_K kernel's).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(super) fn nibble_codes(group: &NibbleGroup, fifth: Option<&[u64; 2]>) -> (__m512i, __m512i) {
+    let m4 = _mm512_set1_epi8(0xF);
+    // SAFETY: a group is 64 bytes.
+    let w = unsafe { _mm512_loadu_si512(group.as_ptr().cast()) };
+    let (lo, hi) = (
+        _mm512_and_si512(w, m4),
+        _mm512_and_si512(_mm512_srli_epi16::<4>(w), m4),
+    );
+    match fifth {
+        Some(&[low, high]) => {
+            let bit = _mm512_set1_epi8(0x10);
+            (
+                _mm512_mask_add_epi8(lo, low, lo, bit),
+                _mm512_mask_add_epi8(hi, high, hi, bit),
+            )
+        }
+        None => (lo, hi),
+    }
+}
 
 /// `out[i][r] = Σ_b W[r]·x_i` over the tiles of `tile` (one tile row of a matrix) for the
 /// `R` activation rows `acts`.
@@ -30,7 +55,6 @@ pub fn dot_tile<T: Nibble32Tile, const R: usize>(
         sums,
         scales,
     } = super::checked_rows(tile.len(), &acts);
-    let (m4, fifth) = (_mm512_set1_epi8(0xF), _mm512_set1_epi8(0x10));
     let mut acc = [_mm512_setzero_ps(); R];
     for (b, t) in tile.iter().enumerate() {
         // The header lines (the rows' `d`, `m`) of the tile ahead; its code and mask lines
@@ -52,17 +76,9 @@ pub fn dot_tile<T: Nibble32Tile, const R: usize>(
             let mut hi = [_mm512_setzero_si512(); R];
             for u in 0..4 {
                 let g = 4 * s + u;
-                let codes = t.group(g).as_ptr().cast::<u8>();
-                prefetch_lines(codes, 1);
-                let w = unsafe { _mm512_loadu_si512(codes.cast()) };
-                let (mut wlo, mut whi) = (
-                    _mm512_and_si512(w, m4),
-                    _mm512_and_si512(_mm512_srli_epi16::<4>(w), m4),
-                );
-                if let Some(h) = high {
-                    wlo = _mm512_mask_add_epi8(wlo, h[u][0], wlo, fifth);
-                    whi = _mm512_mask_add_epi8(whi, h[u][1], whi, fifth);
-                }
+                let group = t.group(g);
+                prefetch_lines(group.as_ptr().cast(), 1);
+                let (wlo, whi) = nibble_codes(group, high.map(|masks| &masks[u]));
                 for i in 0..R {
                     let (y0, y1) = unsafe {
                         let y = quants[i].add(256 * b + 8 * g).cast::<i32>();

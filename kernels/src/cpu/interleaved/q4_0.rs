@@ -35,18 +35,12 @@ impl Tile for TileQ4_0 {
         }
     }
 
-    fn dot_scalar(tiles: &[TileQ4_0], a: &ActivationRow) -> [f32; TILE_ROWS] {
-        Self::spec(tiles, a)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn dot_avx512<const R: usize>(
-        tiles: &[TileQ4_0],
-        acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
-        unsafe { super::nibble32_avx512::dot_tile::<TileQ4_0, R>(tiles, acts) }
-    }
+    super::family_kernels!(
+        TileQ4_0,
+        Nibble32Tile,
+        nibble32_avx512::dot_tile,
+        avx2::dot_nibble32
+    );
 
     #[cfg(target_arch = "x86_64")]
     unsafe fn dot_vnni256<const R: usize>(
@@ -54,15 +48,6 @@ impl Tile for TileQ4_0 {
         acts: [&ActivationRow; R],
     ) -> [[f32; TILE_ROWS]; R] {
         super::vnni256::dispatch!(dot_q4_0, tiles, acts)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn dot_avx2<const R: usize>(
-        tiles: &[TileQ4_0],
-        acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
-        unsafe { super::avx2::dot_nibble32::<TileQ4_0, R>(tiles, acts) }
     }
 }
 

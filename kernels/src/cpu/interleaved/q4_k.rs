@@ -134,18 +134,7 @@ impl Tile for TileQ4K {
         }
     }
 
-    fn dot_scalar(tiles: &[TileQ4K], a: &ActivationRow) -> [f32; TILE_ROWS] {
-        Self::spec(tiles, a)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn dot_avx512<const R: usize>(
-        tiles: &[TileQ4K],
-        acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
-        unsafe { super::k4_avx512::dot_tile::<TileQ4K, R>(tiles, acts) }
-    }
+    super::family_kernels!(TileQ4K, K4Tile, k4_avx512::dot_tile, avx2::dot_k4);
 
     #[cfg(target_arch = "x86_64")]
     unsafe fn dot_vnni256<const R: usize>(
@@ -153,14 +142,5 @@ impl Tile for TileQ4K {
         acts: [&ActivationRow; R],
     ) -> [[f32; TILE_ROWS]; R] {
         super::vnni256::dispatch!(dot_q4_k, tiles, acts)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn dot_avx2<const R: usize>(
-        tiles: &[TileQ4K],
-        acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
-        unsafe { super::avx2::dot_k4::<TileQ4K, R>(tiles, acts) }
     }
 }

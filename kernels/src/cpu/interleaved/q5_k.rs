@@ -60,27 +60,7 @@ impl Tile for TileQ5K {
         }
     }
 
-    fn dot_scalar(tiles: &[TileQ5K], a: &ActivationRow) -> [f32; TILE_ROWS] {
-        Self::spec(tiles, a)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn dot_avx512<const R: usize>(
-        tiles: &[TileQ5K],
-        acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        // SAFETY: the caller guarantees AVX-512 VNNI (the trait's contract).
-        unsafe { super::k4_avx512::dot_tile::<TileQ5K, R>(tiles, acts) }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn dot_avx2<const R: usize>(
-        tiles: &[TileQ5K],
-        acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
-        unsafe { super::avx2::dot_k4::<TileQ5K, R>(tiles, acts) }
-    }
+    super::family_kernels!(TileQ5K, K4Tile, k4_avx512::dot_tile, avx2::dot_k4);
 }
 
 impl K4Tile for TileQ5K {
