@@ -210,8 +210,8 @@ fn quick_table_on_reference_is_exact() {
         };
         assert_eq!(
             cases(&filter).len(),
-            4,
-            "matmul n = 1, 2, 7, 64 for {dtype}"
+            5,
+            "matmul n = 1, 2, 7, 64 and the whole-tile shape for {dtype}"
         );
     }
     let full = cases(&CaseFilter {
