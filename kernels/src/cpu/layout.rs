@@ -49,6 +49,12 @@ pub mod q5_1 {
     pub const QS: usize = 8;
 }
 
+/// Reads the little-endian u16 at `bytes[at..at + 2]` (an f16's bits).
+#[inline(always)]
+pub fn u16_at(bytes: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([bytes[at], bytes[at + 1]])
+}
+
 /// Reads the little-endian u32 at `bytes[at..at + 4]` (Q5_0/Q5_1's `qh`).
 #[inline(always)]
 pub fn u32_at(bytes: &[u8], at: usize) -> u32 {

@@ -11,7 +11,7 @@
 
 use super::{Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
-use crate::cpu::layout::{q4_1, q5_0, q5_1, u32_at};
+use crate::cpu::layout::{q4_1, q5_0, q5_1, u16_at, u32_at};
 use crate::DType;
 
 /// Sixteen rows' codes of one group of eight values (`8g..8g + 8`): per row four bytes,
@@ -92,12 +92,8 @@ pub trait Nibble32Tile: Tile {
                     let mut sumi = Self::BIAS * i32::from(a.sums[blk]);
                     for v in 32 * s..32 * s + 32 {
                         let (g, j) = (v / 8, v % 8);
-                        let byte = t.group(g)[r][j % 4];
-                        let mut code = if j < 4 { byte & 0xF } else { byte >> 4 };
-                        if let Some(high) = t.fifth_bits(s) {
-                            let mask = high[g % 4][j / 4];
-                            code |= (((mask >> (4 * r + j % 4)) & 1) as u8) << 4;
-                        }
+                        let fifth = t.fifth_bits(s).map(|high| &high[g % 4]);
+                        let code = nibble_code(t.group(g), fifth, r, j);
                         sumi += i32::from(code) * i32::from(a.quants[256 * b + v]);
                     }
                     let d = half::f16::from_bits(t.d()[s][r]).to_f32();
@@ -112,10 +108,20 @@ pub trait Nibble32Tile: Tile {
     }
 }
 
+/// The code of value `8g + j` of row `r` from its group's nibbles (`j < 4`: a low nibble,
+/// else a high one) and, where the tile has them, the group's `[low, high]` fifth-bit
+/// masks: the specs' reading of the layout the kernels read in registers.
+pub(super) fn nibble_code(group: &NibbleGroup, fifth: Option<&[u64; 2]>, r: usize, j: usize) -> u8 {
+    let byte = group[r][j % 4];
+    let low = if j < 4 { byte & 0xF } else { byte >> 4 };
+    let bit = fifth.map_or(0, |masks| (masks[j / 4] >> (4 * r + j % 4)) & 1);
+    low | (bit as u8) << 4
+}
+
 /// Block `blk`'s nibbles as four groups: Q4_0's byte `i` holds value `i` (low nibble) and
 /// value `i + 16` (high), so groups 0 and 1 are the low nibbles of bytes 0–7 and 8–15,
 /// groups 2 and 3 their high ones.
-pub(super) fn nibble_groups(qs: &[u8]) -> [[u8; 4]; 4] {
+fn nibble_groups(qs: &[u8]) -> [[u8; 4]; 4] {
     let qs: [u32; 4] = super::words(qs);
     std::array::from_fn(|t| {
         let at = 2 * (t % 2);
@@ -132,9 +138,9 @@ fn add_fifth_bits(high: &mut [[u64; 2]; 4], r: usize, qh: u32) {
     }
 }
 
-/// Packs sixteen rows' raw blocks of `bytes` each: `d` at 0, `m` at `m_at`, `qh` at
-/// `qh_at`, the nibbles at `qs_at`; `put` takes block `s`, row `r` and what was read.
-fn pack_rows(
+/// Walks sixteen rows' raw 32-blocks of `bytes` each, nibbles at `qs_at`: `put` takes
+/// block `s`, row `r`, the raw block (for `d`, `m`, `qh`) and its nibbles as groups.
+pub(super) fn pack_rows(
     blocks: [&[u8]; TILE_ROWS],
     bytes: usize,
     qs_at: usize,
@@ -147,19 +153,14 @@ fn pack_rows(
     }
 }
 
-/// f16 bits at `at`.
-fn f16_bits(blk: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([blk[at], blk[at + 1]])
-}
-
 impl Tile for TileQ4_1 {
     const DTYPE: DType = DType::Q4_1;
     const HEADER_LINES: usize = std::mem::offset_of!(TileQ4_1, codes).div_ceil(64);
 
     fn pack_into(tile: &mut TileQ4_1, blocks: [&[u8]; TILE_ROWS]) {
         pack_rows(blocks, q4_1::BYTES, q4_1::QS, |s, r, blk, groups| {
-            tile.d[s][r] = f16_bits(blk, 0);
-            tile.m[s][r] = f16_bits(blk, q4_1::M);
+            tile.d[s][r] = u16_at(blk, 0);
+            tile.m[s][r] = u16_at(blk, q4_1::M);
             for (t, g) in groups.into_iter().enumerate() {
                 tile.codes[4 * s + t][r] = g;
             }
@@ -198,7 +199,7 @@ impl Tile for TileQ5_0 {
 
     fn pack_into(tile: &mut TileQ5_0, blocks: [&[u8]; TILE_ROWS]) {
         pack_rows(blocks, q5_0::BYTES, q5_0::QS, |s, r, blk, groups| {
-            tile.d[s][r] = f16_bits(blk, 0);
+            tile.d[s][r] = u16_at(blk, 0);
             let block = &mut tile.blocks[s];
             add_fifth_bits(&mut block.high, r, u32_at(blk, q5_0::QH));
             for (t, g) in groups.into_iter().enumerate() {
@@ -239,8 +240,8 @@ impl Tile for TileQ5_1 {
 
     fn pack_into(tile: &mut TileQ5_1, blocks: [&[u8]; TILE_ROWS]) {
         pack_rows(blocks, q5_1::BYTES, q5_1::QS, |s, r, blk, groups| {
-            tile.d[s][r] = f16_bits(blk, 0);
-            tile.m[s][r] = f16_bits(blk, q5_1::M);
+            tile.d[s][r] = u16_at(blk, 0);
+            tile.m[s][r] = u16_at(blk, q5_1::M);
             let block = &mut tile.blocks[s];
             add_fifth_bits(&mut block.high, r, u32_at(blk, q5_1::QH));
             for (t, g) in groups.into_iter().enumerate() {

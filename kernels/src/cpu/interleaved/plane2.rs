@@ -10,7 +10,7 @@
 
 use super::{Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
-use crate::cpu::layout::{f16_at, q2_k, q3_k};
+use crate::cpu::layout::{f16_at, q2_k, q3_k, u16_at};
 use crate::DType;
 
 /// One sub-block's plane: per row four bytes of four 2-bit codes each.
@@ -76,8 +76,8 @@ impl Tile for TileQ2K {
 
     fn pack_into(tile: &mut TileQ2K, blocks: [&[u8]; TILE_ROWS]) {
         for (r, blk) in blocks.into_iter().enumerate() {
-            tile.d[r] = u16::from_le_bytes([blk[q2_k::D], blk[q2_k::D + 1]]);
-            tile.dmin[r] = u16::from_le_bytes([blk[q2_k::DMIN], blk[q2_k::DMIN + 1]]);
+            tile.d[r] = u16_at(blk, q2_k::D);
+            tile.dmin[r] = u16_at(blk, q2_k::DMIN);
             let qs = &blk[q2_k::QS..q2_k::D];
             for s in 0..16 {
                 tile.scales[s][r] = blk[q2_k::SCALES + s];

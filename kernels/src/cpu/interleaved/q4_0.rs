@@ -3,10 +3,10 @@
 //! 2304 bytes, exactly the raw blocks. A code `c` stands for `c − 8`; the `−8` is taken
 //! back per block with the activation's integer block sum.
 
-use super::nibble32::{nibble_groups, Nibble32Tile, NibbleGroup};
+use super::nibble32::{pack_rows, Nibble32Tile, NibbleGroup};
 use super::{Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
-use crate::cpu::layout::q4_0;
+use crate::cpu::layout::{q4_0, u16_at};
 use crate::DType;
 
 /// Eight 32-value blocks of sixteen Q4_0 rows.
@@ -25,14 +25,12 @@ impl Tile for TileQ4_0 {
     const HEADER_LINES: usize = std::mem::offset_of!(TileQ4_0, codes).div_ceil(64);
 
     fn pack_into(tile: &mut TileQ4_0, blocks: [&[u8]; TILE_ROWS]) {
-        for (r, raw) in blocks.into_iter().enumerate() {
-            for (s, blk) in raw.chunks_exact(q4_0::BYTES).enumerate() {
-                tile.d[s][r] = u16::from_le_bytes([blk[0], blk[1]]);
-                for (t, g) in nibble_groups(&blk[q4_0::QS..]).into_iter().enumerate() {
-                    tile.codes[4 * s + t][r] = g;
-                }
+        pack_rows(blocks, q4_0::BYTES, q4_0::QS, |s, r, blk, groups| {
+            tile.d[s][r] = u16_at(blk, 0);
+            for (t, g) in groups.into_iter().enumerate() {
+                tile.codes[4 * s + t][r] = g;
             }
-        }
+        });
     }
 
     super::family_kernels!(

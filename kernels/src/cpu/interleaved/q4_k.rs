@@ -1,7 +1,7 @@
 //! The Q4_K tile: codes as nibble pairs, 6-bit scales and mins one byte per row, `d` and
 //! `dmin` as f32: 2432 bytes per 16 rows × 256 values against 2304 raw (+5.6 %).
 
-use super::nibble32::NibbleGroup;
+use super::nibble32::{nibble_code, NibbleGroup};
 use super::{Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
 use crate::cpu::layout::{f16_at, q4_k};
@@ -55,12 +55,8 @@ pub trait K4Tile: Tile {
                     let mut sub = 0i32;
                     for g in 4 * s..4 * s + 4 {
                         for j in 0..8 {
-                            let c = t.group(g)[r][j % 4];
-                            let mut code = if j < 4 { c & 0xF } else { c >> 4 };
-                            if let Some(high) = t.fifth_bits(s) {
-                                let mask = high[g % 4][j / 4];
-                                code |= (((mask >> (4 * r + j % 4)) & 1) as u8) << 4;
-                            }
+                            let fifth = t.fifth_bits(s).map(|high| &high[g % 4]);
+                            let code = nibble_code(t.group(g), fifth, r, j);
                             sub += i32::from(code) * i32::from(y[8 * g + j]);
                         }
                     }

@@ -5,7 +5,7 @@
 
 use super::{Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
-use crate::cpu::layout::q8_0;
+use crate::cpu::layout::{q8_0, u16_at};
 use crate::DType;
 
 /// Eight 32-value blocks of sixteen Q8_0 rows.
@@ -26,7 +26,7 @@ impl Tile for TileQ8_0 {
     fn pack_into(tile: &mut TileQ8_0, blocks: [&[u8]; TILE_ROWS]) {
         for (r, raw) in blocks.into_iter().enumerate() {
             for (s, blk) in raw.chunks_exact(q8_0::BYTES).enumerate() {
-                tile.d[s][r] = u16::from_le_bytes([blk[0], blk[1]]);
+                tile.d[s][r] = u16_at(blk, 0);
                 let qs: [u32; 8] = super::words(&blk[q8_0::QS..]);
                 for (i, q) in qs.into_iter().enumerate() {
                     tile.codes[8 * s + i][r] = (q ^ 0x8080_8080).to_le_bytes();
