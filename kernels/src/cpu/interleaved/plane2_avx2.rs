@@ -2,8 +2,9 @@
 //! per sub-block and half, four registers of byte codes out of the plane (Q3_K's third
 //! bits spread from its masks), four `maddubs` added in i16 (codes ≤ 7: ≤ 4 · 1778), and
 //! one `vpmaddwd` that applies the sub-block scale in both i16 halves of each lane. Q3_K's
-//! `−4` is one more `vpmaddwd` of the scales against `−4 · Σy`; Q2_K's mins one per two
-//! sub-blocks, their mins as an i16 pair against the activation's two per-16 sums.
+//! `−4` rides in the same `vpmaddwd` (`−4 · Σy` added to one i16 of each pair first);
+//! Q2_K's mins take one per two sub-blocks, their mins as an i16 pair against the
+//! activation's two per-16 sums.
 
 use super::avx2::{join, load8, mask_bytes, pair_scales, prefetch_ahead};
 use super::plane2::{TileQ2K, TileQ3K};
@@ -157,12 +158,12 @@ pub fn dot_q3_k<const R: usize>(
                             i32::from(*sums[i].add(16 * b + s)),
                         )
                     };
-                    // −4·Σy (|·| ≤ 8128) in the low i16 of each lane, against (sc, sc).
+                    // −4·Σy (|·| ≤ 8128) added to the low i16 of each lane's pair (≤ 7112 +
+                    // 8128, still exact in i16), so the one `vpmaddwd` by (sc, sc) applies
+                    // the scale to the bias too.
                     let bias = _mm256_set1_epi32(i32::from((-4 * bsum) as u16));
-                    isum[i] = _mm256_add_epi32(
-                        isum[i],
-                        _mm256_add_epi32(_mm256_madd_epi16(p, sc), _mm256_madd_epi16(bias, sc)),
-                    );
+                    let p = _mm256_add_epi16(p, bias);
+                    isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(p, sc));
                 }
             }
             // SAFETY: `d` is 16 f32; `8h + 8 ≤ 16`.
