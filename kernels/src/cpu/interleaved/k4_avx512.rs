@@ -4,7 +4,7 @@
 //! Per group of eight values: one 64-byte load (sixteen rows × four code bytes), the low and
 //! high nibbles split with three logic ops, Q5_K's fifth bits added to each half with one
 //! byte add under a mask read from the tile, and per activation row two `vpdpbusd` against
-//! four activation bytes broadcast to every lane; up to four activation rows share each
+//! four activation bytes broadcast to every lane; up to eight activation rows share each
 //! unpacked group. A sub-block's i32 sums are scaled by the rows' 6-bit scales with one
 //! `vpmulld` (exact: |sum| ≤ 32·31·127, × 63 × 8 < 2³¹), the mins' term with one
 //! `vpdpwssd` of (min, min) pairs against the activation's two per-16 sums, and the block

@@ -5,10 +5,11 @@
 //! high nibbles split with three logic ops, the fifth bits (Q5_0, Q5_1) added to each half
 //! with one byte add under a mask read from the tile, and per activation row two `vpdpbusd`
 //! against four activation values each, broadcast to every lane; up to four activation rows
-//! share each unpacked group. A block's i32 sum starts at `BIAS · Σ y` (Q4_0 `−8`, Q5_0
-//! `−16`), so after four groups it is the exact signed dot, folded into the f32
-//! accumulators with one multiply of the rows' scales by the activation's and one FMA; a
-//! min (Q4_1, Q5_1) adds one more FMA of the rows' `m` by the activation's scaled sum.
+//! (eight for Q5_0/Q5_1, see `Tile::AVX512_GROUP`) share each unpacked group. A block's
+//! i32 sum starts at `BIAS · Σ y` (Q4_0 `−8`, Q5_0 `−16`), so after four groups it is the
+//! exact signed dot, folded into the f32 accumulators with one multiply of the rows' scales
+//! by the activation's and one FMA; a min (Q4_1, Q5_1) adds one more FMA of the rows' `m`
+//! by the activation's scaled sum.
 
 use super::nibble32::{Nibble32Tile, NibbleGroup};
 use super::{prefetch_lines, TILE_ROWS};

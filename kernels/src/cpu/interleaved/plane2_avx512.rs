@@ -3,13 +3,15 @@
 //! Per 16-value sub-block: one load of the plane, four registers of byte codes out of it
 //! (a shift and a mask each; Q3_K adds its third bits with one masked byte add per
 //! register), then per activation row four `vpdpbusd` against broadcast activation bytes
-//! in two chains, and the sub-block's scales applied in i32 with one `vpmulld`. Q3_K's
-//! `−4` starts each sub-block's chain as `−4 · Σ y` (exact: 16 sub-blocks × 32 ×
-//! (16 × 7 × 127 + 4 × 2032) < 2³¹); Q2_K's mins take one `vpdpwssd` per two sub-blocks,
-//! their mins as an i16 pair against the activation's two per-16 sums. The block is folded into the f32 accumulators
-//! once (Q2_K twice: scales and mins).
+//! in two chains, and the sub-block's scales applied in i32 with one `vpmulld`; up to eight
+//! activation rows share each unpacked sub-block. Q3_K's `−4` takes one `vpdpwssd` per two
+//! sub-blocks, the rows' (−4·scale) i16 pairs against the activation's two per-16 sums
+//! (exact: 16 sub-blocks × 32 × (16 × 7 × 128 + 4 × 2048) < 2³¹); Q2_K's mins the same,
+//! their mins as an i16 pair. The block is folded into the f32 accumulators once (Q2_K
+//! twice: scales and mins).
 
 use super::plane2::{TileQ2K, TileQ3K};
+use super::q6_k_avx512::scaled_pairs;
 use super::{prefetch_lines, Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
 use crate::cpu::packed::avx512::dpwssd;
@@ -31,23 +33,32 @@ fn plane_codes(plane: *const u8) -> [__m512i; 4] {
     }
 }
 
-/// Per activation row, `start + Σ codes[f] · y[4f..4f + 4]` in two chains (`y` at the
-/// sub-block's first quant).
+/// Per activation row, `Σ codes[f] · y[4f..4f + 4]` in one chain (`y` at the sub-block's
+/// first quant): with codes ≤ 7, at most 16 · 7 · 128 = 14336 in magnitude, so it is also
+/// the lane's low i16 (see [`scale_in`]).
 ///
 /// # Safety
 /// AVX-512 VNNI, and `y..y + 16` readable.
 #[inline(always)]
-unsafe fn sub_block_dot(start: __m512i, codes: &[__m512i; 4], y: *const i8) -> __m512i {
+unsafe fn sub_block_dot(codes: &[__m512i; 4], y: *const i8) -> __m512i {
     // SAFETY: the caller's contract.
     unsafe {
         let y = y.cast::<i32>();
-        let at = |f: usize| _mm512_set1_epi32(y.add(f).read_unaligned());
-        let mut c0 = _mm512_dpbusd_epi32(start, codes[0], at(0));
-        let mut c1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), codes[1], at(1));
-        c0 = _mm512_dpbusd_epi32(c0, codes[2], at(2));
-        c1 = _mm512_dpbusd_epi32(c1, codes[3], at(3));
-        _mm512_add_epi32(c0, c1)
+        let mut dot = _mm512_setzero_si512();
+        for (f, &c) in codes.iter().enumerate() {
+            dot = _mm512_dpbusd_epi32(dot, c, _mm512_set1_epi32(y.add(f).read_unaligned()));
+        }
+        dot
     }
+}
+
+/// `total + dot · scale` per lane for a sub-block dot that fits i16 and `scale` in the low
+/// i16 of its lane with 0 above: one `vpdpwssd` (the lane's high i16, the dot's sign
+/// bits, meets the 0), where `vpmulld` and an add took two slower ops.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
+fn scale_in(total: __m512i, dot: __m512i, scale: __m512i) -> __m512i {
+    dpwssd(total, dot, scale)
 }
 
 /// `out[i][r] = Σ_b W[r]·x_i` over the blocks of `tile` for the `R` activation rows `acts`.
@@ -83,14 +94,8 @@ pub fn dot_q2_k<const R: usize>(
                 for i in 0..R {
                     // SAFETY: every row has `256 · tile.len()` quants (asserted), so quants
                     // `256b + 16s ..+ 16` exist.
-                    let sub = unsafe {
-                        sub_block_dot(
-                            _mm512_setzero_si512(),
-                            &codes,
-                            quants[i].add(256 * b + 16 * s),
-                        )
-                    };
-                    isum[i] = _mm512_add_epi32(isum[i], _mm512_mullo_epi32(sub, sc));
+                    let sub = unsafe { sub_block_dot(&codes, quants[i].add(256 * b + 16 * s)) };
+                    isum[i] = scale_in(isum[i], sub, sc);
                 }
             }
             let mins = _mm512_or_si512(mins[0], _mm512_slli_epi32::<16>(mins[1]));
@@ -152,14 +157,21 @@ pub fn dot_q3_k<const R: usize>(
             }
             // SAFETY: each `scales[s]` row is 16 bytes.
             let sc = unsafe { _mm512_cvtepi8_epi32(_mm_loadu_si128(t.scales[s].as_ptr().cast())) };
+            // The signed scale in the low i16 of each lane, 0 above (see `scale_in`).
+            let sc = _mm512_and_si512(sc, _mm512_set1_epi32(0xFFFF));
+            // Every other sub-block: the `−4` of this one and the next, one `vpdpwssd` per
+            // activation row (as Q6_K's `−32`).
+            let bias_pairs = (s % 2 == 0).then(|| scaled_pairs(&t.scales[s..s + 2], -4));
             for i in 0..R {
-                // SAFETY: as in `dot_q2_k`.
-                let sub = unsafe {
-                    let bsum = i32::from(*sums[i].add(16 * b + s));
+                // SAFETY: as in `dot_q2_k`; sums `16b + s`, `16b + s + 1` (even `s`) exist.
+                unsafe {
                     let y = quants[i].add(256 * b + 16 * s);
-                    sub_block_dot(_mm512_set1_epi32(-4 * bsum), &codes, y)
-                };
-                total[i] = _mm512_add_epi32(total[i], _mm512_mullo_epi32(sub, sc));
+                    total[i] = scale_in(total[i], sub_block_dot(&codes, y), sc);
+                    if let Some(pairs) = bias_pairs {
+                        let sum_pair = sums[i].add(16 * b + s).cast::<i32>().read_unaligned();
+                        total[i] = dpwssd(total[i], pairs, _mm512_set1_epi32(sum_pair));
+                    }
+                }
             }
         }
         // SAFETY: `d` is 16 f32.

@@ -2,15 +2,39 @@
 //!
 //! Per sub-block of sixteen values: one load of the high-bit plane and two of nibble
 //! pairs; each code byte is its nibble OR-ed with two high bits moved to bits 4–5 (shift
-//! and mask), then per activation row four `vpdpbusd` against broadcast activation bytes.
-//! The codes are unsigned (0..64); the `−32` is taken back once per sub-block through the
-//! activation's per-16 sums, in i32 (|Σ| < 2³¹: 16 sub-blocks × 16 × 63 × 127 × 128 plus
-//! 32 × the sums' term), so the block needs one convert and one FMA per activation row.
+//! and mask), then per activation row four `vpdpbusd` against broadcast activation bytes
+//! in one chain, scaled by the rows' scales with one `vpmulld`; up to eight activation rows
+//! share each unpacked sub-block. The codes are unsigned (0..64); the `−32` is taken back
+//! per two sub-blocks with one `vpdpwssd` of the rows' (−32·scale) pairs against the
+//! activation's two per-16 sums, in i32 (|Σ| < 2³¹: 16 sub-blocks × 128 × (16 × 63 × 128 +
+//! 32 × 2048)), so the block needs one convert and one FMA per activation row.
 
 use super::q6_k::TileQ6K;
 use super::{prefetch_lines, Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
+use crate::cpu::packed::avx512::dpwssd;
 use std::arch::x86_64::*;
+
+/// Two sub-blocks' signed scales of each row (`two[0]`, `two[1]`) times `factor`, as one
+/// i16 pair per row's lane: what a `vpdpwssd` against an activation's two adjacent per-16
+/// sums needs to add both sub-blocks' bias terms at once (also Q3_K's kernel's).
+///
+/// # Panics
+/// If `two` is not two rows.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw")]
+pub(super) fn scaled_pairs(two: &[[i8; TILE_ROWS]], factor: i16) -> __m512i {
+    assert_eq!(two.len(), 2, "two rows of scales");
+    // i16 lane `2r` takes row `r` of the first scale row, `2r + 1` row `r` of the second.
+    let order = _mm512_set_epi16(
+        31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4,
+        19, 3, 18, 2, 17, 1, 16, 0,
+    );
+    // SAFETY: the two rows are 32 adjacent bytes (checked above).
+    let both = unsafe { _mm256_loadu_si256(two.as_ptr().cast()) };
+    let pairs = _mm512_permutexvar_epi16(order, _mm512_cvtepi8_epi16(both));
+    _mm512_mullo_epi16(pairs, _mm512_set1_epi16(factor))
+}
 
 /// `out[i][r] = Σ_b W[r]·x_i` over the blocks of `tile` for the `R` activation rows `acts`.
 ///
@@ -55,36 +79,32 @@ pub fn dot_tile<const R: usize>(
             ];
             // SAFETY: each `scales[s]` row is 16 bytes.
             let sc = unsafe { _mm512_cvtepi8_epi32(_mm_loadu_si128(t.scales[s].as_ptr().cast())) };
+            // Every other sub-block: the `−32` bias of this one and the next through one
+            // `vpdpwssd` per activation row, of the rows' (−32·scale, −32·scale′) i16 pairs
+            // against the activation's two per-16 sums (was a scalar multiply and a
+            // broadcast from a general register per sub-block and row).
+            let bias_pairs = (s % 2 == 0).then(|| scaled_pairs(&t.scales[s..s + 2], -32));
             for i in 0..R {
                 // SAFETY: every row has `256 · tile.len()` quants and one sum per 16 of
-                // them (asserted), so bytes `256b + 16s .. 256b + 16s + 16` and sum
-                // `16b + s` are in range.
+                // them (asserted), so bytes `256b + 16s .. 256b + 16s + 16` and sums
+                // `16b + s`, `16b + s + 1` (for even `s`) are in range.
                 unsafe {
-                    // Σ sc·(code − 32)·y = sc·(Σ code·y − 32·Σ y): the chain starts at the
-                    // bias term.
-                    let bsum = i32::from(*sums[i].add(16 * b + s));
-                    let mut sub0 = _mm512_set1_epi32(-32 * bsum);
-                    let mut sub1 = _mm512_setzero_si512();
+                    // One chain per row and sub-block: the rows' chains (up to eight) and
+                    // the next sub-block's keep `vpdpbusd` busy without a second one.
                     let y = quants[i].add(256 * b + 16 * s).cast::<i32>();
-                    sub0 =
-                        _mm512_dpbusd_epi32(sub0, codes[0], _mm512_set1_epi32(y.read_unaligned()));
-                    sub1 = _mm512_dpbusd_epi32(
-                        sub1,
-                        codes[1],
-                        _mm512_set1_epi32(y.add(1).read_unaligned()),
-                    );
-                    sub0 = _mm512_dpbusd_epi32(
-                        sub0,
-                        codes[2],
-                        _mm512_set1_epi32(y.add(2).read_unaligned()),
-                    );
-                    sub1 = _mm512_dpbusd_epi32(
-                        sub1,
-                        codes[3],
-                        _mm512_set1_epi32(y.add(3).read_unaligned()),
-                    );
-                    let sub = _mm512_add_epi32(sub0, sub1);
+                    let mut sub = _mm512_setzero_si512();
+                    for (j, &c) in codes.iter().enumerate() {
+                        sub = _mm512_dpbusd_epi32(
+                            sub,
+                            c,
+                            _mm512_set1_epi32(y.add(j).read_unaligned()),
+                        );
+                    }
                     total[i] = _mm512_add_epi32(total[i], _mm512_mullo_epi32(sub, sc));
+                    if let Some(pairs) = bias_pairs {
+                        let sum_pair = sums[i].add(16 * b + s).cast::<i32>().read_unaligned();
+                        total[i] = dpwssd(total[i], pairs, _mm512_set1_epi32(sum_pair));
+                    }
                 }
             }
         }

@@ -2,7 +2,7 @@
 //!
 //! Per group of four values: one 64-byte load (sixteen rows × four codes) and per
 //! activation row one `vpdpbusd` against the row's four values broadcast to every lane; up
-//! to four activation rows share each load. A block's i32 sum starts at `−128 · Σ y` (the
+//! to eight activation rows share each load. A block's i32 sum starts at `−128 · Σ y` (the
 //! codes' bias), so after eight groups it is the exact signed dot; it is folded into the
 //! f32 accumulators with one multiply of the rows' scales by the activation's and one FMA.
 

@@ -33,9 +33,22 @@ fn tiles_match_the_scalar_row_dots_at_every_level() {
         let packed = Interleaved::new(&matrix, SimdLevel::Avx512Vnni)
             .expect("a tiled format with whole tiles");
         assert_eq!((packed.dtype(), packed.rows()), (dtype, rows));
-        for n in [1, 3, 4, 7] {
+        // Every group size at every level (four on AVX2, up to eight on AVX-512) and a
+        // remainder after a full group of each.
+        for n in [1, 3, 4, 7, 8, 13] {
             let x = noise(n as u64, n * k);
             let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
+            // The scalar row dots (the spec), and the largest of them: the kernels fold
+            // their blocks' integer sums into f32 in another order than the spec (rounding
+            // at 1e-7 of each block's term), which a dot that cancels to a small value
+            // shows relative to itself, so the bound is relative to the outputs' scale.
+            let want: Vec<f32> = (16..48)
+                .flat_map(|r| (0..n).map(move |i| (r, i)))
+                .map(|(r, i)| {
+                    crate::cpu::dot::dot(Simd::scalar(), dtype, matrix.row(r), &acts.row(i))
+                })
+                .collect();
+            let scale = want.iter().fold(1.0f32, |m, w| m.max(w.abs()));
             for level in SimdLevel::available() {
                 let simd = Simd::new(level).expect("listed as available");
                 // Tiles 1..3: rows 16..48.
@@ -45,20 +58,12 @@ fn tiles_match_the_scalar_row_dots_at_every_level() {
                         got[(row - 16 + r) * n + i] = s;
                     }
                 });
-                for r in 16..48 {
-                    for i in 0..n {
-                        let want = crate::cpu::dot::dot(
-                            Simd::scalar(),
-                            dtype,
-                            matrix.row(r),
-                            &acts.row(i),
-                        );
-                        let g = got[(r - 16) * n + i];
-                        assert!(
-                            (g - want).abs() <= 1e-5 * want.abs().max(1.0),
-                            "{dtype} {level} n={n} row {r} act {i}: {g} vs {want}"
-                        );
-                    }
+                for (at, (&g, &want)) in got.iter().zip(&want).enumerate() {
+                    let (r, i) = (16 + at / n, at % n);
+                    assert!(
+                        (g - want).abs() <= 1e-5 * scale,
+                        "{dtype} {level} n={n} row {r} act {i}: {g} vs {want}"
+                    );
                 }
             }
         }
