@@ -121,7 +121,11 @@ pub(super) fn mask_bytes(mask: &u64, h: usize, value: i8) -> __m256i {
 /// masks where the tile has them.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn nibble_codes(group: &NibbleGroup, h: usize, fifth: Option<&[u64; 2]>) -> (__m256i, __m256i) {
+pub(super) fn nibble_codes(
+    group: &NibbleGroup,
+    h: usize,
+    fifth: Option<&[u64; 2]>,
+) -> (__m256i, __m256i) {
     let m4 = _mm256_set1_epi8(0xF);
     // SAFETY: a group is 64 bytes and `h < 2`.
     let w = unsafe { _mm256_loadu_si256(group.as_ptr().cast::<u8>().add(32 * h).cast()) };

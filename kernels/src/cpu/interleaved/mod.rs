@@ -31,10 +31,16 @@
 //! bytes from L3; the n = 1 figures are from matrices small enough to stay cached.)
 
 /// The [`Tile`] methods of a tile whose spec and kernels are its family's generics:
-/// `family_kernels!(Tile, FamilyTrait, avx512_module::kernel, avx2::kernel)` in its
-/// `impl Tile`.
+/// `family_kernels!(Tile, FamilyTrait, avx512_module::kernel, avx2::kernel,
+/// vnni256::kernel)` in its `impl Tile`.
 macro_rules! family_kernels {
-    ($tile:ty, $family:ident, $m512:ident :: $f512:ident, avx2 :: $f2:ident) => {
+    (
+        $tile:ty,
+        $family:ident,
+        $m512:ident :: $f512:ident,
+        avx2 :: $f2:ident,
+        vnni256 :: $fv:ident
+    ) => {
         fn dot_scalar(tiles: &[$tile], a: &ActivationRow) -> [f32; TILE_ROWS] {
             <$tile as $family>::spec(tiles, a)
         }
@@ -55,6 +61,14 @@ macro_rules! family_kernels {
         ) -> [[f32; TILE_ROWS]; R] {
             // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
             unsafe { super::avx2::$f2::<$tile, R>(tiles, acts) }
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        unsafe fn dot_vnni256<const R: usize>(
+            tiles: &[$tile],
+            acts: [&ActivationRow; R],
+        ) -> [[f32; TILE_ROWS]; R] {
+            super::vnni256::dispatch!($fv, tiles, acts)
         }
     };
 }

@@ -172,7 +172,8 @@ impl Tile for TileQ4_1 {
         TileQ4_1,
         Nibble32Tile,
         nibble32_avx512::dot_tile,
-        avx2::dot_nibble32
+        avx2::dot_nibble32,
+        vnni256::dot_nibble32
     );
 }
 
@@ -213,7 +214,8 @@ impl Tile for TileQ5_0 {
         TileQ5_0,
         Nibble32Tile,
         nibble32_avx512::dot_tile,
-        avx2::dot_nibble32
+        avx2::dot_nibble32,
+        vnni256::dot_nibble32
     );
 }
 
@@ -255,7 +257,8 @@ impl Tile for TileQ5_1 {
         TileQ5_1,
         Nibble32Tile,
         nibble32_avx512::dot_tile,
-        avx2::dot_nibble32
+        avx2::dot_nibble32,
+        vnni256::dot_nibble32
     );
 }
 

@@ -122,6 +122,14 @@ impl Tile for TileQ2K {
         // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
         unsafe { super::plane2_avx2::dot_q2_k::<R>(tiles, acts) }
     }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn dot_vnni256<const R: usize>(
+        tiles: &[TileQ2K],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        super::vnni256::dispatch!(dot_q2_k, tiles, acts)
+    }
 }
 
 /// `Σ code · y` over one row's sixteen values of a sub-block: `plane` its four plane bytes,
@@ -202,5 +210,13 @@ impl Tile for TileQ3K {
     ) -> [[f32; TILE_ROWS]; R] {
         // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
         unsafe { super::plane2_avx2::dot_q3_k::<R>(tiles, acts) }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn dot_vnni256<const R: usize>(
+        tiles: &[TileQ3K],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        super::vnni256::dispatch!(dot_q3_k, tiles, acts)
     }
 }

@@ -18,7 +18,7 @@ use std::arch::x86_64::*;
 /// `plane + 32h .. + 32` must be readable.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn plane_codes(plane: *const u8, h: usize) -> [__m256i; 4] {
+pub(super) unsafe fn plane_codes(plane: *const u8, h: usize) -> [__m256i; 4] {
     // SAFETY: the caller's contract.
     let p = unsafe { _mm256_loadu_si256(plane.add(32 * h).cast()) };
     let m3 = _mm256_set1_epi8(3);

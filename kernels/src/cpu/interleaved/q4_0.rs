@@ -38,16 +38,9 @@ impl Tile for TileQ4_0 {
         TileQ4_0,
         Nibble32Tile,
         nibble32_avx512::dot_tile,
-        avx2::dot_nibble32
+        avx2::dot_nibble32,
+        vnni256::dot_nibble32
     );
-
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn dot_vnni256<const R: usize>(
-        tiles: &[TileQ4_0],
-        acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        super::vnni256::dispatch!(dot_q4_0, tiles, acts)
-    }
 }
 
 impl Nibble32Tile for TileQ4_0 {

@@ -130,13 +130,11 @@ impl Tile for TileQ4K {
         }
     }
 
-    super::family_kernels!(TileQ4K, K4Tile, k4_avx512::dot_tile, avx2::dot_k4);
-
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn dot_vnni256<const R: usize>(
-        tiles: &[TileQ4K],
-        acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        super::vnni256::dispatch!(dot_q4_k, tiles, acts)
-    }
+    super::family_kernels!(
+        TileQ4K,
+        K4Tile,
+        k4_avx512::dot_tile,
+        avx2::dot_k4,
+        vnni256::dot_k4
+    );
 }

@@ -60,7 +60,13 @@ impl Tile for TileQ5K {
         }
     }
 
-    super::family_kernels!(TileQ5K, K4Tile, k4_avx512::dot_tile, avx2::dot_k4);
+    super::family_kernels!(
+        TileQ5K,
+        K4Tile,
+        k4_avx512::dot_tile,
+        avx2::dot_k4,
+        vnni256::dot_k4
+    );
 }
 
 impl K4Tile for TileQ5K {

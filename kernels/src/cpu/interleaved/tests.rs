@@ -252,18 +252,24 @@ fn each_vnni256_encoding_matches_the_tile_spec() {
             let four: [&ActivationRow; 4] = from_fn(|i| &rows[i]);
             if evex {
                 // SAFETY: checked above that this CPU has the features.
-                let got = unsafe { super::vnni256::evex::$kernel::<4>(&tiled.tiles, four) };
+                let got = unsafe { super::vnni256::evex::$kernel(&tiled.tiles, four) };
                 close(&got, "evex");
             }
             if vex {
                 // SAFETY: checked above that this CPU has the features.
-                let got = unsafe { super::vnni256::vex::$kernel::<4>(&tiled.tiles, four) };
+                let got = unsafe { super::vnni256::vex::$kernel(&tiled.tiles, four) };
                 close(&got, "vex");
             }
         }};
     }
-    check!(TileQ4_0, dot_q4_0);
+    check!(TileQ4_0, dot_nibble32);
+    check!(TileQ4_1, dot_nibble32);
+    check!(TileQ5_0, dot_nibble32);
+    check!(TileQ5_1, dot_nibble32);
     check!(TileQ8_0, dot_q8_0);
-    check!(TileQ4K, dot_q4_k);
+    check!(TileQ4K, dot_k4);
+    check!(TileQ5K, dot_k4);
     check!(TileQ6K, dot_q6_k);
+    check!(TileQ2K, dot_q2_k);
+    check!(TileQ3K, dot_q3_k);
 }

@@ -11,9 +11,11 @@
 //! each: a CPU with AVX-512 VNNI runs the EVEX copy, which is how this level is tested on
 //! machines without AVX-VNNI. Only the encoding of one instruction differs.
 
-use super::avx2::{join, load8, prefetch_ahead, q6_k_codes};
-use super::q4_0::TileQ4_0;
-use super::q4_k::TileQ4K;
+use super::avx2::{join, load8, mask_bytes, nibble_codes, pair_scales, prefetch_ahead, q6_k_codes};
+use super::nibble32::Nibble32Tile;
+use super::plane2::{Q3Pair, TileQ2K, TileQ3K};
+use super::plane2_avx2::plane_codes;
+use super::q4_k::K4Tile;
 use super::q6_k::TileQ6K;
 use super::q8_0::TileQ8_0;
 use super::{checked_rows, RowPointers, Tile, TILE_ROWS};
@@ -64,79 +66,31 @@ unsafe fn broadcast4(p: *const i8) -> __m256i {
     unsafe { _mm256_set1_epi32(p.cast::<i32>().read_unaligned()) }
 }
 
-/// What the two 32-block formats' tiles differ in, for [`block32`]. A unit is eight values
-/// of sixteen rows; it gives two registers (half `h`'s eight rows each) of codes for
-/// values `8u..8u + 4` and `8u + 4..8u + 8`.
-trait Block32Tile: Tile {
-    /// The codes' bias: `−8` for Q4_0's nibbles, `−128` for Q8_0's `q + 128`.
-    const BIAS: i32;
-    /// Code bytes of one unit (whole lines).
-    const UNIT_BYTES: usize;
-    /// Block `s`'s f16 scale of each row.
-    fn d(&self) -> &[[u16; TILE_ROWS]; 8];
-    /// The first code byte.
-    fn codes(&self) -> *const u8;
-    /// The unit's two code registers from half `h`'s bytes at `at`.
-    ///
-    /// # Safety
-    /// AVX2, and `at..at + UNIT_BYTES - 32` readable.
-    unsafe fn unit(at: *const u8) -> (__m256i, __m256i);
-}
-
-impl Block32Tile for TileQ4_0 {
-    const BIAS: i32 = -8;
-    const UNIT_BYTES: usize = 64;
-    fn d(&self) -> &[[u16; TILE_ROWS]; 8] {
-        &self.d
-    }
-    fn codes(&self) -> *const u8 {
-        self.codes.as_ptr().cast()
-    }
-    /// One line: low nibbles, then high.
-    #[inline(always)]
-    unsafe fn unit(at: *const u8) -> (__m256i, __m256i) {
-        // SAFETY: the caller's contract.
-        unsafe {
-            let (w, m4) = (_mm256_loadu_si256(at.cast()), _mm256_set1_epi8(0xF));
-            (
-                _mm256_and_si256(w, m4),
-                _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4),
-            )
-        }
+/// A unit of a Q8_0 tile (eight values of sixteen rows, two lines) as two registers of
+/// half `h`'s eight rows: values `8u..8u + 4` and `8u + 4..8u + 8`, codes `q + 128`.
+///
+/// # Safety
+/// AVX2, and `at..at + 32`, `at + 64..at + 96` readable.
+#[inline(always)]
+unsafe fn q8_0_unit(at: *const u8) -> (__m256i, __m256i) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        (
+            _mm256_loadu_si256(at.cast()),
+            _mm256_loadu_si256(at.add(64).cast()),
+        )
     }
 }
 
-impl Block32Tile for TileQ8_0 {
-    const BIAS: i32 = -128;
-    const UNIT_BYTES: usize = 128;
-    fn d(&self) -> &[[u16; TILE_ROWS]; 8] {
-        &self.d
-    }
-    fn codes(&self) -> *const u8 {
-        self.codes.as_ptr().cast()
-    }
-    /// Two lines of four codes per row each.
-    #[inline(always)]
-    unsafe fn unit(at: *const u8) -> (__m256i, __m256i) {
-        // SAFETY: the caller's contract.
-        unsafe {
-            (
-                _mm256_loadu_si256(at.cast()),
-                _mm256_loadu_si256(at.add(64).cast()),
-            )
-        }
-    }
-}
-
-/// Q4_0 and Q8_0: per half and block, two chains per activation row (a unit's first and
-/// second four values), the first starting at the codes' bias times `Σy`; the block's
-/// scales fold the sum into the f32 accumulators.
+/// Q8_0: per half and block, two chains per activation row (a unit's first and second
+/// four values), the first starting at the codes' bias `−128 · Σy`; the block's scales
+/// fold the sum into the f32 accumulators.
 ///
 /// # Safety
 /// AVX2, FMA, F16C and `E`'s feature.
 #[inline(always)]
-unsafe fn block32<E: Dpbusd, T: Block32Tile, const R: usize>(
-    tile: &[T],
+unsafe fn q8_0<E: Dpbusd, const R: usize>(
+    tile: &[TileQ8_0],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
     let RowPointers {
@@ -145,32 +99,33 @@ unsafe fn block32<E: Dpbusd, T: Block32Tile, const R: usize>(
         scales,
     } = checked_rows(tile.len(), &acts);
     // SAFETY: the caller's features; every read is in range: rows have `256 · tile.len()`
-    // quants and a sum and scale per 32 (checked above); a tile's 32 units of `UNIT_BYTES`
+    // quants and a sum and scale per 32 (checked above); a tile's 32 units of 128 bytes
     // are its codes (`u < 32`, `h < 2`, `s < 8`).
     unsafe {
         let mut acc = [[_mm256_setzero_ps(); R]; 2];
         for (b, t) in tile.iter().enumerate() {
             for (h, acc) in acc.iter_mut().enumerate() {
-                prefetch_ahead((t as *const T).cast(), T::HEADER_LINES, h);
-                let codes = t.codes().add(32 * h);
+                prefetch_ahead((t as *const TileQ8_0).cast(), TileQ8_0::HEADER_LINES, h);
+                let first_code = t.codes.as_ptr().cast::<u8>();
+                let codes = first_code.add(32 * h);
                 for s in 0..8 {
                     let blk = 8 * b + s;
                     let mut first = [_mm256_setzero_si256(); R];
                     let mut second = [_mm256_setzero_si256(); R];
                     for i in 0..R {
-                        first[i] = _mm256_set1_epi32(T::BIAS * i32::from(*sums[i].add(blk)));
+                        first[i] = _mm256_set1_epi32(-128 * i32::from(*sums[i].add(blk)));
                     }
                     for u in 4 * s..4 * s + 4 {
-                        let at = T::UNIT_BYTES * u;
-                        prefetch_ahead(t.codes().wrapping_add(at), T::UNIT_BYTES / 64, h);
-                        let (w0, w1) = T::unit(codes.add(at));
+                        let at = 128 * u;
+                        prefetch_ahead(first_code.wrapping_add(at), 2, h);
+                        let (w0, w1) = q8_0_unit(codes.add(at));
                         for i in 0..R {
                             let y = quants[i].add(256 * b + 8 * u);
                             first[i] = E::dpbusd(first[i], w0, broadcast4(y));
                             second[i] = E::dpbusd(second[i], w1, broadcast4(y.add(4)));
                         }
                     }
-                    let d = _mm256_cvtph_ps(_mm_loadu_si128(t.d()[s].as_ptr().add(8 * h).cast()));
+                    let d = _mm256_cvtph_ps(_mm_loadu_si128(t.d[s].as_ptr().add(8 * h).cast()));
                     for i in 0..R {
                         let sum = _mm256_cvtepi32_ps(_mm256_add_epi32(first[i], second[i]));
                         let scale = _mm256_mul_ps(d, _mm256_set1_ps(*scales[i].add(blk)));
@@ -183,15 +138,85 @@ unsafe fn block32<E: Dpbusd, T: Block32Tile, const R: usize>(
     }
 }
 
-/// Q4_K: per sub-block two chains per activation row; their sum (up to 32·15·127, past
-/// i16, so no `vpmaddwd`) is scaled by the rows' 6-bit scales with one `vpmulld`, as on
-/// AVX-512, and the mins' term likewise.
+/// The 4-bit 32-block tiles (Q4_0, Q4_1, Q5_0, Q5_1; see [`Nibble32Tile`]): per half and
+/// block two chains per activation row (a group's low and high nibbles' values, fifth bits
+/// spread from the masks as on AVX2), the first starting at `BIAS · Σy`; the block's
+/// scales (and min) fold the sum into the f32 accumulators.
 ///
 /// # Safety
 /// AVX2, FMA, F16C and `E`'s feature.
 #[inline(always)]
-unsafe fn q4_k<E: Dpbusd, const R: usize>(
-    tile: &[TileQ4K],
+unsafe fn nibble32<E: Dpbusd, T: Nibble32Tile, const R: usize>(
+    tile: &[T],
+    acts: [&ActivationRow; R],
+) -> [[f32; TILE_ROWS]; R] {
+    let RowPointers {
+        quants,
+        sums,
+        scales,
+    } = checked_rows(tile.len(), &acts);
+    // SAFETY: the caller's features; every read is in range: rows have `256 · tile.len()`
+    // quants and a sum and scale per 32 (checked above); each row of `d` / `m` is 16 f16
+    // (`8h + 8 ≤ 16`), `g < 32`, `s < 8`.
+    unsafe {
+        let mut acc = [[_mm256_setzero_ps(); R]; 2];
+        for (b, t) in tile.iter().enumerate() {
+            for (h, acc) in acc.iter_mut().enumerate() {
+                prefetch_ahead((t as *const T).cast(), T::HEADER_LINES, h);
+                for s in 0..8 {
+                    let blk = 8 * b + s;
+                    let high = t.fifth_bits(s);
+                    if let Some(masks) = high {
+                        prefetch_ahead(masks.as_ptr().cast(), 1, h);
+                    }
+                    let mut first = [_mm256_setzero_si256(); R];
+                    let mut second = [_mm256_setzero_si256(); R];
+                    for i in 0..R {
+                        first[i] = _mm256_set1_epi32(T::BIAS * i32::from(*sums[i].add(blk)));
+                    }
+                    for u in 0..4 {
+                        let g = 4 * s + u;
+                        let group = t.group(g);
+                        prefetch_ahead(group.as_ptr().cast(), 1, h);
+                        let (lo, hi) = nibble_codes(group, h, high.map(|masks| &masks[u]));
+                        for i in 0..R {
+                            let y = quants[i].add(256 * b + 8 * g);
+                            first[i] = E::dpbusd(first[i], lo, broadcast4(y));
+                            second[i] = E::dpbusd(second[i], hi, broadcast4(y.add(4)));
+                        }
+                    }
+                    let d = _mm256_cvtph_ps(_mm_loadu_si128(t.d()[s].as_ptr().add(8 * h).cast()));
+                    let m = t
+                        .m()
+                        .map(|m| _mm256_cvtph_ps(_mm_loadu_si128(m[s].as_ptr().add(8 * h).cast())));
+                    for i in 0..R {
+                        let da = *scales[i].add(blk);
+                        let sum = _mm256_cvtepi32_ps(_mm256_add_epi32(first[i], second[i]));
+                        let scale = _mm256_mul_ps(d, _mm256_set1_ps(da));
+                        acc[i] = _mm256_fmadd_ps(sum, scale, acc[i]);
+                        if let Some(m) = m {
+                            let sy = da * f32::from(*sums[i].add(blk));
+                            acc[i] = _mm256_fmadd_ps(m, _mm256_set1_ps(sy), acc[i]);
+                        }
+                    }
+                }
+            }
+        }
+        join(acc)
+    }
+}
+
+/// The Q4_K and Q5_K tiles ([`K4Tile`]): per sub-block two chains per activation row (low
+/// and high nibbles' values, Q5_K's fifth bits spread from its masks as on AVX2); their
+/// sum (up to 32·31·128, past i16, so no `vpmaddwd`) is scaled by the rows' 6-bit scales
+/// with one `vpmulld`, as on AVX-512; the mins' term is one `vpmaddwd` of (min, min) pairs
+/// against the activation's two per-16 sums.
+///
+/// # Safety
+/// AVX2, FMA, F16C and `E`'s feature.
+#[inline(always)]
+unsafe fn k4<E: Dpbusd, T: K4Tile, const R: usize>(
+    tile: &[T],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
     let RowPointers {
@@ -203,43 +228,46 @@ unsafe fn q4_k<E: Dpbusd, const R: usize>(
     // row and `d` / `dmin` hold 16 entries (`8h + 8 ≤ 16`), rows have `256 · tile.len()`
     // quants and 16 sums per tile (checked above), `g < 32`, `s < 8`.
     unsafe {
-        let m4 = _mm256_set1_epi8(0xF);
         let mut acc = [[_mm256_setzero_ps(); R]; 2];
         for (b, t) in tile.iter().enumerate() {
             for (h, acc) in acc.iter_mut().enumerate() {
-                prefetch_ahead((t as *const TileQ4K).cast(), TileQ4K::HEADER_LINES, h);
-                let codes = t.codes.as_ptr().cast::<u8>().add(32 * h);
+                prefetch_ahead((t as *const T).cast(), T::HEADER_LINES, h);
                 let mut isum = [_mm256_setzero_si256(); R];
                 let mut imin = [_mm256_setzero_si256(); R];
                 for s in 0..8 {
+                    let high = t.fifth_bits(s);
+                    if let Some(masks) = high {
+                        prefetch_ahead(masks.as_ptr().cast(), 1, h);
+                    }
                     let mut sub_lo = [_mm256_setzero_si256(); R];
                     let mut sub_hi = [_mm256_setzero_si256(); R];
-                    for g in 4 * s..4 * s + 4 {
-                        prefetch_ahead(t.codes.as_ptr().cast::<u8>().wrapping_add(64 * g), 1, h);
-                        let w = _mm256_loadu_si256(codes.add(64 * g).cast());
-                        let lo = _mm256_and_si256(w, m4);
-                        let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(w), m4);
+                    for u in 0..4 {
+                        let g = 4 * s + u;
+                        let group = t.group(g);
+                        prefetch_ahead(group.as_ptr().cast(), 1, h);
+                        let (lo, hi) = nibble_codes(group, h, high.map(|masks| &masks[u]));
                         for i in 0..R {
                             let y = quants[i].add(256 * b + 8 * g);
                             sub_lo[i] = E::dpbusd(sub_lo[i], lo, broadcast4(y));
                             sub_hi[i] = E::dpbusd(sub_hi[i], hi, broadcast4(y.add(4)));
                         }
                     }
-                    let sc = _mm256_cvtepu8_epi32(load8(t.scales[s].as_ptr().add(8 * h)));
-                    let mn = _mm256_cvtepu8_epi32(load8(t.mins[s].as_ptr().add(8 * h)));
+                    let sc = _mm256_cvtepu8_epi32(load8(t.scales()[s].as_ptr().add(8 * h)));
+                    let mn =
+                        pair_scales(_mm256_cvtepu8_epi32(load8(t.mins()[s].as_ptr().add(8 * h))));
                     for i in 0..R {
                         let sub = _mm256_add_epi32(sub_lo[i], sub_hi[i]);
                         isum[i] = _mm256_add_epi32(isum[i], _mm256_mullo_epi32(sub, sc));
-                        let bs = sums[i].add(16 * b + 2 * s);
-                        let bsum = i32::from(*bs) + i32::from(*bs.add(1));
+                        // The sub-block's two per-16 sums as one i16 pair against (min, min).
+                        let pair = sums[i].add(16 * b + 2 * s).cast::<i32>().read_unaligned();
                         imin[i] = _mm256_add_epi32(
                             imin[i],
-                            _mm256_mullo_epi32(mn, _mm256_set1_epi32(bsum)),
+                            _mm256_madd_epi16(mn, _mm256_set1_epi32(pair)),
                         );
                     }
                 }
-                let d = _mm256_loadu_ps(t.d.as_ptr().add(8 * h));
-                let dmin = _mm256_loadu_ps(t.dmin.as_ptr().add(8 * h));
+                let d = _mm256_loadu_ps(t.d().as_ptr().add(8 * h));
+                let dmin = _mm256_loadu_ps(t.dmin().as_ptr().add(8 * h));
                 for i in 0..R {
                     let da = _mm256_set1_ps(*scales[i].add(b));
                     let (dot, min) = (_mm256_cvtepi32_ps(isum[i]), _mm256_cvtepi32_ps(imin[i]));
@@ -309,7 +337,146 @@ unsafe fn q6_k<E: Dpbusd, const R: usize>(
     }
 }
 
-/// The four kernels compiled for one encoding: each entry enables the features its
+/// A Q2_K/Q3_K sub-block's dot per activation row: `start + Σ codes[f] · y[4f..4f + 4]`
+/// in one chain (`y` at the sub-block's first quant). With codes ≤ 7 and a start of at
+/// most 4 · 2048 in magnitude it stays within 16 · 7 · 128 + 8192 < 2¹⁵, so it is also its
+/// lane's low i16, which one `vpmaddwd` by a scale in the low i16 (0 above) multiplies
+/// (the high i16, the sign bits, meets the 0): cheaper than `vpmulld`.
+///
+/// # Safety
+/// AVX2, `E`'s feature, and `y..y + 16` readable.
+#[inline(always)]
+unsafe fn plane2_dot<E: Dpbusd>(start: __m256i, codes: &[__m256i; 4], y: *const i8) -> __m256i {
+    let mut dot = start;
+    for (f, &c) in codes.iter().enumerate() {
+        // SAFETY: the caller's contract.
+        dot = unsafe { E::dpbusd(dot, c, broadcast4(y.add(4 * f))) };
+    }
+    dot
+}
+
+/// Q2_K: per half and sub-block one chain per activation row, scaled by the 4-bit scale
+/// with one `vpmaddwd`; the mins' term is one `vpmaddwd` per two sub-blocks, their mins
+/// as an i16 pair against the activation's two per-16 sums.
+///
+/// # Safety
+/// AVX2, FMA, F16C and `E`'s feature.
+#[inline(always)]
+unsafe fn q2_k<E: Dpbusd, const R: usize>(
+    tile: &[TileQ2K],
+    acts: [&ActivationRow; R],
+) -> [[f32; TILE_ROWS]; R] {
+    let RowPointers {
+        quants,
+        sums,
+        scales,
+    } = checked_rows(tile.len(), &acts);
+    // SAFETY: the caller's features; every read is in range: a plane is 64 bytes, a
+    // `scales[s]` row 16 and `d` / `dmin` 16 f16 (`8h + 8 ≤ 16`); rows have
+    // `256 · tile.len()` quants and 16 sums per tile (checked above), `s < 16`.
+    unsafe {
+        let m4 = _mm256_set1_epi32(0xF);
+        let mut acc = [[_mm256_setzero_ps(); R]; 2];
+        for (b, t) in tile.iter().enumerate() {
+            for (h, acc) in acc.iter_mut().enumerate() {
+                prefetch_ahead((t as *const TileQ2K).cast(), TileQ2K::HEADER_LINES, h);
+                let mut isum = [_mm256_setzero_si256(); R];
+                let mut imin = [_mm256_setzero_si256(); R];
+                for pair in 0..8 {
+                    let mut mins = [_mm256_setzero_si256(); 2];
+                    for (half, s) in [2 * pair, 2 * pair + 1].into_iter().enumerate() {
+                        let plane = t.planes[s].as_ptr().cast::<u8>();
+                        prefetch_ahead(plane, 1, h);
+                        let codes = plane_codes(plane, h);
+                        let raw = _mm256_cvtepu8_epi32(load8(t.scales[s].as_ptr().add(8 * h)));
+                        let sc = _mm256_and_si256(raw, m4);
+                        mins[half] = _mm256_srli_epi32::<4>(raw);
+                        for i in 0..R {
+                            let y = quants[i].add(256 * b + 16 * s);
+                            let dot = plane2_dot::<E>(_mm256_setzero_si256(), &codes, y);
+                            isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(dot, sc));
+                        }
+                    }
+                    let mins = _mm256_or_si256(mins[0], _mm256_slli_epi32::<16>(mins[1]));
+                    for i in 0..R {
+                        let sums = sums[i]
+                            .add(16 * b + 2 * pair)
+                            .cast::<i32>()
+                            .read_unaligned();
+                        let sums = _mm256_set1_epi32(sums);
+                        imin[i] = _mm256_add_epi32(imin[i], _mm256_madd_epi16(mins, sums));
+                    }
+                }
+                let d = _mm256_cvtph_ps(_mm_loadu_si128(t.d.as_ptr().add(8 * h).cast()));
+                let dmin = _mm256_cvtph_ps(_mm_loadu_si128(t.dmin.as_ptr().add(8 * h).cast()));
+                for i in 0..R {
+                    let da = _mm256_set1_ps(*scales[i].add(b));
+                    let (dot, min) = (_mm256_cvtepi32_ps(isum[i]), _mm256_cvtepi32_ps(imin[i]));
+                    acc[i] = _mm256_fmadd_ps(dot, _mm256_mul_ps(d, da), acc[i]);
+                    acc[i] = _mm256_fnmadd_ps(min, _mm256_mul_ps(dmin, da), acc[i]);
+                }
+            }
+        }
+        join(acc)
+    }
+}
+
+/// Q3_K: per half and sub-block one chain per activation row starting at `−4 · Σy`, scaled
+/// by the signed scale with one `vpmaddwd` (see [`plane2_dot`]).
+///
+/// # Safety
+/// AVX2, FMA, F16C and `E`'s feature.
+#[inline(always)]
+unsafe fn q3_k<E: Dpbusd, const R: usize>(
+    tile: &[TileQ3K],
+    acts: [&ActivationRow; R],
+) -> [[f32; TILE_ROWS]; R] {
+    let RowPointers {
+        quants,
+        sums,
+        scales,
+    } = checked_rows(tile.len(), &acts);
+    // SAFETY: the caller's features; every read is in range: a plane is 64 bytes, a
+    // `scales[s]` row 16 and `d` 16 f32 (`8h + 8 ≤ 16`); rows have `256 · tile.len()`
+    // quants and 16 sums per tile (checked above), `s < 16`.
+    unsafe {
+        let low_i16 = _mm256_set1_epi32(0xFFFF);
+        let mut acc = [[_mm256_setzero_ps(); R]; 2];
+        for (b, t) in tile.iter().enumerate() {
+            for (h, acc) in acc.iter_mut().enumerate() {
+                prefetch_ahead((t as *const TileQ3K).cast(), TileQ3K::HEADER_LINES, h);
+                let mut isum = [_mm256_setzero_si256(); R];
+                for s in 0..16 {
+                    let pair = &t.pairs[s / 2];
+                    if s % 2 == 0 {
+                        prefetch_ahead((pair as *const Q3Pair).cast(), 3, h);
+                    }
+                    let mut codes = plane_codes(pair.planes[s % 2].as_ptr().cast(), h);
+                    for (c, mask) in codes.iter_mut().zip(&pair.third[s % 2]) {
+                        *c = _mm256_or_si256(*c, mask_bytes(mask, h, 4));
+                    }
+                    let sc = _mm256_cvtepi8_epi32(load8(t.scales[s].as_ptr().add(8 * h).cast()));
+                    let sc = _mm256_and_si256(sc, low_i16);
+                    for i in 0..R {
+                        let bias = _mm256_set1_epi32(-4 * i32::from(*sums[i].add(16 * b + s)));
+                        let y = quants[i].add(256 * b + 16 * s);
+                        let dot = plane2_dot::<E>(bias, &codes, y);
+                        isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(dot, sc));
+                    }
+                }
+                let d = _mm256_loadu_ps(t.d.as_ptr().add(8 * h));
+                for i in 0..R {
+                    let da = _mm256_set1_ps(*scales[i].add(b));
+                    let dot = _mm256_cvtepi32_ps(isum[i]);
+                    acc[i] = _mm256_fmadd_ps(dot, _mm256_mul_ps(d, da), acc[i]);
+                }
+            }
+        }
+        join(acc)
+    }
+}
+
+/// The kernels compiled for one encoding: each entry enables the features its
 /// `#[inline(always)]` body needs, so the body is compiled with that encoding inside.
 macro_rules! encoding {
     ($module:ident, $encoding:ty, $features:literal) => {
@@ -317,14 +484,14 @@ macro_rules! encoding {
         pub mod $module {
             use super::*;
 
-            /// Q4_0 tiles.
+            /// The Q4_0-family tiles.
             #[target_feature(enable = $features)]
-            pub fn dot_q4_0<const R: usize>(
-                tile: &[TileQ4_0],
+            pub fn dot_nibble32<T: Nibble32Tile, const R: usize>(
+                tile: &[T],
                 acts: [&ActivationRow; R],
             ) -> [[f32; TILE_ROWS]; R] {
                 // SAFETY: this function's features are the body's contract.
-                unsafe { block32::<$encoding, TileQ4_0, R>(tile, acts) }
+                unsafe { nibble32::<$encoding, T, R>(tile, acts) }
             }
 
             /// Q8_0 tiles.
@@ -334,17 +501,37 @@ macro_rules! encoding {
                 acts: [&ActivationRow; R],
             ) -> [[f32; TILE_ROWS]; R] {
                 // SAFETY: this function's features are the body's contract.
-                unsafe { block32::<$encoding, TileQ8_0, R>(tile, acts) }
+                unsafe { q8_0::<$encoding, R>(tile, acts) }
             }
 
-            /// Q4_K tiles.
+            /// Q4_K and Q5_K tiles.
             #[target_feature(enable = $features)]
-            pub fn dot_q4_k<const R: usize>(
-                tile: &[TileQ4K],
+            pub fn dot_k4<T: K4Tile, const R: usize>(
+                tile: &[T],
                 acts: [&ActivationRow; R],
             ) -> [[f32; TILE_ROWS]; R] {
                 // SAFETY: this function's features are the body's contract.
-                unsafe { q4_k::<$encoding, R>(tile, acts) }
+                unsafe { k4::<$encoding, T, R>(tile, acts) }
+            }
+
+            /// Q2_K tiles.
+            #[target_feature(enable = $features)]
+            pub fn dot_q2_k<const R: usize>(
+                tile: &[TileQ2K],
+                acts: [&ActivationRow; R],
+            ) -> [[f32; TILE_ROWS]; R] {
+                // SAFETY: this function's features are the body's contract.
+                unsafe { q2_k::<$encoding, R>(tile, acts) }
+            }
+
+            /// Q3_K tiles.
+            #[target_feature(enable = $features)]
+            pub fn dot_q3_k<const R: usize>(
+                tile: &[TileQ3K],
+                acts: [&ActivationRow; R],
+            ) -> [[f32; TILE_ROWS]; R] {
+                // SAFETY: this function's features are the body's contract.
+                unsafe { q3_k::<$encoding, R>(tile, acts) }
             }
 
             /// Q6_K tiles.
