@@ -541,6 +541,22 @@ fn main() {
                 std::hint::black_box(ga.run(&q).expect("ggml runs"));
             });
         }
+        #[cfg(feature = "anchor-candle")]
+        {
+            use edgeplane::anchor::candle::CandleAttention;
+            let ca = CandleAttention::new(n_head, n_kv_head, head_dim, &kf, &vf, scale)
+                .expect("candle caches");
+            let ours = exe.run(&inputs).expect("runs")[0].to_f32().expect("f32");
+            let theirs = ca.run(&q).expect("candle runs");
+            let err = ours
+                .iter()
+                .zip(&theirs)
+                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            println!("{name}: max |edgeplane - candle| = {err:.2e}");
+            bench(&mut c, &ids[2], || {
+                std::hint::black_box(ca.run(&q).expect("candle runs"));
+            });
+        }
         rows.push(Row {
             name,
             ids,

@@ -1,7 +1,7 @@
 //! The fast backend against candle's `QMatMul`: the same ggml block bytes and activations
 //! through candle and through edgeplane. This proves the candle bench anchor computes the
 //! same product (candle reads our bytes as its own block structs) before its speed is
-//! compared. Runs only with `--features anchor-candle`.
+//! compared; likewise the attention anchor. Runs only with `--features anchor-candle`.
 //!
 //! Shapes cover candle's three CPU paths: the plain `vec_dot` loop (weight rows not a
 //! multiple of its 16-row tiles), its repacked x86 tiles (Q4_K always, Q8_0 with VNNI,
@@ -68,4 +68,69 @@ fn candle_rejects_wrong_weight_size() {
         .err()
         .expect("10 bytes are not a 32x64 Q4_0 matrix");
     assert!(err.to_string().contains("needs"), "{err}");
+}
+
+/// The decode-attention anchor (`CandleAttention`, built from candle-core ops) against the
+/// fast backend's `Attention` op on the same f16 K/V rows: the bench compares their speed
+/// only after this shows they compute the same thing (grouped-query heads in the same
+/// order, the same scale).
+#[test]
+fn candle_attention_agrees_with_fast_backend() {
+    use edgeplane::anchor::candle::CandleAttention;
+    let (n_head, n_kv_head, head_dim, kv) = (8usize, 2usize, 64usize, 100usize);
+    let width = n_kv_head * head_dim;
+    let f16s = |seed: u64| -> Vec<half::f16> {
+        noise(seed, kv * width)
+            .iter()
+            .map(|&v| half::f16::from_f32(v))
+            .collect()
+    };
+    let (k, v) = (f16s(31), f16s(32));
+    let q = noise(33, n_head * head_dim);
+    let scale = 1.0 / (head_dim as f32).sqrt();
+
+    let backend = Fast::new(FastSettings::default()).unwrap();
+    let mut g = Graph::new();
+    let qi = g
+        .input("q", TensorDesc::new(DType::F32, [1, n_head * head_dim]))
+        .unwrap();
+    let pi = g.input("pos", TensorDesc::new(DType::I32, [1])).unwrap();
+    let kd = TensorDesc::new(DType::F16, [kv, width]);
+    let ki = g
+        .constant("k", kd.clone(), bytemuck::cast_slice(&k).to_vec().into())
+        .unwrap();
+    let vi = g
+        .constant("v", kd, bytemuck::cast_slice(&v).to_vec().into())
+        .unwrap();
+    let attention = Op::Attention {
+        n_head,
+        n_kv_head,
+        head_dim,
+        scale,
+        causal: false,
+        softcap: None,
+    };
+    let o = g.add(attention, &[qi, ki, vi, pi]).unwrap();
+    g.mark_output(o).unwrap();
+    let want = backend
+        .compile(&g)
+        .unwrap()
+        .run(&[
+            HostTensor::from_f32([1, n_head * head_dim], &q).unwrap(),
+            HostTensor::from_i32([1], &[kv as i32 - 1]).unwrap(),
+        ])
+        .unwrap()[0]
+        .to_f32()
+        .unwrap();
+
+    let got = CandleAttention::new(n_head, n_kv_head, head_dim, &k, &v, scale)
+        .unwrap()
+        .run(&q)
+        .unwrap();
+    assert_eq!(got.len(), want.len());
+    let e = nmse(&want, &got);
+    eprintln!("attention: nmse candle vs fast {e:.3e}");
+    // candle rounds the query and the probabilities to f16 for its f16 matmuls (~1e-3
+    // relative); swapped heads or a wrong scale give nmse near 1.
+    assert!(e < 1e-4, "attention: nmse candle vs fast {e}");
 }

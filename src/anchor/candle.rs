@@ -1,6 +1,8 @@
-//! candle-core's quantized matmul (`QMatMul`) as a second anchor, fed the same ggml block
-//! bytes as edgeplane (candle's block structs are `#[repr(C)]` copies of ggml's, so the
-//! bytes are taken as-is; `tests/fast_anchor_candle.rs` checks the products agree).
+//! candle-core as a second anchor: its quantized matmul (`QMatMul`), fed the same ggml block
+//! bytes as edgeplane, and decode attention composed from its tensor ops
+//! ([`CandleAttention`]; candle-core has no fused CPU attention). candle's block structs
+//! are `#[repr(C)]` copies of ggml's, so the bytes are taken as-is;
+//! `tests/fast_anchor_candle.rs` checks that both anchors compute what edgeplane does.
 //!
 //! What candle 0.11 runs on x86: Q4_K always, Q8_0 with AVX-VNNI or AVX512-VNNI and Q6_K
 //! from 2 rows go through its repacked tiles (selected at run time; packed on the first
@@ -100,6 +102,98 @@ impl CandleMatMul {
             .and_then(|t| t.to_vec1())
             .map_err(candle_error)?;
         debug_assert_eq!(out.len(), n * self.m);
+        Ok(out)
+    }
+}
+
+/// Decode attention (one query row) as an engine built on candle-core runs it on the CPU:
+/// the K/V caches as f16 tensors laid out per KV head (candle's `[heads, seq, head_dim]`,
+/// K kept transposed so the scores are one batched matmul; both made once, outside the
+/// timing, from the same f16 bytes edgeplane and ggml read), the query heads of each KV
+/// head batched against it (grouped-query attention without copying K/V per query head),
+/// scores in f32 through a max-subtracted softmax, then the f16 matmul with V.
+pub struct CandleAttention {
+    /// `[n_kv_head, head_dim, kv_len]`.
+    k_t: Tensor,
+    /// `[n_kv_head, kv_len, head_dim]`.
+    v: Tensor,
+    n_head: usize,
+    n_kv_head: usize,
+    head_dim: usize,
+    scale: f64,
+}
+
+impl CandleAttention {
+    /// Caches `k`, `v` (`[kv_len, n_kv_head · head_dim]` f16, the rows edgeplane's
+    /// `Attention` takes).
+    pub fn new(
+        n_head: usize,
+        n_kv_head: usize,
+        head_dim: usize,
+        k: &[half::f16],
+        v: &[half::f16],
+        scale: f32,
+    ) -> Result<CandleAttention> {
+        let width = n_kv_head * head_dim;
+        if n_kv_head == 0 || head_dim == 0 || !n_head.is_multiple_of(n_kv_head) {
+            return Err(Error::Shape(format!(
+                "candle attention: {n_head} query heads over {n_kv_head} KV heads of {head_dim}"
+            )));
+        }
+        if k.len() != v.len() || !k.len().is_multiple_of(width) || k.is_empty() {
+            return Err(Error::Shape(format!(
+                "candle attention: K has {} and V {} values, expected equal whole rows of {width}",
+                k.len(),
+                v.len()
+            )));
+        }
+        let kv_len = k.len() / width;
+        let per_head = |rows: &[half::f16]| {
+            Tensor::from_slice(rows, (kv_len, n_kv_head, head_dim), &Device::Cpu)
+                .and_then(|t| t.transpose(0, 1))
+        };
+        let k_t = per_head(k)
+            .and_then(|t| t.transpose(1, 2)?.contiguous())
+            .map_err(candle_error)?;
+        let v = per_head(v)
+            .and_then(|t| t.contiguous())
+            .map_err(candle_error)?;
+        Ok(CandleAttention {
+            k_t,
+            v,
+            n_head,
+            n_kv_head,
+            head_dim,
+            scale: f64::from(scale),
+        })
+    }
+
+    /// The attention of one query row `q` (`n_head · head_dim` f32) over the whole cache;
+    /// returns `n_head · head_dim` f32, heads in order.
+    pub fn run(&self, q: &[f32]) -> Result<Vec<f32>> {
+        use candle_core::{DType as CandleDType, D};
+        if q.len() != self.n_head * self.head_dim {
+            return Err(Error::InvalidInput(format!(
+                "candle attention: q has {} values, expected {}x{}",
+                q.len(),
+                self.n_head,
+                self.head_dim
+            )));
+        }
+        let group = self.n_head / self.n_kv_head;
+        let out = (|| {
+            let q = Tensor::from_slice(q, (self.n_kv_head, group, self.head_dim), &Device::Cpu)?
+                .to_dtype(CandleDType::F16)?;
+            let scores = (q.matmul(&self.k_t)?.to_dtype(CandleDType::F32)? * self.scale)?;
+            let max = scores.max_keepdim(D::Minus1)?;
+            let e = scores.broadcast_sub(&max)?.exp()?;
+            let p = e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?;
+            let o = p.to_dtype(CandleDType::F16)?.matmul(&self.v)?;
+            o.to_dtype(CandleDType::F32)?
+                .flatten_all()?
+                .to_vec1::<f32>()
+        })()
+        .map_err(candle_error)?;
         Ok(out)
     }
 }
