@@ -40,6 +40,24 @@ pub(super) fn pair_scales(lanes: __m256i) -> __m256i {
     )
 }
 
+/// Folds a half-tile's integer sums into its f32 accumulators, `acc += da · (d · dot −
+/// dmin · min)` per row lane with `da` each activation row's block scale: the epilogue of
+/// the K-quants with mins (Q4_K, Q5_K, Q2_K) at AVX2 and AVX-VNNI.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn fold_with_mins<const R: usize>(
+    acc: &mut [__m256; R],
+    (dot, min): (&[__m256i; R], &[__m256i; R]),
+    (d, dmin): (__m256, __m256),
+    da: [f32; R],
+) {
+    for i in 0..R {
+        let da = _mm256_set1_ps(da[i]);
+        acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[i]), _mm256_mul_ps(d, da), acc[i]);
+        acc[i] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(min[i]), _mm256_mul_ps(dmin, da), acc[i]);
+    }
+}
+
 /// Eight bytes at `p` as a 128-bit register.
 ///
 /// # Safety
@@ -338,12 +356,9 @@ pub fn dot_k4<T: K4Tile, const R: usize>(
                     _mm256_loadu_ps(t.dmin().as_ptr().add(8 * h)),
                 )
             };
-            for i in 0..R {
-                let da = _mm256_set1_ps(unsafe { *scales[i].add(b) });
-                acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), _mm256_mul_ps(d, da), acc[i]);
-                acc[i] =
-                    _mm256_fnmadd_ps(_mm256_cvtepi32_ps(imin[i]), _mm256_mul_ps(dmin, da), acc[i]);
-            }
+            // SAFETY: each row has a scale per tile (checked above).
+            let da = std::array::from_fn(|i| unsafe { *scales[i].add(b) });
+            fold_with_mins(acc, (&isum, &imin), (d, dmin), da);
         }
     }
     join(acc)

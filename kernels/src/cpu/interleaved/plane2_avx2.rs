@@ -6,7 +6,7 @@
 //! Q2_K's mins take one per two sub-blocks, their mins as an i16 pair against the
 //! activation's two per-16 sums.
 
-use super::avx2::{join, load8, mask_bytes, pair_scales, prefetch_ahead};
+use super::avx2::{fold_with_mins, join, load8, mask_bytes, pair_scales, prefetch_ahead};
 use super::plane2::{TileQ2K, TileQ3K};
 use super::{Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
@@ -109,12 +109,9 @@ pub fn dot_q2_k<const R: usize>(
                     _mm256_cvtph_ps(_mm_loadu_si128(t.dmin.as_ptr().add(8 * h).cast())),
                 )
             };
-            for i in 0..R {
-                let da = _mm256_set1_ps(unsafe { *scales[i].add(b) });
-                acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), _mm256_mul_ps(d, da), acc[i]);
-                acc[i] =
-                    _mm256_fnmadd_ps(_mm256_cvtepi32_ps(imin[i]), _mm256_mul_ps(dmin, da), acc[i]);
-            }
+            // SAFETY: each row has a scale per tile (checked above).
+            let da = std::array::from_fn(|i| unsafe { *scales[i].add(b) });
+            fold_with_mins(acc, (&isum, &imin), (d, dmin), da);
         }
     }
     join(acc)

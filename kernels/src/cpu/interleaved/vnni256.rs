@@ -11,7 +11,9 @@
 //! each: a CPU with AVX-512 VNNI runs the EVEX copy, which is how this level is tested on
 //! machines without AVX-VNNI. Only the encoding of one instruction differs.
 
-use super::avx2::{join, load8, mask_bytes, nibble_codes, pair_scales, prefetch_ahead, q6_k_codes};
+use super::avx2::{
+    fold_with_mins, join, load8, mask_bytes, nibble_codes, pair_scales, prefetch_ahead, q6_k_codes,
+};
 use super::nibble32::Nibble32Tile;
 use super::plane2::{Q3Pair, TileQ2K, TileQ3K};
 use super::plane2_avx2::plane_codes;
@@ -268,12 +270,8 @@ unsafe fn k4<E: Dpbusd, T: K4Tile, const R: usize>(
                 }
                 let d = _mm256_loadu_ps(t.d().as_ptr().add(8 * h));
                 let dmin = _mm256_loadu_ps(t.dmin().as_ptr().add(8 * h));
-                for i in 0..R {
-                    let da = _mm256_set1_ps(*scales[i].add(b));
-                    let (dot, min) = (_mm256_cvtepi32_ps(isum[i]), _mm256_cvtepi32_ps(imin[i]));
-                    acc[i] = _mm256_fmadd_ps(dot, _mm256_mul_ps(d, da), acc[i]);
-                    acc[i] = _mm256_fnmadd_ps(min, _mm256_mul_ps(dmin, da), acc[i]);
-                }
+                let da = std::array::from_fn(|i| *scales[i].add(b));
+                fold_with_mins(acc, (&isum, &imin), (d, dmin), da);
             }
         }
         join(acc)
@@ -409,12 +407,8 @@ unsafe fn q2_k<E: Dpbusd, const R: usize>(
                 }
                 let d = _mm256_cvtph_ps(_mm_loadu_si128(t.d.as_ptr().add(8 * h).cast()));
                 let dmin = _mm256_cvtph_ps(_mm_loadu_si128(t.dmin.as_ptr().add(8 * h).cast()));
-                for i in 0..R {
-                    let da = _mm256_set1_ps(*scales[i].add(b));
-                    let (dot, min) = (_mm256_cvtepi32_ps(isum[i]), _mm256_cvtepi32_ps(imin[i]));
-                    acc[i] = _mm256_fmadd_ps(dot, _mm256_mul_ps(d, da), acc[i]);
-                    acc[i] = _mm256_fnmadd_ps(min, _mm256_mul_ps(dmin, da), acc[i]);
-                }
+                let da = std::array::from_fn(|i| *scales[i].add(b));
+                fold_with_mins(acc, (&isum, &imin), (d, dmin), da);
             }
         }
         join(acc)
