@@ -12,11 +12,11 @@
 //! machines without AVX-VNNI. Only the encoding of one instruction differs.
 
 use super::avx2::{
-    fold_with_mins, join, load8, mask_bytes, nibble_codes, pair_scales, prefetch_ahead, q6_k_codes,
+    fold_with_mins, join, load8, nibble_codes, pair_scales, prefetch_ahead, q6_k_codes,
 };
 use super::nibble32::Nibble32Tile;
-use super::plane2::{Q3Pair, TileQ2K, TileQ3K};
-use super::plane2_avx2::plane_codes;
+use super::plane2::{TileQ2K, TileQ3K};
+use super::plane2_avx2::{self, Vnni};
 use super::q4_k::K4Tile;
 use super::q6_k::TileQ6K;
 use super::q8_0::TileQ8_0;
@@ -335,141 +335,6 @@ unsafe fn q6_k<E: Dpbusd, const R: usize>(
     }
 }
 
-/// A Q2_K/Q3_K sub-block's dot per activation row: `start + Σ codes[f] · y[4f..4f + 4]`
-/// in one chain (`y` at the sub-block's first quant). With codes ≤ 7 and a start of at
-/// most 4 · 2048 in magnitude it stays within 16 · 7 · 128 + 8192 < 2¹⁵, so it is also its
-/// lane's low i16, which one `vpmaddwd` by a scale in the low i16 (0 above) multiplies
-/// (the high i16, the sign bits, meets the 0): cheaper than `vpmulld`.
-///
-/// # Safety
-/// AVX2, `E`'s feature, and `y..y + 16` readable.
-#[inline(always)]
-unsafe fn plane2_dot<E: Dpbusd>(start: __m256i, codes: &[__m256i; 4], y: *const i8) -> __m256i {
-    let mut dot = start;
-    for (f, &c) in codes.iter().enumerate() {
-        // SAFETY: the caller's contract.
-        dot = unsafe { E::dpbusd(dot, c, broadcast4(y.add(4 * f))) };
-    }
-    dot
-}
-
-/// Q2_K: per half and sub-block one chain per activation row, scaled by the 4-bit scale
-/// with one `vpmaddwd`; the mins' term is one `vpmaddwd` per two sub-blocks, their mins
-/// as an i16 pair against the activation's two per-16 sums.
-///
-/// # Safety
-/// AVX2, FMA, F16C and `E`'s feature.
-#[inline(always)]
-unsafe fn q2_k<E: Dpbusd, const R: usize>(
-    tile: &[TileQ2K],
-    acts: [&ActivationRow; R],
-) -> [[f32; TILE_ROWS]; R] {
-    let RowPointers {
-        quants,
-        sums,
-        scales,
-    } = checked_rows(tile.len(), &acts);
-    // SAFETY: the caller's features; every read is in range: a plane is 64 bytes, a
-    // `scales[s]` row 16 and `d` / `dmin` 16 f16 (`8h + 8 ≤ 16`); rows have
-    // `256 · tile.len()` quants and 16 sums per tile (checked above), `s < 16`.
-    unsafe {
-        let m4 = _mm256_set1_epi32(0xF);
-        let mut acc = [[_mm256_setzero_ps(); R]; 2];
-        for (b, t) in tile.iter().enumerate() {
-            for (h, acc) in acc.iter_mut().enumerate() {
-                prefetch_ahead((t as *const TileQ2K).cast(), TileQ2K::HEADER_LINES, h);
-                let mut isum = [_mm256_setzero_si256(); R];
-                let mut imin = [_mm256_setzero_si256(); R];
-                for pair in 0..8 {
-                    let mut mins = [_mm256_setzero_si256(); 2];
-                    for (half, s) in [2 * pair, 2 * pair + 1].into_iter().enumerate() {
-                        let plane = t.planes[s].as_ptr().cast::<u8>();
-                        prefetch_ahead(plane, 1, h);
-                        let codes = plane_codes(plane, h);
-                        let raw = _mm256_cvtepu8_epi32(load8(t.scales[s].as_ptr().add(8 * h)));
-                        let sc = _mm256_and_si256(raw, m4);
-                        mins[half] = _mm256_srli_epi32::<4>(raw);
-                        for i in 0..R {
-                            let y = quants[i].add(256 * b + 16 * s);
-                            let dot = plane2_dot::<E>(_mm256_setzero_si256(), &codes, y);
-                            isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(dot, sc));
-                        }
-                    }
-                    let mins = _mm256_or_si256(mins[0], _mm256_slli_epi32::<16>(mins[1]));
-                    for i in 0..R {
-                        let sums = sums[i]
-                            .add(16 * b + 2 * pair)
-                            .cast::<i32>()
-                            .read_unaligned();
-                        let sums = _mm256_set1_epi32(sums);
-                        imin[i] = _mm256_add_epi32(imin[i], _mm256_madd_epi16(mins, sums));
-                    }
-                }
-                let d = _mm256_cvtph_ps(_mm_loadu_si128(t.d.as_ptr().add(8 * h).cast()));
-                let dmin = _mm256_cvtph_ps(_mm_loadu_si128(t.dmin.as_ptr().add(8 * h).cast()));
-                let da = std::array::from_fn(|i| *scales[i].add(b));
-                fold_with_mins(acc, (&isum, &imin), (d, dmin), da);
-            }
-        }
-        join(acc)
-    }
-}
-
-/// Q3_K: per half and sub-block one chain per activation row starting at `−4 · Σy`, scaled
-/// by the signed scale with one `vpmaddwd` (see [`plane2_dot`]).
-///
-/// # Safety
-/// AVX2, FMA, F16C and `E`'s feature.
-#[inline(always)]
-unsafe fn q3_k<E: Dpbusd, const R: usize>(
-    tile: &[TileQ3K],
-    acts: [&ActivationRow; R],
-) -> [[f32; TILE_ROWS]; R] {
-    let RowPointers {
-        quants,
-        sums,
-        scales,
-    } = checked_rows(tile.len(), &acts);
-    // SAFETY: the caller's features; every read is in range: a plane is 64 bytes, a
-    // `scales[s]` row 16 and `d` 16 f32 (`8h + 8 ≤ 16`); rows have `256 · tile.len()`
-    // quants and 16 sums per tile (checked above), `s < 16`.
-    unsafe {
-        let low_i16 = _mm256_set1_epi32(0xFFFF);
-        let mut acc = [[_mm256_setzero_ps(); R]; 2];
-        for (b, t) in tile.iter().enumerate() {
-            for (h, acc) in acc.iter_mut().enumerate() {
-                prefetch_ahead((t as *const TileQ3K).cast(), TileQ3K::HEADER_LINES, h);
-                let mut isum = [_mm256_setzero_si256(); R];
-                for s in 0..16 {
-                    let pair = &t.pairs[s / 2];
-                    if s % 2 == 0 {
-                        prefetch_ahead((pair as *const Q3Pair).cast(), 3, h);
-                    }
-                    let mut codes = plane_codes(pair.planes[s % 2].as_ptr().cast(), h);
-                    for (c, mask) in codes.iter_mut().zip(&pair.third[s % 2]) {
-                        *c = _mm256_or_si256(*c, mask_bytes(mask, h, 4));
-                    }
-                    let sc = _mm256_cvtepi8_epi32(load8(t.scales[s].as_ptr().add(8 * h).cast()));
-                    let sc = _mm256_and_si256(sc, low_i16);
-                    for i in 0..R {
-                        let bias = _mm256_set1_epi32(-4 * i32::from(*sums[i].add(16 * b + s)));
-                        let y = quants[i].add(256 * b + 16 * s);
-                        let dot = plane2_dot::<E>(bias, &codes, y);
-                        isum[i] = _mm256_add_epi32(isum[i], _mm256_madd_epi16(dot, sc));
-                    }
-                }
-                let d = _mm256_loadu_ps(t.d.as_ptr().add(8 * h));
-                for i in 0..R {
-                    let da = _mm256_set1_ps(*scales[i].add(b));
-                    let dot = _mm256_cvtepi32_ps(isum[i]);
-                    acc[i] = _mm256_fmadd_ps(dot, _mm256_mul_ps(d, da), acc[i]);
-                }
-            }
-        }
-        join(acc)
-    }
-}
-
 /// The kernels compiled for one encoding: each entry enables the features its
 /// `#[inline(always)]` body needs, so the body is compiled with that encoding inside.
 macro_rules! encoding {
@@ -515,7 +380,7 @@ macro_rules! encoding {
                 acts: [&ActivationRow; R],
             ) -> [[f32; TILE_ROWS]; R] {
                 // SAFETY: this function's features are the body's contract.
-                unsafe { q2_k::<$encoding, R>(tile, acts) }
+                unsafe { plane2_avx2::q2_k::<Vnni<$encoding>, R>(tile, acts) }
             }
 
             /// Q3_K tiles.
@@ -525,7 +390,7 @@ macro_rules! encoding {
                 acts: [&ActivationRow; R],
             ) -> [[f32; TILE_ROWS]; R] {
                 // SAFETY: this function's features are the body's contract.
-                unsafe { q3_k::<$encoding, R>(tile, acts) }
+                unsafe { plane2_avx2::q3_k::<Vnni<$encoding>, R>(tile, acts) }
             }
 
             /// Q6_K tiles.
