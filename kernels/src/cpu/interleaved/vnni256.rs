@@ -12,7 +12,8 @@
 //! machines without AVX-VNNI. Only the encoding of one instruction differs.
 
 use super::avx2::{
-    fold_with_mins, join, load8, nibble_codes, pair_scales, prefetch_ahead, q6_k_codes,
+    add_q6_k_bias, fold_with_mins, join, load8, nibble_codes, pair_scales, prefetch_ahead,
+    q6_k_codes,
 };
 use super::nibble32::Nibble32Tile;
 use super::plane2::{TileQ2K, TileQ3K};
@@ -279,8 +280,9 @@ unsafe fn k4<E: Dpbusd, T: K4Tile, const R: usize>(
 }
 
 /// Q6_K: codes rebuilt from the planes as the AVX2 kernel does, four `vpdpbusd` per
-/// sub-block and activation row in two chains, the first starting at `−32 · Σy`; the
-/// signed sub-block scale is one `vpmulld` (the sums exceed i16), as on AVX-512.
+/// sub-block and activation row in two chains; the signed sub-block scale is one
+/// `vpmulld` (the sums exceed i16), as on AVX-512; the `−32` starts the first chain at
+/// `−32 · Σy` for one activation row, and goes in through [`add_q6_k_bias`] for more.
 ///
 /// # Safety
 /// AVX2, FMA, F16C and `E`'s feature.
@@ -312,8 +314,13 @@ unsafe fn q6_k<E: Dpbusd, const R: usize>(
                     let sc = _mm256_cvtepi8_epi32(load8(t.scales[s].as_ptr().add(8 * h).cast()));
                     for i in 0..R {
                         let y = quants[i].add(256 * b + 16 * s);
-                        let bsum = i32::from(*sums[i].add(16 * b + s));
-                        let mut sub0 = _mm256_set1_epi32(-32 * bsum);
+                        // The bias: per sub-block at one activation row, else per block
+                        // below (as on AVX2).
+                        let mut sub0 = if R == 1 {
+                            _mm256_set1_epi32(-32 * i32::from(*sums[i].add(16 * b + s)))
+                        } else {
+                            _mm256_setzero_si256()
+                        };
                         let mut sub1 =
                             E::dpbusd(_mm256_setzero_si256(), c[1], broadcast4(y.add(4)));
                         sub0 = E::dpbusd(sub0, c[0], broadcast4(y));
@@ -322,6 +329,14 @@ unsafe fn q6_k<E: Dpbusd, const R: usize>(
                         let sub = _mm256_add_epi32(sub0, sub1);
                         total[i] = _mm256_add_epi32(total[i], _mm256_mullo_epi32(sub, sc));
                     }
+                }
+                if R > 1 {
+                    add_q6_k_bias(
+                        &mut total,
+                        t,
+                        h,
+                        std::array::from_fn(|i| sums[i].add(16 * b)),
+                    );
                 }
                 let d = _mm256_loadu_ps(t.d.as_ptr().add(8 * h));
                 for i in 0..R {
