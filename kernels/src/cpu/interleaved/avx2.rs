@@ -41,9 +41,25 @@ pub(super) fn pair_scales(lanes: __m256i) -> __m256i {
     )
 }
 
-/// Folds a half-tile's integer sums into its f32 accumulators, `acc += da · (d · dot −
-/// dmin · min)` per row lane with `da` each activation row's block scale: the epilogue of
-/// the K-quants with mins (Q4_K, Q5_K, Q2_K) at AVX2 and AVX-VNNI.
+/// Folds a half-tile's (or block's) integer sums into its f32 accumulators,
+/// `acc += da · d · dot` per row lane with `da` each activation row's scale: the epilogue
+/// of the 256-bit kernels.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+pub(super) fn fold<const R: usize>(
+    acc: &mut [__m256; R],
+    dot: &[__m256i; R],
+    d: __m256,
+    da: [f32; R],
+) {
+    for i in 0..R {
+        let scale = _mm256_mul_ps(d, _mm256_set1_ps(da[i]));
+        acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[i]), scale, acc[i]);
+    }
+}
+
+/// [`fold`], then `acc −= da · dmin · min`: the epilogue of the K-quants with mins (Q4_K,
+/// Q5_K, Q2_K) at AVX2 and AVX-VNNI.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 pub(super) fn fold_with_mins<const R: usize>(
@@ -52,10 +68,10 @@ pub(super) fn fold_with_mins<const R: usize>(
     (d, dmin): (__m256, __m256),
     da: [f32; R],
 ) {
+    fold(acc, dot, d, da);
     for i in 0..R {
-        let da = _mm256_set1_ps(da[i]);
-        acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[i]), _mm256_mul_ps(d, da), acc[i]);
-        acc[i] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(min[i]), _mm256_mul_ps(dmin, da), acc[i]);
+        let scale = _mm256_mul_ps(dmin, _mm256_set1_ps(da[i]));
+        acc[i] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(min[i]), scale, acc[i]);
     }
 }
 
@@ -321,10 +337,7 @@ pub fn dot_q8_0<const R: usize>(
                 }
                 let d =
                     unsafe { _mm256_cvtph_ps(_mm_loadu_si128(t.d[s].as_ptr().add(8 * h).cast())) };
-                for i in 0..R {
-                    let scale = _mm256_mul_ps(d, _mm256_set1_ps(unsafe { *scales[i].add(blk) }));
-                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), scale, acc[i]);
-                }
+                fold(acc, &isum, d, from_fn(|i| unsafe { *scales[i].add(blk) }));
             }
         }
     }
@@ -407,7 +420,7 @@ pub fn dot_k4<T: K4Tile, const R: usize>(
                 )
             };
             // SAFETY: each row has a scale per tile (checked above).
-            let da = std::array::from_fn(|i| unsafe { *scales[i].add(b) });
+            let da = from_fn(|i| unsafe { *scales[i].add(b) });
             fold_with_mins(acc, (&isum, &imin), (d, dmin), da);
         }
     }
@@ -445,12 +458,7 @@ pub fn dot_q6_k<const R: usize>(
                     unsafe { _mm256_cvtepi8_epi32(load8(t.scales[s].as_ptr().add(8 * h).cast())) };
                 let sc = pair_scales(sc32);
                 for i in 0..R {
-                    let (y, bsum) = unsafe {
-                        (
-                            quants[i].add(256 * b + 16 * s).cast::<i32>(),
-                            i32::from(*sums[i].add(16 * b + s)),
-                        )
-                    };
+                    let y = unsafe { quants[i].add(256 * b + 16 * s).cast::<i32>() };
                     let yv = |k: usize| _mm256_set1_epi32(unsafe { y.add(k).read_unaligned() });
                     let p01 = _mm256_add_epi16(
                         _mm256_maddubs_epi16(c[0], yv(0)),
@@ -467,6 +475,7 @@ pub fn dot_q6_k<const R: usize>(
                         // One activation row shares nothing of `add_q6_k_bias`'s pair setup:
                         // the `−32 · sc · Σy` per sub-block is as cheap (decode measured
                         // level to 5 % slower with the pairs).
+                        let bsum = i32::from(unsafe { *sums[i].add(16 * b + s) });
                         let bias = _mm256_mullo_epi32(sc32, _mm256_set1_epi32(-32 * bsum));
                         isum[i] = _mm256_add_epi32(isum[i], bias);
                     }
@@ -478,10 +487,7 @@ pub fn dot_q6_k<const R: usize>(
             }
             // SAFETY: `d` is 16 f32; `8h + 8 ≤ 16`.
             let d = unsafe { _mm256_loadu_ps(t.d.as_ptr().add(8 * h)) };
-            for i in 0..R {
-                let da = _mm256_set1_ps(unsafe { *scales[i].add(b) });
-                acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i]), _mm256_mul_ps(d, da), acc[i]);
-            }
+            fold(acc, &isum, d, from_fn(|i| unsafe { *scales[i].add(b) }));
         }
     }
     join(acc)

@@ -9,7 +9,7 @@
 //! Q2_K's mins take one `vpmaddwd` per two sub-blocks, their mins as an i16 pair against
 //! the activation's two per-16 sums.
 
-use super::avx2::{fold_with_mins, join, load8, mask_bytes, pair_scales, prefetch_ahead};
+use super::avx2::{fold, fold_with_mins, join, load8, mask_bytes, pair_scales, prefetch_ahead};
 use super::plane2::{Q3Pair, TileQ2K, TileQ3K};
 use super::vnni256::Dpbusd;
 use super::{checked_rows, RowPointers, Tile, TILE_ROWS};
@@ -209,11 +209,7 @@ pub(super) unsafe fn q3_k<P: PlaneDot, const R: usize>(
                     }
                 }
                 let d = _mm256_loadu_ps(t.d.as_ptr().add(8 * h));
-                for i in 0..R {
-                    let da = _mm256_set1_ps(*scales[i].add(b));
-                    let dot = _mm256_cvtepi32_ps(isum[i]);
-                    acc[i] = _mm256_fmadd_ps(dot, _mm256_mul_ps(d, da), acc[i]);
-                }
+                fold(acc, &isum, d, std::array::from_fn(|i| *scales[i].add(b)));
             }
         }
         join(acc)

@@ -4,10 +4,10 @@
 //! (a shift and a mask each; Q3_K adds its third bits with one masked byte add per
 //! register), then per activation row four `vpdpbusd` against broadcast activation bytes
 //! in one chain, whose dot fits i16, so the sub-block's scales go in with one `vpdpwssd`
-//! (see `scale_in`); up to eight activation rows share each unpacked sub-block. Q3_K's `−4` takes one `vpdpwssd` per two
-//! sub-blocks, the rows' (−4·scale) i16 pairs against the activation's two per-16 sums
-//! (exact: 16 sub-blocks × 32 × (16 × 7 × 128 + 4 × 2048) < 2³¹); Q2_K's mins the same,
-//! their mins as an i16 pair. The block is folded into the f32 accumulators once (Q2_K
+//! (see `scale_in`); up to eight activation rows share each unpacked sub-block. Q3_K's
+//! `−4` takes one `vpdpwssd` per two sub-blocks, the rows' (−4·scale) i16 pairs against
+//! the activation's two per-16 sums (exact: 16 sub-blocks × 32 × (16 × 7 × 128 + 4 ×
+//! 2048) < 2³¹); Q2_K's mins the same, their mins as an i16 pair. The block is folded into the f32 accumulators once (Q2_K
 //! twice: scales and mins).
 
 use super::plane2::{TileQ2K, TileQ3K};

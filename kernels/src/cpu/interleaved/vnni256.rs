@@ -12,7 +12,7 @@
 //! machines without AVX-VNNI. Only the encoding of one instruction differs.
 
 use super::avx2::{
-    add_q6_k_bias, fold_with_mins, join, load8, nibble_codes, pair_scales, prefetch_ahead,
+    add_q6_k_bias, fold, fold_with_mins, join, load8, nibble_codes, pair_scales, prefetch_ahead,
     q6_k_codes,
 };
 use super::nibble32::Nibble32Tile;
@@ -339,11 +339,7 @@ unsafe fn q6_k<E: Dpbusd, const R: usize>(
                     );
                 }
                 let d = _mm256_loadu_ps(t.d.as_ptr().add(8 * h));
-                for i in 0..R {
-                    let da = _mm256_set1_ps(*scales[i].add(b));
-                    let dot = _mm256_cvtepi32_ps(total[i]);
-                    acc[i] = _mm256_fmadd_ps(dot, _mm256_mul_ps(d, da), acc[i]);
-                }
+                fold(acc, &total, d, std::array::from_fn(|i| *scales[i].add(b)));
             }
         }
         join(acc)
