@@ -306,6 +306,76 @@ fn check_packed(rng: &mut Lcg, tally: &mut Tally, has_dotprod: bool) {
     }
 }
 
+/// The two instructions the interleaved tile kernels (`cpu::interleaved::neon`, which this
+/// harness cannot mount: it needs the crate's tile types) add to the row kernels': `fcvtl`
+/// (`neon::load_f16x4`) against the exact widening, and `sdot` by element
+/// (`neon::dotprod::dot_lane`) for each lane against the four products per row it stands for.
+fn check_tile_steps(rng: &mut Lcg, tally: &mut Tally, has_dotprod: bool) {
+    use core::arch::aarch64::{int32x4_t, vld1q_s32, vld1q_s8, vst1q_f32, vst1q_s32};
+    // Normals of both signs and every exponent, zeros, subnormals, infinities, the largest.
+    let specials = [0x0000, 0x8000, 0x0001, 0x83FF, 0x3C00, 0x7C00, 0xFC00, 0x7BFF];
+    for call in 0..4 {
+        let bits: [u16; 4] = if call == 0 {
+            [specials[0], specials[1], specials[2], specials[3]]
+        } else if call == 1 {
+            [specials[4], specials[5], specials[6], specials[7]]
+        } else {
+            // Random non-NaN patterns (exponent below 31).
+            std::array::from_fn(|_| {
+                let b = rng.next() as u16;
+                if (b >> 10) & 0x1F == 0x1F {
+                    b & !0x4000
+                } else {
+                    b
+                }
+            })
+        };
+        let mut got = [0.0f32; 4];
+        // SAFETY: `got` is four writable f32.
+        unsafe { vst1q_f32(got.as_mut_ptr(), cpu::neon::load_f16x4(&bits, 0)) };
+        let exact = bits
+            .iter()
+            .zip(&got)
+            .all(|(&b, g)| half::f16(b).to_f32().to_bits() == g.to_bits());
+        tally.record(format!("fcvtl of {bits:04x?}: {got:?}"), exact);
+    }
+    if !has_dotprod {
+        return;
+    }
+    let w: [i8; 16] = std::array::from_fn(|_| rng.byte() as i8);
+    let y: [i8; 16] = std::array::from_fn(|_| rng.byte() as i8);
+    let start = [7, -9, 1 << 20, -(1 << 20)];
+    // SAFETY: sixteen readable bytes each, and `start` four readable i32.
+    let (wv, yv, acc) = unsafe {
+        (
+            vld1q_s8(w.as_ptr()),
+            vld1q_s8(y.as_ptr()),
+            vld1q_s32(start.as_ptr()),
+        )
+    };
+    for lane in 0..4 {
+        // SAFETY: the CPU reports FEAT_DotProd.
+        let got: int32x4_t = unsafe {
+            match lane {
+                0 => cpu::neon::dotprod::dot_lane::<0>(acc, wv, yv),
+                1 => cpu::neon::dotprod::dot_lane::<1>(acc, wv, yv),
+                2 => cpu::neon::dotprod::dot_lane::<2>(acc, wv, yv),
+                _ => cpu::neon::dotprod::dot_lane::<3>(acc, wv, yv),
+            }
+        };
+        let mut out = [0i32; 4];
+        // SAFETY: `out` is four writable i32.
+        unsafe { vst1q_s32(out.as_mut_ptr(), got) };
+        let want: [i32; 4] = std::array::from_fn(|r| {
+            start[r]
+                + (0..4)
+                    .map(|j| i32::from(w[4 * r + j]) * i32::from(y[4 * lane + j]))
+                    .sum::<i32>()
+        });
+        tally.record(format!("sdot by element, lane {lane}: {out:?} vs {want:?}"), out == want);
+    }
+}
+
 type RowDot = unsafe fn(&[u8], &ActivationRow) -> f32;
 
 struct Format {
@@ -446,6 +516,7 @@ fn main() -> ExitCode {
         }
     }
     check_packed(&mut rng, &mut tally, has_dotprod);
+    check_tile_steps(&mut rng, &mut tally, has_dotprod);
     for len in [3usize, 16, 131, 4096] {
         let a: Vec<f32> = (0..len).map(|_| rng.unit()).collect();
         let b: Vec<f32> = (0..len).map(|_| rng.unit()).collect();

@@ -40,6 +40,7 @@ macro_rules! family_kernels {
         $m512:ident :: $f512:ident,
         avx2 :: $f2:ident,
         vnni256 :: $fv:ident
+        $(, neon :: $fn:ident)?
     ) => {
         fn dot_scalar(tiles: &[$tile], a: &ActivationRow) -> [f32; TILE_ROWS] {
             <$tile as $family>::spec(tiles, a)
@@ -70,6 +71,19 @@ macro_rules! family_kernels {
         ) -> [[f32; TILE_ROWS]; R] {
             super::vnni256::dispatch!($fv, tiles, acts)
         }
+
+        $(
+            const NEON: bool = true;
+
+            #[cfg(any(target_arch = "aarch64", test, edgeplane_neon_emulated))]
+            unsafe fn dot_neon<const R: usize>(
+                tiles: &[$tile],
+                acts: [&ActivationRow; R],
+            ) -> [[f32; TILE_ROWS]; R] {
+                // SAFETY: the caller guarantees FEAT_DotProd (the trait's contract).
+                unsafe { super::neon::$fn::<$tile, R>(tiles, acts) }
+            }
+        )?
     };
 }
 use family_kernels;
@@ -78,6 +92,10 @@ use family_kernels;
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod k4_avx512;
+// The intrinsics were `unsafe fn`s before Rust 1.87; the blocks stay, as in `cpu::neon`.
+#[cfg(any(target_arch = "aarch64", test, edgeplane_neon_emulated))]
+#[allow(unused_unsafe)]
+mod neon;
 mod nibble32;
 #[cfg(target_arch = "x86_64")]
 mod nibble32_avx512;
@@ -122,6 +140,11 @@ const GROUP: usize = 4;
 
 /// The most activation rows one pass serves on AVX-512 (see [`Tile::AVX512_GROUP`]).
 const MAX_AVX512_GROUP: usize = 8;
+
+/// Activation rows one pass serves on NEON: sixteen rows take four registers per row
+/// there (see `neon.rs`).
+#[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
+const NEON_GROUP: usize = 2;
 
 /// 256 values of sixteen rows in some format, and its kernels.
 pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
@@ -192,14 +215,39 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
         tiles: &[Self],
         acts: [&ActivationRow; R],
     ) -> [[f32; TILE_ROWS]; R];
+
+    /// Whether the tile has a NEON kernel ([`Tile::dot_neon`]); the formats without one
+    /// stay in rows at the NEON levels (their row kernels beat this trait's scalar spec).
+    const NEON: bool = false;
+
+    /// The same on NEON with the dot product (see `neon.rs`); without a NEON kernel
+    /// ([`Tile::NEON`] false), the scalar spec.
+    ///
+    /// # Safety
+    /// The CPU must have FEAT_DotProd (what `SimdLevel::NeonDotprod` checks).
+    #[cfg(any(target_arch = "aarch64", test, edgeplane_neon_emulated))]
+    unsafe fn dot_neon<const R: usize>(
+        tiles: &[Self],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        from_fn(|i| Self::dot_scalar(tiles, acts[i]))
+    }
+
+    /// Whether this tile's weights are repacked at `level`: the level has tile kernels
+    /// and, on NEON, this format has one.
+    fn serves(level: SimdLevel) -> bool {
+        has_kernels(level) && (level != SimdLevel::NeonDotprod || Self::NEON)
+    }
 }
 
-/// Whether the tiles have kernels at `level` (so repacking pays): every x86 SIMD level.
-/// The scalar level would run the tiles' scalar spec, slower than the row kernels.
+/// Whether the tiles have kernels at `level` (so repacking pays): every x86 SIMD level,
+/// and NEON with the dot product for the formats that have a NEON kernel
+/// ([`Tile::serves`]). The scalar level would run the tiles' scalar spec, and plain NEON
+/// (no `sdot`) its row kernels' widening multiplies, no faster than the row kernels.
 pub fn has_kernels(level: SimdLevel) -> bool {
     matches!(
         level,
-        SimdLevel::Avx2 | SimdLevel::AvxVnni | SimdLevel::Avx512Vnni
+        SimdLevel::Avx2 | SimdLevel::AvxVnni | SimdLevel::Avx512Vnni | SimdLevel::NeonDotprod
     )
 }
 
@@ -264,7 +312,12 @@ fn prefetch<const HINT: i32>(at: *const u8, lines: usize) {
 
 /// The activation rows' quants, group sums and scales as raw pointers, which the kernels
 /// read through (slice reads reload their bounds on every access and spill registers).
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    test,
+    edgeplane_neon_emulated
+))]
 struct RowPointers<const R: usize> {
     quants: [*const i8; R],
     sums: [*const i16; R],
@@ -276,7 +329,12 @@ struct RowPointers<const R: usize> {
 ///
 /// # Panics
 /// If one does not.
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    test,
+    edgeplane_neon_emulated
+))]
 fn checked_rows<const R: usize>(tiles: usize, acts: &[&ActivationRow; R]) -> RowPointers<R> {
     for a in acts {
         let values = tiles * 256;
@@ -368,10 +426,11 @@ impl<T: Tile> TiledMatrix<T> {
         let n = acts.rows();
         let blocks = self.k / 256;
         let rows: Vec<_> = (0..n).map(|i| acts.row(i)).collect();
-        let group = if simd.level() == SimdLevel::Avx512Vnni {
-            T::AVX512_GROUP.min(MAX_AVX512_GROUP)
-        } else {
-            GROUP
+        let group = match simd.level() {
+            SimdLevel::Avx512Vnni => T::AVX512_GROUP.min(MAX_AVX512_GROUP),
+            #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
+            SimdLevel::NeonDotprod if T::NEON => NEON_GROUP,
+            _ => GROUP,
         };
         for t in tiles {
             let tile = &self.tiles[t * blocks..(t + 1) * blocks];
@@ -421,6 +480,14 @@ impl<T: Tile> TiledMatrix<T> {
                     #[cfg(target_arch = "x86_64")]
                     // SAFETY: the `Simd` token proves AVX2/FMA/F16C and a 256-bit `vpdpbusd`.
                     SimdLevel::AvxVnni => unsafe { for_group!(dot_vnni256) },
+                    #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
+                    // SAFETY: the `Simd` token proves this CPU has FEAT_DotProd.
+                    SimdLevel::NeonDotprod if T::NEON => unsafe {
+                        match g {
+                            2 => put(&T::dot_neon::<2>(tile, from_fn(at))),
+                            _ => put(&T::dot_neon::<1>(tile, from_fn(at))),
+                        }
+                    },
                     _ => {
                         let mut sums = [[0.0f32; TILE_ROWS]; MAX_AVX512_GROUP];
                         for (j, row_sums) in sums.iter_mut().take(g).enumerate() {
@@ -456,6 +523,9 @@ macro_rules! tiled_formats {
                 }
                 $(
                     if w.dtype == <$tile as Tile>::DTYPE {
+                        if !<$tile as Tile>::serves(level) {
+                            return None;
+                        }
                         return TiledMatrix::new(w).map(Interleaved::$variant);
                     }
                 )*

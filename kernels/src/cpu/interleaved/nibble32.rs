@@ -173,7 +173,8 @@ impl Tile for TileQ4_1 {
         Nibble32Tile,
         nibble32_avx512::dot_tile,
         avx2::dot_nibble32,
-        vnni256::dot_nibble32
+        vnni256::dot_nibble32,
+        neon::dot_nibble32
     );
 }
 
@@ -215,7 +216,8 @@ impl Tile for TileQ5_0 {
         Nibble32Tile,
         nibble32_avx512::dot_tile,
         avx2::dot_nibble32,
-        vnni256::dot_nibble32
+        vnni256::dot_nibble32,
+        neon::dot_nibble32
     );
 }
 
@@ -258,7 +260,8 @@ impl Tile for TileQ5_1 {
         Nibble32Tile,
         nibble32_avx512::dot_tile,
         avx2::dot_nibble32,
-        vnni256::dot_nibble32
+        vnni256::dot_nibble32,
+        neon::dot_nibble32
     );
 }
 

@@ -123,6 +123,17 @@ impl Tile for TileQ2K {
         unsafe { super::plane2_avx2::dot_q2_k::<R>(tiles, acts) }
     }
 
+    const NEON: bool = true;
+
+    #[cfg(any(target_arch = "aarch64", test, edgeplane_neon_emulated))]
+    unsafe fn dot_neon<const R: usize>(
+        tiles: &[TileQ2K],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        // SAFETY: the caller guarantees FEAT_DotProd (the trait's contract).
+        unsafe { super::neon::dot_q2_k::<R>(tiles, acts) }
+    }
+
     #[cfg(target_arch = "x86_64")]
     unsafe fn dot_vnni256<const R: usize>(
         tiles: &[TileQ2K],
@@ -210,6 +221,17 @@ impl Tile for TileQ3K {
     ) -> [[f32; TILE_ROWS]; R] {
         // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
         unsafe { super::plane2_avx2::dot_q3_k::<R>(tiles, acts) }
+    }
+
+    const NEON: bool = true;
+
+    #[cfg(any(target_arch = "aarch64", test, edgeplane_neon_emulated))]
+    unsafe fn dot_neon<const R: usize>(
+        tiles: &[TileQ3K],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        // SAFETY: the caller guarantees FEAT_DotProd (the trait's contract).
+        unsafe { super::neon::dot_q3_k::<R>(tiles, acts) }
     }
 
     #[cfg(target_arch = "x86_64")]

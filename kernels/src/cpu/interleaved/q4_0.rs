@@ -39,7 +39,8 @@ impl Tile for TileQ4_0 {
         Nibble32Tile,
         nibble32_avx512::dot_tile,
         avx2::dot_nibble32,
-        vnni256::dot_nibble32
+        vnni256::dot_nibble32,
+        neon::dot_nibble32
     );
 }
 

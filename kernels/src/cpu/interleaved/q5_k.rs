@@ -65,7 +65,8 @@ impl Tile for TileQ5K {
         K4Tile,
         k4_avx512::dot_tile,
         avx2::dot_k4,
-        vnni256::dot_k4
+        vnni256::dot_k4,
+        neon::dot_k4
     );
 }
 

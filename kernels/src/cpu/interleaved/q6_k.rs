@@ -91,6 +91,17 @@ impl Tile for TileQ6K {
         unsafe { super::q6_k_avx512::dot_tile::<R>(tiles, acts) }
     }
 
+    const NEON: bool = true;
+
+    #[cfg(any(target_arch = "aarch64", test, edgeplane_neon_emulated))]
+    unsafe fn dot_neon<const R: usize>(
+        tiles: &[TileQ6K],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        // SAFETY: the caller guarantees FEAT_DotProd (the trait's contract).
+        unsafe { super::neon::dot_q6_k::<R>(tiles, acts) }
+    }
+
     #[cfg(target_arch = "x86_64")]
     unsafe fn dot_vnni256<const R: usize>(
         tiles: &[TileQ6K],

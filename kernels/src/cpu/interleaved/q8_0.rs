@@ -63,6 +63,17 @@ impl Tile for TileQ8_0 {
         unsafe { super::q8_0_avx512::dot_tile::<R>(tiles, acts) }
     }
 
+    const NEON: bool = true;
+
+    #[cfg(any(target_arch = "aarch64", test, edgeplane_neon_emulated))]
+    unsafe fn dot_neon<const R: usize>(
+        tiles: &[TileQ8_0],
+        acts: [&ActivationRow; R],
+    ) -> [[f32; TILE_ROWS]; R] {
+        // SAFETY: the caller guarantees FEAT_DotProd (the trait's contract).
+        unsafe { super::neon::dot_q8_0::<R>(tiles, acts) }
+    }
+
     #[cfg(target_arch = "x86_64")]
     unsafe fn dot_vnni256<const R: usize>(
         tiles: &[TileQ8_0],

@@ -273,3 +273,62 @@ fn each_vnni256_encoding_matches_the_tile_spec() {
     check!(TileQ2K, dot_q2_k);
     check!(TileQ3K, dot_q3_k);
 }
+
+/// The NEON tile kernels against each tile's spec at one and two activation rows (a pass's
+/// sizes), on two tiles of 16 rows × 512 values. Off aarch64 they run on the emulated
+/// intrinsics, in every test build (the emulated-NEON CI step also runs them through
+/// `matmul_tiles_with`'s dispatch, in the test above); on aarch64 on the real ones.
+#[test]
+fn neon_tile_kernels_match_the_tile_spec() {
+    #[cfg(target_arch = "aarch64")]
+    if !SimdLevel::NeonDotprod.is_available() {
+        eprintln!("no FEAT_DotProd on this CPU: the NEON tile kernels cannot run");
+        return;
+    }
+    let k = 512;
+    let x = noise(13, 2 * k);
+    macro_rules! check {
+        ($tile:ty) => {{
+            let dtype = <$tile as Tile>::DTYPE;
+            assert!(<$tile as Tile>::NEON, "{dtype} has a NEON tile kernel");
+            assert!(<$tile as Tile>::serves(SimdLevel::NeonDotprod));
+            let w = random_rows(dtype, 2 * TILE_ROWS, k, 23);
+            let matrix = WeightMatrix {
+                dtype,
+                rows: 2 * TILE_ROWS,
+                k,
+                bytes: &w,
+            };
+            let tiled = TiledMatrix::<$tile>::new(&matrix).expect("whole tiles");
+            let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
+            let rows: Vec<_> = (0..2).map(|i| acts.row(i)).collect();
+            for tile in tiled.tiles.chunks_exact(k / 256) {
+                let want: Vec<_> = rows.iter().map(|a| <$tile>::dot_scalar(tile, a)).collect();
+                let scale = want.iter().flatten().fold(1.0f32, |m, w| m.max(w.abs()));
+                // SAFETY: the emulated intrinsics off aarch64; on aarch64 checked above.
+                let two = unsafe { <$tile>::dot_neon::<2>(tile, [&rows[0], &rows[1]]) };
+                let one = unsafe { <$tile>::dot_neon::<1>(tile, [&rows[1]]) };
+                for (what, got, want) in [("R=2", &two[..], &want[..]), ("R=1", &one, &want[1..])] {
+                    for (g, w) in got.iter().zip(want) {
+                        for (r, (a, b)) in g.iter().zip(w).enumerate() {
+                            assert!(
+                                (a - b).abs() <= 1e-5 * scale,
+                                "{dtype} NEON {what} row {r}: {a} vs {b}"
+                            );
+                        }
+                    }
+                }
+            }
+        }};
+    }
+    check!(TileQ4_0);
+    check!(TileQ4_1);
+    check!(TileQ5_0);
+    check!(TileQ5_1);
+    check!(TileQ8_0);
+    check!(TileQ4K);
+    check!(TileQ5K);
+    check!(TileQ6K);
+    check!(TileQ2K);
+    check!(TileQ3K);
+}

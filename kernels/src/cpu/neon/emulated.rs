@@ -23,6 +23,8 @@ vector!(uint8x16_t, u8, 16);
 vector!(int16x4_t, i16, 4);
 vector!(int16x8_t, i16, 8);
 vector!(uint16x8_t, u16, 8);
+vector!(uint16x4_t, u16, 4);
+vector!(uint32x4_t, u32, 4);
 vector!(int32x4_t, i32, 4);
 vector!(float32x4_t, f32, 4);
 
@@ -275,4 +277,126 @@ pub fn sdot(a: int32x4_t, b: int8x16_t, c: int8x16_t) -> int32x4_t {
             s.wrapping_add(i32::from(b.0[4 * i + j]) * i32::from(c.0[4 * i + j]))
         })
     }))
+}
+
+/// `ld1 {v.4h}`: four u16.
+///
+/// # Safety
+/// `p` must be valid for reading 4 u16.
+pub unsafe fn vld1_u16(p: *const u16) -> uint16x4_t {
+    // SAFETY: forwarded from the caller.
+    uint16x4_t(unsafe { read(p) })
+}
+
+/// `dup`: every lane `v`.
+pub fn vdup_n_u8(v: u8) -> uint8x8_t {
+    uint8x8_t([v; 8])
+}
+
+/// `mov v.d[1]`: `low` in lanes 0–7, `high` in 8–15.
+pub fn vcombine_u8(low: uint8x8_t, high: uint8x8_t) -> uint8x16_t {
+    uint8x16_t(std::array::from_fn(|i| {
+        if i < 8 {
+            low.0[i]
+        } else {
+            high.0[i - 8]
+        }
+    }))
+}
+
+/// `eor`.
+pub fn veorq_u8(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+    lanes!(uint8x16_t, |a, b| a ^ b)
+}
+
+/// `cmtst`: all ones where `a & b` is not zero.
+pub fn vtstq_u8(a: uint8x16_t, b: uint8x16_t) -> uint8x16_t {
+    lanes!(uint8x16_t, |a, b| if a & b != 0 { 0xFF } else { 0 })
+}
+
+/// The low eight lanes.
+pub fn vget_low_u8(a: uint8x16_t) -> uint8x8_t {
+    uint8x8_t(std::array::from_fn(|i| a.0[i]))
+}
+
+/// `uxtl2`: widens the high eight u8 to u16.
+pub fn vmovl_high_u8(a: uint8x16_t) -> uint16x8_t {
+    uint16x8_t(std::array::from_fn(|i| u16::from(a.0[8 + i])))
+}
+
+/// `sxtl`: widens eight i8 to i16.
+pub fn vmovl_s8(a: int8x8_t) -> int16x8_t {
+    int16x8_t(a.0.map(i16::from))
+}
+
+/// `sxtl2`: widens the high eight i8 to i16.
+pub fn vmovl_high_s8(a: int8x16_t) -> int16x8_t {
+    int16x8_t(std::array::from_fn(|i| i16::from(a.0[8 + i])))
+}
+
+/// The low four lanes.
+pub fn vget_low_u16(a: uint16x8_t) -> uint16x4_t {
+    uint16x4_t(std::array::from_fn(|i| a.0[i]))
+}
+
+/// `uxtl`: widens four u16 to u32.
+pub fn vmovl_u16(a: uint16x4_t) -> uint32x4_t {
+    uint32x4_t(a.0.map(u32::from))
+}
+
+/// `uxtl2`: widens the high four u16 to u32.
+pub fn vmovl_high_u16(a: uint16x8_t) -> uint32x4_t {
+    uint32x4_t(std::array::from_fn(|i| u32::from(a.0[4 + i])))
+}
+
+/// `sxtl`: widens four i16 to i32.
+pub fn vmovl_s16(a: int16x4_t) -> int32x4_t {
+    int32x4_t(a.0.map(i32::from))
+}
+
+/// `sxtl2`: widens the high four i16 to i32.
+pub fn vmovl_high_s16(a: int16x8_t) -> int32x4_t {
+    int32x4_t(std::array::from_fn(|i| i32::from(a.0[4 + i])))
+}
+
+/// Same bits, other lane type.
+pub fn vreinterpretq_s32_u32(a: uint32x4_t) -> int32x4_t {
+    int32x4_t(a.0.map(|v| v as i32))
+}
+
+/// `mla`: `a + b · c`, wrapping.
+pub fn vmlaq_s32(a: int32x4_t, b: int32x4_t, c: int32x4_t) -> int32x4_t {
+    int32x4_t(std::array::from_fn(|i| {
+        a.0[i].wrapping_add(b.0[i].wrapping_mul(c.0[i]))
+    }))
+}
+
+/// `fmul` by a scalar.
+pub fn vmulq_n_f32(a: float32x4_t, n: f32) -> float32x4_t {
+    lanes!(float32x4_t, |a| a * n)
+}
+
+/// `fmls`: `a − b · c`, fused.
+pub fn vfmsq_f32(a: float32x4_t, b: float32x4_t, c: float32x4_t) -> float32x4_t {
+    float32x4_t(std::array::from_fn(|i| (-b.0[i]).mul_add(c.0[i], a.0[i])))
+}
+
+/// `sdot` by element: each i32 lane of `a` plus the four products of its byte quadruple
+/// of `b` and quadruple `L` of `c` (the same four bytes for every lane).
+pub fn sdot_lane<const L: i32>(a: int32x4_t, b: int8x16_t, c: int8x16_t) -> int32x4_t {
+    assert!(
+        (0..4).contains(&L),
+        "sdot by element takes lanes 0-3, not {L}"
+    );
+    let at = 4 * L as usize;
+    int32x4_t(std::array::from_fn(|i| {
+        (0..4).fold(a.0[i], |s, j| {
+            s.wrapping_add(i32::from(b.0[4 * i + j]) * i32::from(c.0[at + j]))
+        })
+    }))
+}
+
+/// `fcvtl`: four f16 (as bits) widened to f32, exactly.
+pub fn fcvtl(a: uint16x4_t) -> float32x4_t {
+    float32x4_t(a.0.map(|bits| half::f16::from_bits(bits).to_f32()))
 }

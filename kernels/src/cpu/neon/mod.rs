@@ -71,6 +71,32 @@ pub(crate) fn load_f32(s: &[f32], at: usize) -> float32x4_t {
     unsafe { arch::vld1q_f32(s.as_ptr()) }
 }
 
+/// Four f16 (as bits) at `s[at..at + 4]` widened to f32 with one `fcvtl`, which is base
+/// AArch64 NEON (the `vcvt_f32_f16` intrinsic is not stable Rust yet); panics if out of
+/// range.
+#[inline(always)]
+pub(crate) fn load_f16x4(s: &[u16], at: usize) -> float32x4_t {
+    let s = &s[at..at + 4];
+    // SAFETY: `s` is four readable u16; `ld1` needs no alignment.
+    let bits = unsafe { arch::vld1_u16(s.as_ptr()) };
+    #[cfg(target_arch = "aarch64")]
+    {
+        let out: float32x4_t;
+        // SAFETY: a register-only instruction of base AArch64 NEON.
+        unsafe {
+            core::arch::asm!(
+                "fcvtl {out:v}.4s, {bits:v}.4h",
+                out = lateout(vreg) out,
+                bits = in(vreg) bits,
+                options(pure, nomem, nostack, preserves_flags),
+            );
+        }
+        out
+    }
+    #[cfg(not(target_arch = "aarch64"))]
+    arch::fcvtl(bits)
+}
+
 /// Plain NEON: byte dots through widening multiplies.
 #[allow(unused_unsafe)] // as for `float`
 pub(crate) mod plain {
@@ -124,6 +150,56 @@ pub(crate) mod dotprod {
     #[inline(always)]
     unsafe fn dot_bytes(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
         sdot(acc, a, b)
+    }
+
+    /// `acc` plus, in each i32 lane (one weight row in the tiles), the four products of
+    /// that lane's bytes of `w` with bytes `4L..4L + 4` of `y`: `sdot` by element, which
+    /// broadcasts four activation values to every lane for free (the interleaved tiles'
+    /// step, `cpu::interleaved::neon`). Written out as `dot_bytes` is; one `asm!` per
+    /// lane, since the lane is part of the instruction.
+    #[cfg(target_arch = "aarch64")]
+    #[inline]
+    #[target_feature(enable = "neon,dotprod")]
+    pub(crate) unsafe fn dot_lane<const L: i32>(
+        acc: int32x4_t,
+        w: int8x16_t,
+        y: int8x16_t,
+    ) -> int32x4_t {
+        let mut acc = acc;
+        macro_rules! sdot_lane {
+            ($lane:literal) => {
+                // SAFETY: a register-only instruction of FEAT_DotProd, which this
+                // function's callers are compiled for and only run on (the `Simd` token
+                // checks it).
+                unsafe {
+                    core::arch::asm!(
+                        concat!("sdot {acc:v}.4s, {w:v}.16b, {y:v}.4b[", $lane, "]"),
+                        acc = inout(vreg) acc,
+                        w = in(vreg) w,
+                        y = in(vreg) y,
+                        options(pure, nomem, nostack, preserves_flags),
+                    )
+                }
+            };
+        }
+        match L {
+            0 => sdot_lane!(0),
+            1 => sdot_lane!(1),
+            2 => sdot_lane!(2),
+            _ => sdot_lane!(3),
+        }
+        acc
+    }
+
+    /// `sdot` by element, as the instruction computes it (see the aarch64 version).
+    #[cfg(not(target_arch = "aarch64"))]
+    #[inline(always)]
+    pub(crate) unsafe fn dot_lane<const L: i32>(
+        acc: int32x4_t,
+        w: int8x16_t,
+        y: int8x16_t,
+    ) -> int32x4_t {
+        sdot_lane::<L>(acc, w, y)
     }
 
     super::quant::neon_quant_kernels!("neon,dotprod", dot_bytes);

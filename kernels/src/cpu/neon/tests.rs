@@ -225,3 +225,38 @@ fn packed_tiles_match_the_packed_scalar_kernel() {
         }
     }
 }
+
+#[test]
+#[cfg(not(target_arch = "aarch64"))]
+fn sdot_by_element_meets_one_quadruple_of_y_in_every_lane() {
+    let w: [i8; 16] = std::array::from_fn(|i| (i as i8 * 53).wrapping_sub(90));
+    let y: [i8; 16] = std::array::from_fn(|i| if i % 5 == 0 { -128 } else { 120 - 9 * i as i8 });
+    let (vw, vy) = (super::load_s8(&w, 0), super::load_s8(&y, 0));
+    let start = int32x4_t([3, -3, 1 << 24, -(1 << 24)]);
+    let lanes = [
+        sdot_lane::<0>(start, vw, vy),
+        sdot_lane::<1>(start, vw, vy),
+        sdot_lane::<2>(start, vw, vy),
+        sdot_lane::<3>(start, vw, vy),
+    ];
+    for (l, got) in lanes.iter().enumerate() {
+        for r in 0..4 {
+            let dot: i32 = (0..4)
+                .map(|j| i32::from(w[4 * r + j]) * i32::from(y[4 * l + j]))
+                .sum();
+            assert_eq!(got.0[r], start.0[r] + dot, "lane {l}, row {r}");
+        }
+    }
+    // `fcvtl` widens exactly, subnormals and infinities included.
+    let bits = uint16x4_t([0x0001, 0x83FF, 0x7C00, 0xC500]);
+    let wide = fcvtl(bits);
+    assert_eq!(
+        wide.0,
+        [
+            2f32.powi(-24),
+            -1023.0 * 2f32.powi(-24),
+            f32::INFINITY,
+            -5.0
+        ]
+    );
+}
