@@ -1,6 +1,8 @@
 //! AArch64 NEON kernels: the quantized row dots (Q4_0, Q8_0 against 32-block activations,
 //! Q4_K, Q6_K against 256-block activations), the packed GEMM's micro-kernels (every
-//! quantized format but Q8_0) and the f32 helpers attention uses. Two levels: plain NEON
+//! quantized format but Q8_0), the f32 helpers attention uses, and the two steps the
+//! interleaved tiles' NEON kernels (`cpu::interleaved::neon`) are built from (`sdot` by
+//! element, `fcvtl`). Two levels: plain NEON
 //! (every AArch64 CPU; byte products through `smull` + `sadalp`) and NEON with the Armv8.2
 //! dot product (`sdot`, four byte products per i32 lane in one instruction; every phone
 //! core since Cortex-A55/A75 and every Apple core).
