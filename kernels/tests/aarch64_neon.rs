@@ -121,7 +121,7 @@ fn neon_kernels_match_the_scalar_spec_on_aarch64_under_qemu() {
         );
         let summary = report.lines().last().unwrap_or_default();
         eprintln!("qemu -cpu {cpu}: {summary}");
-        let checks = if dotprod { 124 } else { 68 };
+        let checks = if dotprod { 132 } else { 76 };
         assert_eq!(
             summary,
             format!("aarch64 NEON: dotprod {dotprod}, {checks} checks, 0 failures"),

@@ -537,6 +537,23 @@ fn main() -> ExitCode {
             .zip(&spec)
             .all(|(x, y)| x.to_bits() == y.to_bits());
         tally.record(format!("axpy len={len} bit-equal to the spec"), equal);
+        // 16-bit float weights: random non-NaN bit patterns (f16 exponent below 31, bf16
+        // below 255), compared with the spec bit for bit (same lanes, same order).
+        let f16: Vec<u8> = (0..len)
+            .flat_map(|_| ((rng.next() as u16) & 0x7BFF | (rng.next() as u16) & 0x8000).to_le_bytes())
+            .collect();
+        let bf16: Vec<u8> = (0..len)
+            .flat_map(|_| ((rng.next() as u16) & 0x7F7F | (rng.next() as u16) & 0x8000).to_le_bytes())
+            .collect();
+        for (name, got, spec) in [
+            ("dot_f16_bytes", float::dot_f16_bytes(&f16, &b), scalar::dot_f16_bytes(&f16, &b)),
+            ("dot_bf16_bytes", float::dot_bf16_bytes(&bf16, &b), scalar::dot_bf16_bytes(&bf16, &b)),
+        ] {
+            tally.record(
+                format!("{name} len={len}: {got} vs spec {spec}"),
+                got.to_bits() == spec.to_bits(),
+            );
+        }
     }
     println!(
         "aarch64 NEON: dotprod {has_dotprod}, {} checks, {} failures",

@@ -400,3 +400,21 @@ pub fn sdot_lane<const L: i32>(a: int32x4_t, b: int8x16_t, c: int8x16_t) -> int3
 pub fn fcvtl(a: uint16x4_t) -> float32x4_t {
     float32x4_t(a.0.map(|bits| half::f16::from_bits(bits).to_f32()))
 }
+
+/// Same bits, other lane type.
+pub fn vreinterpret_u16_u8(a: uint8x8_t) -> uint16x4_t {
+    uint16x4_t(std::array::from_fn(|i| {
+        u16::from_le_bytes([a.0[2 * i], a.0[2 * i + 1]])
+    }))
+}
+
+/// `ushll #N`: widens four u16 to u32, shifted left by `N` (0–16).
+pub fn vshll_n_u16<const N: i32>(a: uint16x4_t) -> uint32x4_t {
+    assert!((0..=16).contains(&N), "ushll #{N} does not encode");
+    uint32x4_t(a.0.map(|v| u32::from(v) << N))
+}
+
+/// Same bits, other lane type.
+pub fn vreinterpretq_f32_u32(a: uint32x4_t) -> float32x4_t {
+    float32x4_t(a.0.map(f32::from_bits))
+}

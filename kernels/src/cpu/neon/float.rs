@@ -5,9 +5,65 @@
 use super::arch::*;
 use super::{load_f32, load_u8};
 
-/// f16 and bf16 weight rows: the scalar spec (NEON's f16 widening is not stable Rust yet).
-#[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
-pub(crate) use crate::cpu::scalar::{dot_bf16_bytes, dot_f16_bytes};
+/// f16 weights given as little-endian bytes · f32: eight weights per step widened with
+/// `fcvtl`, into the scalar spec's eight lanes (two registers), so the result equals the
+/// spec's bit for bit.
+pub(crate) fn dot_f16_bytes(w: &[u8], x: &[f32]) -> f32 {
+    dot_16bit(
+        w,
+        x,
+        // SAFETY: `ld1` of eight readable bytes (the caller's slice), no alignment needed.
+        |b| super::widen_f16x4(unsafe { vreinterpret_u16_u8(vld1_u8(b.as_ptr())) }),
+        |c| half::f16::from_le_bytes([c[0], c[1]]).to_f32(),
+    )
+}
+
+/// bf16 weights given as little-endian bytes · f32: as [`dot_f16_bytes`], each weight
+/// widened by moving its bits to the top of an f32 (`shll #16`).
+pub(crate) fn dot_bf16_bytes(w: &[u8], x: &[f32]) -> f32 {
+    dot_16bit(
+        w,
+        x,
+        // SAFETY: `ld1` of eight readable bytes (the caller's slice); the rest is register
+        // arithmetic of plain NEON.
+        |b| unsafe {
+            let bits = vreinterpret_u16_u8(vld1_u8(b.as_ptr()));
+            vreinterpretq_f32_u32(vshll_n_u16::<16>(bits))
+        },
+        |c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32(),
+    )
+}
+
+/// `Σ w·x` over 16-bit float weights as bytes: `widen4` turns the eight bytes of four
+/// weights into f32 lanes, `one` a weight's two bytes into an f32. Lane `i mod 8` takes
+/// value `i`, as in the scalar spec, and the lanes are summed in its order.
+#[inline(always)]
+fn dot_16bit(
+    w: &[u8],
+    x: &[f32],
+    widen4: impl Fn(&[u8]) -> float32x4_t,
+    one: impl Fn(&[u8]) -> f32,
+) -> f32 {
+    let n = (w.len() / 2).min(x.len());
+    let body = n - n % 8;
+    let mut lanes = [0.0f32; 8];
+    // SAFETY: register arithmetic of plain NEON; `lanes` is eight writable f32.
+    unsafe {
+        let mut acc = [vdupq_n_f32(0.0); 2];
+        for i in (0..body).step_by(8) {
+            for (h, a) in acc.iter_mut().enumerate() {
+                let at = i + 4 * h;
+                *a = vfmaq_f32(*a, widen4(&w[2 * at..2 * at + 8]), load_f32(x, at));
+            }
+        }
+        vst1q_f32(lanes.as_mut_ptr(), acc[0]);
+        vst1q_f32(lanes[4..].as_mut_ptr(), acc[1]);
+    }
+    for i in body..n {
+        lanes[i % 8] = one(&w[2 * i..2 * i + 2]).mul_add(x[i], lanes[i % 8]);
+    }
+    lanes.iter().sum()
+}
 
 /// `Σ w·x` with four four-lane accumulators, then the tail in order.
 pub(crate) fn dot_f32(w: &[f32], x: &[f32]) -> f32 {

@@ -80,7 +80,12 @@ pub(crate) fn load_f32(s: &[f32], at: usize) -> float32x4_t {
 pub(crate) fn load_f16x4(s: &[u16], at: usize) -> float32x4_t {
     let s = &s[at..at + 4];
     // SAFETY: `s` is four readable u16; `ld1` needs no alignment.
-    let bits = unsafe { arch::vld1_u16(s.as_ptr()) };
+    widen_f16x4(unsafe { arch::vld1_u16(s.as_ptr()) })
+}
+
+/// Four f16 (as bits) widened to f32: one `fcvtl`, exact.
+#[inline(always)]
+pub(crate) fn widen_f16x4(bits: arch::uint16x4_t) -> float32x4_t {
     #[cfg(target_arch = "aarch64")]
     {
         let out: float32x4_t;

@@ -151,6 +151,27 @@ fn float_helpers_match_the_scalar_spec() {
         float::f16_to_f32(&h, &mut widened);
         scalar::f16_to_f32(&h, &mut want);
         assert_eq!(widened, want, "f16_to_f32 len {len}");
+        // 16-bit float weight rows: the spec's lanes and order, so equal bit for bit
+        // (with one weight more than `b` has values: the extra one is ignored).
+        let f16_bytes: Vec<u8> = h
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .chain([1, 2])
+            .collect();
+        let bf16_bytes: Vec<u8> = a
+            .iter()
+            .flat_map(|&v| half::bf16::from_f32(v).to_le_bytes())
+            .collect();
+        assert_eq!(
+            float::dot_f16_bytes(&f16_bytes, &b).to_bits(),
+            scalar::dot_f16_bytes(&f16_bytes, &b).to_bits(),
+            "dot_f16_bytes len {len}"
+        );
+        assert_eq!(
+            float::dot_bf16_bytes(&bf16_bytes, &b).to_bits(),
+            scalar::dot_bf16_bytes(&bf16_bytes, &b).to_bits(),
+            "dot_bf16_bytes len {len}"
+        );
     }
 }
 
