@@ -433,9 +433,22 @@ fn every_weight_dtype_matmul_and_get_rows_match_dequantized_loops() {
 fn repacked_weights_give_the_unpacked_results() {
     use edgeplane_kernels::quant::dequantize;
     // 48 rows = three 16-row tiles; n covers decode, a few rows (one partial group of four)
-    // and prefill sizes. Every quantized format has tiles (at some level).
-    let (m, k) = (48, 512);
-    for dtype in DType::WEIGHTS.into_iter().filter(|d| d.is_quantized()) {
+    // and prefill sizes. Every quantized format has tiles (at some level); the 32-block
+    // formats also at 896 and 576 values per row, whose last tile column is padded (and
+    // whose decode takes the raw rows).
+    let m = 48;
+    let cases = DType::WEIGHTS
+        .into_iter()
+        .filter(|d| d.is_quantized())
+        .flat_map(|d| {
+            let padded: &[usize] = if d.block_size() == 32 {
+                &[896, 576]
+            } else {
+                &[]
+            };
+            std::iter::once((d, 512)).chain(padded.iter().map(move |&k| (d, k)))
+        });
+    for (dtype, k) in cases {
         let w = weights(dtype, &noise(31, m * k), 34);
         let exact = dequantize(dtype, &w, m * k).unwrap();
         let bias = noise(32, m);
@@ -458,13 +471,13 @@ fn repacked_weights_give_the_unpacked_results() {
                 // Same integer dots, scales folded in another order: float rounding only.
                 assert!(
                     max_rel_err(&got, &base) < 1e-5,
-                    "{dtype} {level} n={n}: {}",
+                    "{dtype} k={k} {level} n={n}: {}",
                     max_rel_err(&got, &base)
                 );
                 let want = naive_matmul(&exact, &x, n, m, k, &bias);
                 assert!(
                     max_rel_err(&got, &want) < 2e-2,
-                    "{dtype} {level} n={n} vs f32 loops"
+                    "{dtype} k={k} {level} n={n} vs f32 loops"
                 );
                 assert_eq!(
                     got,

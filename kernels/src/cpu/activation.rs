@@ -146,6 +146,21 @@ impl ActivationRows {
         out
     }
 
+    /// [`ActivationRows::new`] of `x` (`rows × k`) with each row extended by zeros to
+    /// `width` values: what weights whose tiles pad `k` to whole tiles read (the zero
+    /// blocks quantize to scale 0, quants 0 and sums 0, so they add nothing).
+    pub fn padded(format: ActivationFormat, x: &[f32], k: usize, width: usize) -> ActivationRows {
+        assert!(width >= k && k > 0, "padding widens");
+        if width == k {
+            return ActivationRows::new(format, x, k);
+        }
+        let mut wide = vec![0.0f32; x.len() / k * width];
+        for (dst, src) in wide.chunks_exact_mut(width).zip(x.chunks_exact(k)) {
+            dst[..k].copy_from_slice(src);
+        }
+        ActivationRows::new(format, &wide, width)
+    }
+
     /// Joins row blocks converted separately (in parallel) into one, in order.
     pub fn concat(format: ActivationFormat, k: usize, parts: &[ActivationRows]) -> ActivationRows {
         let mut out = ActivationRows {

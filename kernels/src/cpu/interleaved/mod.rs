@@ -374,7 +374,11 @@ fn lanes_out<const R: usize>(acc: [std::arch::x86_64::__m512; R]) -> [[f32; TILE
 }
 
 /// A weight matrix `[rows, k]` repacked into tiles: `tiles[t * blocks + b]` holds values
-/// `256b..256b + 256` of rows `16t..16t + 16`.
+/// `256b..256b + 256` of rows `16t..16t + 16`. A `k` that is not a multiple of 256 (the
+/// 32-block formats of models 576, 896 or 960 wide, which llama.cpp's K-quant mixes store
+/// as Q5_0, Q8_0 or Q4_0 there) fills its last tile column with zero blocks (`d = 0`,
+/// codes 0), and the activations are read as [`TiledMatrix::padded_k`] wide (zeros past
+/// `k`), so the padding adds nothing to any dot.
 #[derive(Debug)]
 pub struct TiledMatrix<T: Tile> {
     rows: usize,
@@ -383,21 +387,45 @@ pub struct TiledMatrix<T: Tile> {
 }
 
 impl<T: Tile> TiledMatrix<T> {
-    /// Repacks `w`; `None` unless it is `T::DTYPE` with a multiple of 16 rows and of 256
-    /// values per row, or if the memory for the tiles cannot be had (the tiles are an
-    /// optional second copy: the raw rows then serve).
+    /// Repacks `w`; `None` unless it is `T::DTYPE` with a multiple of 16 rows (and, as
+    /// its format requires, whole blocks), or if the memory for the tiles cannot be had
+    /// (the tiles are an optional second copy: the raw rows then serve).
     pub fn new(w: &WeightMatrix) -> Option<TiledMatrix<T>> {
-        if w.dtype != T::DTYPE || !w.rows.is_multiple_of(TILE_ROWS) || !w.k.is_multiple_of(256) {
+        let block = T::DTYPE.block_size();
+        // Padding costs what it adds (zero blocks are multiplied too): up to a third more,
+        // which a 576-wide model's rows take (768); narrower rows keep their raw layout.
+        let padded = w.k.next_multiple_of(256);
+        if w.dtype != T::DTYPE
+            || !w.rows.is_multiple_of(TILE_ROWS)
+            || !w.k.is_multiple_of(block)
+            || 3 * padded > 4 * w.k
+        {
             return None;
         }
-        let (blocks, size) = (w.k / 256, T::RAW_BYTES);
+        let (blocks, size) = (w.k.div_ceil(256), T::RAW_BYTES);
+        // The last tile column's raw bytes past `k` (whole zero blocks), for a `k` that
+        // ends inside a tile.
+        let tail = w.k % 256 * size / 256;
+        let mut padded = vec![vec![0u8; size]; if tail > 0 { TILE_ROWS } else { 0 }];
         // Zero-allocated (fresh pages from the OS, not written twice), then packed in place.
         let mut tiles: Vec<T> = bytemuck::try_zeroed_vec(w.rows / TILE_ROWS * blocks).ok()?;
         for (i, tile) in tiles.iter_mut().enumerate() {
             let (t, b) = (i / blocks, i % blocks);
             let rows: [&[u8]; TILE_ROWS] = from_fn(|r| &w.row(TILE_ROWS * t + r)[b * size..]);
+            if tail > 0 && b + 1 == blocks {
+                for (p, row) in padded.iter_mut().zip(rows) {
+                    p[..tail].copy_from_slice(&row[..tail]);
+                }
+                T::pack_into(tile, from_fn(|r| &padded[r][..size]));
+                continue;
+            }
             if b + 1 < blocks {
-                prefetch_raw(from_fn(|r| &rows[r][size..]), size);
+                let next = if tail > 0 && b + 2 == blocks {
+                    tail
+                } else {
+                    size
+                };
+                prefetch_raw(from_fn(|r| &rows[r][size..]), next);
             }
             T::pack_into(tile, from_fn(|r| &rows[r][..size]));
         }
@@ -408,11 +436,17 @@ impl<T: Tile> TiledMatrix<T> {
         })
     }
 
+    /// The width the activations must have: `k` rounded up to whole tiles (see the type).
+    pub fn padded_k(&self) -> usize {
+        self.k.next_multiple_of(256)
+    }
+
     /// Computes `W[r] · x[i]` for the weight rows of `tiles` and every activation row,
     /// handing each result to `sink(i, row, sums)`: `sums[r] = W[row + r] · x[i]` for one
     /// activation row `i` and sixteen weight rows from `row` (a tile's). A caller writing
     /// an `[n, m]` output stores the sixteen side by side, with no transpose. `acts` must
-    /// be in `ActivationFormat::for_weight(T::DTYPE)` with width `k`.
+    /// be in `ActivationFormat::for_weight(T::DTYPE)` with width [`TiledMatrix::padded_k`]
+    /// (zeros past `k`: [`ActivationRows::padded`]).
     ///
     /// # Panics
     /// If `acts` has another format or width.
@@ -424,9 +458,13 @@ impl<T: Tile> TiledMatrix<T> {
         mut sink: impl FnMut(usize, usize, &[f32; TILE_ROWS]),
     ) {
         assert_eq!(acts.format(), ActivationFormat::for_weight(T::DTYPE));
-        assert_eq!(acts.k(), self.k, "activation width matches the weights");
+        assert_eq!(
+            acts.k(),
+            self.padded_k(),
+            "activation width matches the tiles"
+        );
         let n = acts.rows();
-        let blocks = self.k / 256;
+        let blocks = self.padded_k() / 256;
         let rows: Vec<_> = (0..n).map(|i| acts.row(i)).collect();
         let group = match simd.level() {
             SimdLevel::Avx512Vnni => T::AVX512_GROUP.min(MAX_AVX512_GROUP),
@@ -545,6 +583,20 @@ macro_rules! tiled_formats {
             pub fn rows(&self) -> usize {
                 match self {
                     $(Interleaved::$variant(m) => m.rows,)*
+                }
+            }
+
+            /// Values per row.
+            pub fn k(&self) -> usize {
+                match self {
+                    $(Interleaved::$variant(m) => m.k,)*
+                }
+            }
+
+            /// See [`TiledMatrix::padded_k`].
+            pub fn padded_k(&self) -> usize {
+                match self {
+                    $(Interleaved::$variant(m) => m.padded_k(),)*
                 }
             }
 

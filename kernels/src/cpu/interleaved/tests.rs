@@ -10,19 +10,27 @@ fn random_rows(dtype: DType, rows: usize, k: usize, seed: u64) -> Vec<u8> {
 
 #[test]
 fn tiles_match_the_scalar_row_dots_at_every_level() {
-    let (rows, k) = (48, 768);
-    for dtype in [
-        DType::Q4K,
-        DType::Q6K,
-        DType::Q4_0,
-        DType::Q8_0,
-        DType::Q4_1,
-        DType::Q5_0,
-        DType::Q5_1,
-        DType::Q5K,
-        DType::Q3K,
-        DType::Q2K,
-    ] {
+    let rows = 48;
+    // Whole tiles, and for the 32-block formats a last tile column padded with zero
+    // blocks (896 = 3.5 tiles, a Qwen2.5-0.5B width).
+    let cases = [
+        (DType::Q4K, 768),
+        (DType::Q6K, 768),
+        (DType::Q4_0, 768),
+        (DType::Q8_0, 768),
+        (DType::Q4_1, 768),
+        (DType::Q5_0, 768),
+        (DType::Q5_1, 768),
+        (DType::Q5K, 768),
+        (DType::Q3K, 768),
+        (DType::Q2K, 768),
+        (DType::Q4_0, 896),
+        (DType::Q8_0, 896),
+        (DType::Q4_1, 896),
+        (DType::Q5_0, 896),
+        (DType::Q5_1, 896),
+    ];
+    for (dtype, k) in cases {
         let w = random_rows(dtype, rows, k, 11);
         let matrix = WeightMatrix {
             dtype,
@@ -37,7 +45,13 @@ fn tiles_match_the_scalar_row_dots_at_every_level() {
         // remainder after a full group of each.
         for n in [1, 3, 4, 7, 8, 13] {
             let x = noise(n as u64, n * k);
-            let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
+            let format = ActivationFormat::for_weight(dtype);
+            let acts = ActivationRows::new(format, &x, k);
+            let wide = ActivationRows::padded(format, &x, k, packed.padded_k());
+            assert_eq!(
+                (packed.k(), packed.padded_k()),
+                (k, k.next_multiple_of(256))
+            );
             // The scalar row dots (the spec), and the largest of them: the kernels fold
             // their blocks' integer sums into f32 in another order than the spec (rounding
             // at 1e-7 of each block's term), which a dot that cancels to a small value
@@ -53,7 +67,7 @@ fn tiles_match_the_scalar_row_dots_at_every_level() {
                 let simd = Simd::new(level).expect("listed as available");
                 // Tiles 1..3: rows 16..48.
                 let mut got = vec![f32::NAN; 32 * n];
-                packed.matmul_tiles_with(simd, 1..3, &acts, |i, row, sums| {
+                packed.matmul_tiles_with(simd, 1..3, &wide, |i, row, sums| {
                     for (r, &s) in sums.iter().enumerate() {
                         got[(row - 16 + r) * n + i] = s;
                     }
@@ -93,7 +107,19 @@ fn only_whole_tiles_of_tiled_formats_are_repacked() {
             SimdLevel::Avx512Vnni
         )
         .is_none(),
-        "64 values are a quarter of a tile"
+        "64 values are a quarter of a tile: padding them would quadruple the work"
+    );
+    let q8 = random_rows(DType::Q8_0, 16, 576, 2);
+    let padded = Interleaved::new(&matrix(DType::Q8_0, 16, 576, &q8), SimdLevel::Avx512Vnni)
+        .expect("576 values pad to 768, a third more: tiled");
+    assert_eq!((padded.k(), padded.padded_k()), (576, 768));
+    assert!(
+        Interleaved::new(
+            &matrix(DType::Q8_0, 16, 544, &q8[..16 * 544 / 32 * 34]),
+            SimdLevel::Avx512Vnni
+        )
+        .is_none(),
+        "544 values would pad to 768, over a third more"
     );
     assert!(
         Interleaved::new(
@@ -331,4 +357,55 @@ fn neon_tile_kernels_match_the_tile_spec() {
     check!(TileQ6K);
     check!(TileQ2K);
     check!(TileQ3K);
+}
+
+/// Each side of a padded tile column is zero on its own past `k` (either alone keeps the
+/// dots right, so the dot tests above cannot tell them apart): the tiles' padding blocks
+/// have `d = 0` and zero codes, the padded activations zero quants, sums and scales, and
+/// their first `k` values quantize as the unpadded ones do.
+#[test]
+fn padded_tiles_and_activations_are_zero_past_k() {
+    let k = 576;
+    let w = random_rows(DType::Q8_0, 16, k, 5);
+    let matrix = WeightMatrix {
+        dtype: DType::Q8_0,
+        rows: 16,
+        k,
+        bytes: &w,
+    };
+    let tiled = TiledMatrix::<TileQ8_0>::new(&matrix).expect("576 pads to 768");
+    assert_eq!(tiled.tiles.len(), 3);
+    let last = &tiled.tiles[2];
+    for s in 2..8 {
+        assert!(
+            last.d[s].iter().all(|&d| d == 0),
+            "padding block {s} has d = 0"
+        );
+        for g in 8 * s..8 * s + 8 {
+            let codes = last.codes[g].as_flattened();
+            assert!(
+                codes.iter().all(|&c| c == 128),
+                "padding block {s}: codes of 0"
+            );
+        }
+    }
+    assert!(
+        last.d[..2].iter().flatten().any(|&d| d != 0),
+        "the live blocks keep their scales"
+    );
+    let x = noise(3, 2 * k);
+    let format = ActivationFormat::Q8Block32;
+    let (plain, wide) = (
+        ActivationRows::new(format, &x, k),
+        ActivationRows::padded(format, &x, k, 768),
+    );
+    assert_eq!((wide.k(), wide.rows()), (768, 2));
+    for i in 0..2 {
+        let (p, w) = (plain.row(i), wide.row(i));
+        assert_eq!(&w.quants[..k], p.quants);
+        assert_eq!(&w.scales[..k / 32], p.scales);
+        assert!(w.quants[k..].iter().all(|&q| q == 0));
+        assert!(w.scales[k / 32..].iter().all(|&s| s == 0.0));
+        assert!(w.sums[k / 32..].iter().all(|&s| s == 0));
+    }
 }

@@ -140,7 +140,13 @@ impl FastExecutable {
                 } else {
                     None
                 };
-                if let Some(w) = self.repacked[inp[1].0].as_ref() {
+                // Tiles padded to whole tiles (a `k` such as 896) would read their zero
+                // blocks too; one activation row is bound by the bytes read, so it takes
+                // the raw rows, which are still there (batches take the tiles).
+                let tiles = self.repacked[inp[1].0]
+                    .as_ref()
+                    .filter(|w| n > 1 || w.padded_k() == w.k());
+                if let Some(w) = tiles {
                     return Ok(Value::F32(matmul::matmul_interleaved(
                         self.simd,
                         self.threads,

@@ -63,7 +63,12 @@ pub fn matmul_interleaved(
 ) -> Result<Vec<f32>> {
     let m = w.rows();
     let tile_rows = m / TILE_ROWS;
-    let acts = quantize_activations(ActivationFormat::for_weight(w.dtype()), x, n, k);
+    let format = ActivationFormat::for_weight(w.dtype());
+    let acts = if w.padded_k() == k {
+        quantize_activations(format, x, n, k)
+    } else {
+        ActivationRows::padded(format, x, k, w.padded_k())
+    };
     let mut out = vec![0.0f32; n * m];
     // Decode keeps eight tasks per thread (measured); batches, whose tasks are longer,
     // take sixteen so a core the VM takes away holds up less of the work.
