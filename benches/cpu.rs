@@ -2,7 +2,8 @@
 //! the same data, shapes and thread count (2), plus the machine's DRAM read bandwidth and
 //! cold-cache decode rows measured against it. The issue's table (Q4_0, Q8_0, Q4_K, Q6_K;
 //! n = 1, 16, 128, 512; 4096² and 11008×4096) comes first, then decode and n = 16 of the
-//! other six formats at 4096².
+//! other six formats at 4096², then Q5_0 and Q8_0 at 4864×896 (rows that end inside a
+//! tile).
 //!
 //! ```text
 //! cargo bench --features anchor-ggml,anchor-candle --bench cpu
@@ -460,6 +461,17 @@ fn main() {
         let (m, k) = (4096usize, 4096usize);
         let w = random_weights(dtype, m, k);
         for n in [1usize, 16] {
+            rows.push(matmul_row(&mut c, &backend, dtype, &w, (m, k, n)));
+        }
+    }
+
+    // Rows that end inside a tile: k = 896 (Qwen2.5-0.5B's width, whose K-quant mixes
+    // llama.cpp stores as Q5_0 or Q8_0 there), its FFN gate/up shape. Batches run on tiles
+    // padded with zero blocks, decode on the raw rows.
+    for dtype in [DType::Q5_0, DType::Q8_0] {
+        let (m, k) = (4864usize, 896usize);
+        let w = random_weights(dtype, m, k);
+        for n in [1usize, 16, 128] {
             rows.push(matmul_row(&mut c, &backend, dtype, &w, (m, k, n)));
         }
     }
