@@ -474,6 +474,7 @@ fn main() {
         for n in [1usize, 16, 128] {
             rows.push(matmul_row(&mut c, &backend, dtype, &w, (m, k, n)));
         }
+        rows.push(cold_decode_rows(&mut c, &pool, &backend, dtype, &w, m, k));
     }
 
     let (n_head, n_kv_head, head_dim) = (32usize, 8usize, 128usize);

@@ -26,6 +26,15 @@ use crate::DType;
 use std::array::from_fn;
 use std::ops::Range;
 
+/// Whether `dtype` has a decode kernel on its raw rows at `simd` (Q4_0 and Q8_0 on
+/// AVX-512 VNNI): those stream from DRAM as fast as the tiles do.
+pub fn has_kernel(simd: Simd, dtype: DType) -> bool {
+    matches!(
+        (simd.level(), dtype),
+        (SimdLevel::Avx512Vnni, DType::Q4_0 | DType::Q8_0)
+    )
+}
+
 /// Activation rows, converted for `dtype`'s weights and laid out for the decode kernel of
 /// `simd` where there is one.
 #[derive(Debug)]
