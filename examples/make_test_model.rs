@@ -26,6 +26,11 @@ enum ShapeName {
     /// (≈ 1.0B parameters; the test vocabulary is small, so no 32k-row embedding).
     #[value(name = "1b")]
     OneB,
+    /// Qwen2.5-0.5B's blocks: width 896 (not whole 256-blocks: K-quant mixes store those
+    /// matrices in 32-block formats), 24 blocks, 14 heads / 2 KV heads, FFN 4864
+    /// (≈ 0.36B parameters without the 152k-row embedding).
+    #[value(name = "0.5b")]
+    HalfB,
 }
 
 /// Weight dtypes by name.
@@ -77,6 +82,15 @@ fn spec(args: &Args) -> TestModelSpec {
             feed_forward_length: 2816,
             head_count: 16,
             head_count_kv: 4,
+            context_length: 2048,
+            ..base
+        },
+        ShapeName::HalfB => TestModelSpec {
+            embedding_length: 896,
+            block_count: 24,
+            feed_forward_length: 4864,
+            head_count: 14,
+            head_count_kv: 2,
             context_length: 2048,
             ..base
         },

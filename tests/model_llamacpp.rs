@@ -187,6 +187,21 @@ fn cases() -> Vec<Case> {
                 ..qwen2.clone()
             },
         },
+        // Widths that are not whole 256-blocks, as Qwen2.5-0.5B's 896: the mix falls back
+        // to Q5_0 and Q8_0 as llama.cpp's quantizer does, and those weights tile with a
+        // padded last tile column (448 → 512, FFN 1152 → 1280).
+        Case {
+            name: "qwen2 q4_K_M 448 wide q5_0+q8_0 gqa7",
+            spec: TestModelSpec {
+                embedding_length: 448,
+                feed_forward_length: 1152,
+                head_count: 7,
+                head_count_kv: 1,
+                weights: WeightTypes::Q4KM,
+                seed: 9,
+                ..qwen2.clone()
+            },
+        },
     ]
 }
 

@@ -59,8 +59,25 @@ pub enum WeightTypes {
 }
 
 impl WeightTypes {
-    /// The dtype of the matrix named `name`.
-    pub fn dtype_for(self, name: &str, tied: bool) -> DType {
+    /// The dtype of the matrix named `name`, whose rows hold `cols` values. K-quants need
+    /// rows of whole 256-value blocks; where they do not fit (widths such as Qwen2.5-0.5B's
+    /// 896) llama.cpp's quantizer falls back to a 32-block format — Q4_K → Q5_0, Q5_K →
+    /// Q5_1, Q6_K → Q8_0 (Q2_K/Q3_K → IQ4_NL there, Q4_0 here) — and so do these models.
+    pub fn dtype_for(self, name: &str, tied: bool, cols: usize) -> DType {
+        let dtype = self.preferred(name, tied);
+        if dtype.block_size() != 256 || cols.is_multiple_of(256) {
+            return dtype;
+        }
+        match dtype {
+            DType::Q4K => DType::Q5_0,
+            DType::Q5K => DType::Q5_1,
+            DType::Q6K => DType::Q8_0,
+            _ => DType::Q4_0,
+        }
+    }
+
+    /// The dtype the mix names for `name`, before the fallback for short rows.
+    fn preferred(self, name: &str, tied: bool) -> DType {
         let is_output = name == "output.weight" || (tied && name == "token_embd.weight");
         match self {
             WeightTypes::All(d) => d,
@@ -250,7 +267,7 @@ pub fn build_test_model(spec: &TestModelSpec) -> Result<MemorySource> {
                       rows: usize,
                       cols: usize|
      -> Result<()> {
-        let dtype = spec.weights.dtype_for(&name, spec.tied_embeddings);
+        let dtype = spec.weights.dtype_for(&name, spec.tied_embeddings, cols);
         let values = random_matrix(rng, rows, cols);
         let (desc, bytes) = tensor(&name, dtype, &[rows, cols], &values)?;
         m.add_tensor(name, desc, bytes);
@@ -274,7 +291,7 @@ pub fn build_test_model(spec: &TestModelSpec) -> Result<MemorySource> {
     let name = "token_embd.weight";
     let (desc, bytes) = tensor(
         name,
-        spec.weights.dtype_for(name, spec.tied_embeddings),
+        spec.weights.dtype_for(name, spec.tied_embeddings, d),
         &[n_vocab, d],
         &embd,
     )?;
@@ -307,7 +324,7 @@ pub fn build_test_model(spec: &TestModelSpec) -> Result<MemorySource> {
         let name = "output.weight";
         let (desc, bytes) = tensor(
             name,
-            spec.weights.dtype_for(name, false),
+            spec.weights.dtype_for(name, false, d),
             &[n_vocab, d],
             &values,
         )?;
@@ -341,4 +358,37 @@ pub fn dequantized(source: &MemorySource) -> Result<MemorySource> {
         out.tensors.push((name.clone(), desc, bytes));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WeightTypes;
+    use crate::DType;
+
+    #[test]
+    fn k_quants_fall_back_to_32_blocks_where_rows_are_not_whole_blocks() {
+        let mix = WeightTypes::Q4KM;
+        assert_eq!(
+            mix.dtype_for("blk.0.attn_q.weight", false, 1024),
+            DType::Q4K
+        );
+        assert_eq!(
+            mix.dtype_for("blk.0.attn_q.weight", false, 896),
+            DType::Q5_0
+        );
+        assert_eq!(
+            mix.dtype_for("blk.0.attn_v.weight", false, 896),
+            DType::Q8_0
+        );
+        assert_eq!(
+            mix.dtype_for("blk.0.ffn_down.weight", false, 4864),
+            DType::Q6K
+        );
+        assert_eq!(mix.dtype_for("token_embd.weight", true, 896), DType::Q8_0);
+        let all = |d| WeightTypes::All(d).dtype_for("x", false, 896);
+        assert_eq!(all(DType::Q5K), DType::Q5_1);
+        assert_eq!(all(DType::Q3K), DType::Q4_0);
+        assert_eq!(all(DType::Q4_0), DType::Q4_0);
+        assert_eq!(all(DType::F16), DType::F16);
+    }
 }
