@@ -198,6 +198,21 @@ fn rows_out<const R: usize>(acc: [Quads<float32x4_t>; R]) -> [[f32; TILE_ROWS]; 
     out
 }
 
+/// `sums[i][q] += sub[i][q] · scales[q]` for every activation row: a sub-block's dots
+/// scaled by the rows' integer scales into the block's sums.
+#[inline(always)]
+fn add_scaled<const R: usize>(
+    sums: &mut [Quads<int32x4_t>; R],
+    sub: &[Quads<int32x4_t>; R],
+    scales: &Quads<int32x4_t>,
+) {
+    for (sums, sub) in sums.iter_mut().zip(sub) {
+        for q in 0..4 {
+            sums[q] = vmlaq_s32(sums[q], sub[q], scales[q]);
+        }
+    }
+}
+
 /// `acc[q] += sums[q] · (d[q] · da)`, the block fold of the 32-block formats and the
 /// K-quants' scale term.
 #[inline(always)]
@@ -327,11 +342,7 @@ pub(super) unsafe fn dot_k4<T: K4Tile, const R: usize>(
             // SAFETY: FEAT_DotProd (this function's contract); 32 quants at each `y[i]`.
             unsafe { nibble_block(&mut sub, groups, t.fifth_bits(s), y) };
             let sc = widen_rows(load_bytes(&t.scales()[s]), false);
-            for i in 0..R {
-                for q in 0..4 {
-                    isum[i][q] = vmlaq_s32(isum[i][q], sub[i][q], sc[q]);
-                }
-            }
+            add_scaled(&mut isum, &sub, &sc);
         }
         // SAFETY: 16 sums per 256 values in every row (asserted).
         let pairs = |i: usize, s: usize| unsafe {
@@ -443,11 +454,7 @@ pub(super) unsafe fn dot_q6_k<const R: usize>(
                 sub_block(&mut sub, &codes, y);
             }
             let sc = widen_rows(load_bytes(&t.scales[s]), true);
-            for i in 0..R {
-                for q in 0..4 {
-                    total[i][q] = vmlaq_s32(total[i][q], sub[i][q], sc[q]);
-                }
-            }
+            add_scaled(&mut total, &sub, &sc);
         }
         let d = load_rows(&t.d);
         for i in 0..R {
@@ -536,11 +543,7 @@ pub(super) unsafe fn dot_q2_k<const R: usize>(
             }
             // The scale is the raw byte's low nibble (the min its high one).
             let sc = widen_rows(vandq_u8(load_bytes(&t.scales[s]), m4), false);
-            for i in 0..R {
-                for q in 0..4 {
-                    isum[i][q] = vmlaq_s32(isum[i][q], sub[i][q], sc[q]);
-                }
-            }
+            add_scaled(&mut isum, &sub, &sc);
         }
         // SAFETY: 16 sums per 256 values in every row (asserted).
         let sum = |i: usize, s: usize| i32::from(unsafe { *sums[i].add(16 * b + s) });
@@ -586,11 +589,7 @@ pub(super) unsafe fn dot_q3_k<const R: usize>(
                 sub_block(&mut sub, &codes, y);
             }
             let sc = widen_rows(load_bytes(&t.scales[s]), true);
-            for i in 0..R {
-                for q in 0..4 {
-                    isum[i][q] = vmlaq_s32(isum[i][q], sub[i][q], sc[q]);
-                }
-            }
+            add_scaled(&mut isum, &sub, &sc);
         }
         let d = load_rows(&t.d);
         for i in 0..R {
