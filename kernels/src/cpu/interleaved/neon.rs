@@ -16,9 +16,10 @@
 //! serves at most `NEON_GROUP` (two) activation rows: the f32 accumulators, the block's
 //! i32 sums, a sub-block's and one group's codes then fit the 32 registers.
 //!
-//! Speed is unmeasured (no Arm hardware here); the instruction count per 32 values and
-//! activation row is 8 `sdot` for Q8_0/Q4_0 against ~11 instructions per 32 products in
-//! the row kernels (`neon/quant.rs`), with the unpacking shared by the rows of a pass.
+//! Speed is unmeasured (no Arm hardware here). By instruction count (Q4_0, two activation
+//! rows per pass): per group 4 loads and 8 logic ops shared, 8 `sdot` per activation row,
+//! about 3.6 instructions per 32-value row dot against ~11 in the row kernels
+//! (`neon/quant.rs`) and ~5 in the packed 4 × 3 tile after its unpacking pass.
 //! Correctness: `interleaved/tests.rs` runs these kernels on the emulated intrinsics
 //! (`neon/emulated.rs`) against every tile's scalar spec, and `tests/aarch64_neon.rs`
 //! checks the two instructions they add (`sdot` by element, `fcvtl`) on qemu.
