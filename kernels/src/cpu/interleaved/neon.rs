@@ -110,6 +110,44 @@ fn nibble_codes(
     }
 }
 
+/// Sixteen activation values against their codes, added to `sums`: the activation rows'
+/// values at `y[i]` are one register, and `codes[L]` (each row's codes of values
+/// `4L..4L + 4`) meets its quadruple `L` — every kernel's step.
+///
+/// # Safety
+/// FEAT_DotProd; each `y[i]` valid for reading 16 bytes.
+#[cfg_attr(target_arch = "aarch64", target_feature(enable = "neon,dotprod"))]
+#[inline]
+unsafe fn sixteen_values<const R: usize>(
+    sums: &mut [Quads<int32x4_t>; R],
+    codes: &[Quads<int8x16_t>; 4],
+    y: [*const i8; R],
+) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        let yv: [int8x16_t; R] = from_fn(|i| vld1q_s8(y[i]));
+        dots::<0, R>(sums, &codes[0], &yv);
+        dots::<1, R>(sums, &codes[1], &yv);
+        dots::<2, R>(sums, &codes[2], &yv);
+        dots::<3, R>(sums, &codes[3], &yv);
+    }
+}
+
+/// Each activation row's `bias · sums[i][at]` in every lane: the start of a block's or
+/// sub-block's sums that takes back its unsigned codes' bias.
+///
+/// # Safety
+/// Each `sums[i]` valid for reading at `at`.
+#[inline(always)]
+unsafe fn bias_start<const R: usize>(
+    sums: [*const i16; R],
+    at: usize,
+    bias: i32,
+) -> [Quads<int32x4_t>; R] {
+    // SAFETY: the caller's contract.
+    from_fn(|i| [vdupq_n_s32(bias * i32::from(unsafe { *sums[i].add(at) })); 4])
+}
+
 /// Adds one 32-value block of nibble groups (`groups[u]`: values `8u..8u + 8` of the
 /// block, fifth bits from `fifth[u]`) to `sums`, against the activation rows' 32 values at
 /// `y[i]`: group `u`'s low nibbles meet quadruple `2(u mod 2)` of the register holding
@@ -126,16 +164,12 @@ unsafe fn nibble_block<const R: usize>(
     y: [*const i8; R],
 ) {
     for half in 0..2 {
-        // SAFETY: the caller's contract.
-        let yv: [int8x16_t; R] = from_fn(|i| unsafe { vld1q_s8(y[i].add(16 * half)) });
         let (lo0, hi0) = nibble_codes(groups[2 * half], fifth.map(|m| &m[2 * half]));
         let (lo1, hi1) = nibble_codes(groups[2 * half + 1], fifth.map(|m| &m[2 * half + 1]));
-        // SAFETY: FEAT_DotProd, the caller's contract.
+        // SAFETY: the caller's contract (32 readable bytes at each `y[i]`, FEAT_DotProd).
         unsafe {
-            dots::<0, R>(sums, &lo0, &yv);
-            dots::<1, R>(sums, &hi0, &yv);
-            dots::<2, R>(sums, &lo1, &yv);
-            dots::<3, R>(sums, &hi1, &yv);
+            let y = from_fn(|i| y[i].add(16 * half));
+            sixteen_values(sums, &[lo0, hi0, lo1, hi1], y);
         }
     }
 }
@@ -247,8 +281,7 @@ pub(super) unsafe fn dot_nibble32<T: Nibble32Tile, const R: usize>(
             let blk = 8 * b + s;
             // SAFETY (all reads below): every row has `256 · tile.len()` quants and one sum
             // and one scale per 32 of them (asserted), and `blk < 8 · tile.len()`.
-            let mut isum: [Quads<int32x4_t>; R] =
-                from_fn(|i| [vdupq_n_s32(T::BIAS * i32::from(unsafe { *sums[i].add(blk) })); 4]);
+            let mut isum = unsafe { bias_start(sums, blk, T::BIAS) };
             let y = from_fn(|i| unsafe { quants[i].add(32 * blk) });
             let groups = from_fn(|u| t.group(4 * s + u));
             // SAFETY: FEAT_DotProd (this function's contract); 32 quants at each `y[i]`.
@@ -292,20 +325,16 @@ pub(super) unsafe fn dot_q8_0<const R: usize>(
             let mut isum = [[vdupq_n_s32(0); 4]; R];
             for half in 0..2 {
                 // SAFETY (all reads below): every row has `256 · tile.len()` quants and one
-                // scale per 32 (asserted); group `8s + 4·half + l < 64` of the tile.
-                let yv: [int8x16_t; R] =
-                    from_fn(|i| unsafe { vld1q_s8(quants[i].add(32 * blk + 16 * half)) });
-                let group = |l: usize| -> Quads<int8x16_t> {
+                // scale per 32 (asserted); group `8s + 4·half + l < 64` of the tile;
+                // FEAT_DotProd (this function's contract).
+                let groups: [Quads<int8x16_t>; 4] = from_fn(|l| {
                     let w = unsafe { load_group(codes.add(64 * (8 * s + 4 * half + l))) };
                     // The stored `q + 128` back to the signed `q` `sdot` multiplies.
                     w.map(|w| vreinterpretq_s8_u8(veorq_u8(w, sign)))
-                };
-                // SAFETY: FEAT_DotProd (this function's contract).
+                });
                 unsafe {
-                    dots::<0, R>(&mut isum, &group(0), &yv);
-                    dots::<1, R>(&mut isum, &group(1), &yv);
-                    dots::<2, R>(&mut isum, &group(2), &yv);
-                    dots::<3, R>(&mut isum, &group(3), &yv);
+                    let y = from_fn(|i| quants[i].add(32 * blk + 16 * half));
+                    sixteen_values(&mut isum, &groups, y);
                 }
             }
             let d = widen_f16(&t.d[s]);
@@ -446,13 +475,12 @@ pub(super) unsafe fn dot_q6_k<const R: usize>(
                 from_fn(|q| with_high(vshrq_n_u8::<4>(w1[q]), vshrq_n_u8::<2>(h[q]))),
             ];
             // The codes are unsigned; each row's sub-block sum starts at `−32 · Σy`.
-            let mut sub: [Quads<int32x4_t>; R] =
-                from_fn(|i| [vdupq_n_s32(-32 * i32::from(unsafe { *sums[i].add(16 * b + s) })); 4]);
-            // SAFETY: FEAT_DotProd (this function's contract); 16 quants at each row's
-            // `256b + 16s`.
+            // SAFETY: FEAT_DotProd (this function's contract); one sum per 16 values and
+            // 16 quants at each row's `256b + 16s`.
+            let mut sub = unsafe { bias_start(sums, 16 * b + s, -32) };
             unsafe {
                 let y = from_fn(|i| quants[i].add(256 * b + 16 * s));
-                sub_block(&mut sub, &codes, y);
+                sixteen_values(&mut sub, &codes, y);
             }
             let sc = widen_rows(load_bytes(&t.scales[s]), true);
             add_scaled(&mut total, &sub, &sc);
@@ -480,40 +508,15 @@ fn plane_codes(plane: &Plane2, third: Option<&[u64; 4]>) -> [Quads<int8x16_t>; 4
             from_fn(|q| vandq_u8(vshrq_n_u8::<4>(p[q]), m3)),
             from_fn(|q| vshrq_n_u8::<6>(p[q])),
         ];
-        let mut f = 0;
-        fields.map(|field| {
-            let codes = from_fn(|q| {
+        from_fn(|f| {
+            from_fn(|q| {
                 let code = match third {
-                    Some(masks) => vorrq_u8(field[q], mask_bytes(masks[f], q, 4)),
-                    None => field[q],
+                    Some(masks) => vorrq_u8(fields[f][q], mask_bytes(masks[f], q, 4)),
+                    None => fields[f][q],
                 };
                 vreinterpretq_s8_u8(code)
-            });
-            f += 1;
-            codes
+            })
         })
-    }
-}
-
-/// One 16-value sub-block's codes against the activation rows' 16 values at `y[i]`, added
-/// to `sums` (each row's start).
-///
-/// # Safety
-/// FEAT_DotProd; each `y[i]` valid for reading 16 bytes.
-#[cfg_attr(target_arch = "aarch64", target_feature(enable = "neon,dotprod"))]
-#[inline]
-unsafe fn sub_block<const R: usize>(
-    sums: &mut [Quads<int32x4_t>; R],
-    codes: &[Quads<int8x16_t>; 4],
-    y: [*const i8; R],
-) {
-    // SAFETY: the caller's contract.
-    unsafe {
-        let yv: [int8x16_t; R] = from_fn(|i| vld1q_s8(y[i]));
-        dots::<0, R>(sums, &codes[0], &yv);
-        dots::<1, R>(sums, &codes[1], &yv);
-        dots::<2, R>(sums, &codes[2], &yv);
-        dots::<3, R>(sums, &codes[3], &yv);
     }
 }
 
@@ -540,7 +543,7 @@ pub(super) unsafe fn dot_q2_k<const R: usize>(
             // (this function's contract).
             unsafe {
                 let y = from_fn(|i| quants[i].add(256 * b + 16 * s));
-                sub_block(&mut sub, &plane_codes(&t.planes[s], None), y);
+                sixteen_values(&mut sub, &plane_codes(&t.planes[s], None), y);
             }
             // The scale is the raw byte's low nibble (the min its high one).
             let sc = widen_rows(vandq_u8(load_bytes(&t.scales[s]), m4), false);
@@ -582,12 +585,11 @@ pub(super) unsafe fn dot_q3_k<const R: usize>(
             // Codes `c` stand for `c − 4`: each row's sub-block sum starts at `−4 · Σy`.
             // SAFETY: every row has `256 · tile.len()` quants and one sum per 16
             // (asserted); FEAT_DotProd (this function's contract).
-            let mut sub: [Quads<int32x4_t>; R] =
-                from_fn(|i| [vdupq_n_s32(-4 * i32::from(unsafe { *sums[i].add(16 * b + s) })); 4]);
+            let mut sub = unsafe { bias_start(sums, 16 * b + s, -4) };
             unsafe {
                 let y = from_fn(|i| quants[i].add(256 * b + 16 * s));
                 let codes = plane_codes(&pair.planes[s % 2], Some(&pair.third[s % 2]));
-                sub_block(&mut sub, &codes, y);
+                sixteen_values(&mut sub, &codes, y);
             }
             let sc = widen_rows(load_bytes(&t.scales[s]), true);
             add_scaled(&mut isum, &sub, &sc);
