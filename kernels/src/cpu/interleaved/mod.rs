@@ -41,8 +41,8 @@ macro_rules! family_kernels {
         $family:ident,
         $m512:ident :: $f512:ident,
         avx2 :: $f2:ident,
-        vnni256 :: $fv:ident
-        $(, neon :: $fn:ident)?
+        vnni256 :: $fv:ident,
+        neon :: $fn:ident
     ) => {
         fn dot_scalar(tiles: &[$tile], a: &ActivationRow) -> [f32; TILE_ROWS] {
             <$tile as $family>::spec(tiles, a)
@@ -74,18 +74,14 @@ macro_rules! family_kernels {
             super::vnni256::dispatch!($fv, tiles, acts)
         }
 
-        $(
-            const NEON: bool = true;
-
-            #[cfg(any(target_arch = "aarch64", test, edgeplane_neon_emulated))]
-            unsafe fn dot_neon<const R: usize>(
-                tiles: &[$tile],
-                acts: [&ActivationRow; R],
-            ) -> [[f32; TILE_ROWS]; R] {
-                // SAFETY: the caller guarantees FEAT_DotProd (the trait's contract).
-                unsafe { super::neon::$fn::<$tile, R>(tiles, acts) }
-            }
-        )?
+        #[cfg(any(target_arch = "aarch64", test, edgeplane_neon_emulated))]
+        unsafe fn dot_neon<const R: usize>(
+            tiles: &[$tile],
+            acts: [&ActivationRow; R],
+        ) -> [[f32; TILE_ROWS]; R] {
+            // SAFETY: the caller guarantees FEAT_DotProd (the trait's contract).
+            unsafe { super::neon::$fn::<$tile, R>(tiles, acts) }
+        }
     };
 }
 use family_kernels;
@@ -218,12 +214,7 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
         acts: [&ActivationRow; R],
     ) -> [[f32; TILE_ROWS]; R];
 
-    /// Whether the tile has a NEON kernel ([`Tile::dot_neon`]); the formats without one
-    /// stay in rows at the NEON levels (their row kernels beat this trait's scalar spec).
-    const NEON: bool = false;
-
-    /// The same on NEON with the dot product (see `neon.rs`); without a NEON kernel
-    /// ([`Tile::NEON`] false), the scalar spec.
+    /// The same on NEON with the dot product (see `neon.rs`).
     ///
     /// # Safety
     /// The CPU must have FEAT_DotProd (what `SimdLevel::NeonDotprod` checks).
@@ -231,21 +222,13 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
     unsafe fn dot_neon<const R: usize>(
         tiles: &[Self],
         acts: [&ActivationRow; R],
-    ) -> [[f32; TILE_ROWS]; R] {
-        from_fn(|i| Self::dot_scalar(tiles, acts[i]))
-    }
-
-    /// Whether this tile's weights are repacked at `level`: the level has tile kernels
-    /// and, on NEON, this format has one.
-    fn serves(level: SimdLevel) -> bool {
-        has_kernels(level) && (level != SimdLevel::NeonDotprod || Self::NEON)
-    }
+    ) -> [[f32; TILE_ROWS]; R];
 }
 
 /// Whether the tiles have kernels at `level` (so repacking pays): every x86 SIMD level,
-/// and NEON with the dot product for the formats that have a NEON kernel
-/// ([`Tile::serves`]). The scalar level would run the tiles' scalar spec, and plain NEON
-/// (no `sdot`) its row kernels' widening multiplies, no faster than the row kernels.
+/// and NEON with the dot product. The scalar level would run the tiles' scalar spec, and
+/// plain NEON (no `sdot`) its row kernels' widening multiplies, no faster than the row
+/// kernels.
 pub fn has_kernels(level: SimdLevel) -> bool {
     matches!(
         level,
@@ -469,7 +452,7 @@ impl<T: Tile> TiledMatrix<T> {
         let group = match simd.level() {
             SimdLevel::Avx512Vnni => T::AVX512_GROUP.min(MAX_AVX512_GROUP),
             #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
-            SimdLevel::NeonDotprod if T::NEON => NEON_GROUP,
+            SimdLevel::NeonDotprod => NEON_GROUP,
             _ => GROUP,
         };
         for t in tiles {
@@ -522,7 +505,7 @@ impl<T: Tile> TiledMatrix<T> {
                     SimdLevel::AvxVnni => unsafe { for_group!(dot_vnni256) },
                     #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
                     // SAFETY: the `Simd` token proves this CPU has FEAT_DotProd.
-                    SimdLevel::NeonDotprod if T::NEON => unsafe {
+                    SimdLevel::NeonDotprod => unsafe {
                         match g {
                             2 => put(&T::dot_neon::<2>(tile, from_fn(at))),
                             _ => put(&T::dot_neon::<1>(tile, from_fn(at))),
@@ -563,9 +546,6 @@ macro_rules! tiled_formats {
                 }
                 $(
                     if w.dtype == <$tile as Tile>::DTYPE {
-                        if !<$tile as Tile>::serves(level) {
-                            return None;
-                        }
                         return TiledMatrix::new(w).map(Interleaved::$variant);
                     }
                 )*

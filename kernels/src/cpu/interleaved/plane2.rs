@@ -123,8 +123,6 @@ impl Tile for TileQ2K {
         unsafe { super::plane2_avx2::dot_q2_k::<R>(tiles, acts) }
     }
 
-    const NEON: bool = true;
-
     #[cfg(any(target_arch = "aarch64", test, edgeplane_neon_emulated))]
     unsafe fn dot_neon<const R: usize>(
         tiles: &[TileQ2K],
@@ -222,8 +220,6 @@ impl Tile for TileQ3K {
         // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
         unsafe { super::plane2_avx2::dot_q3_k::<R>(tiles, acts) }
     }
-
-    const NEON: bool = true;
 
     #[cfg(any(target_arch = "aarch64", test, edgeplane_neon_emulated))]
     unsafe fn dot_neon<const R: usize>(

@@ -91,8 +91,6 @@ impl Tile for TileQ6K {
         unsafe { super::q6_k_avx512::dot_tile::<R>(tiles, acts) }
     }
 
-    const NEON: bool = true;
-
     #[cfg(any(target_arch = "aarch64", test, edgeplane_neon_emulated))]
     unsafe fn dot_neon<const R: usize>(
         tiles: &[TileQ6K],

@@ -63,8 +63,6 @@ impl Tile for TileQ8_0 {
         unsafe { super::q8_0_avx512::dot_tile::<R>(tiles, acts) }
     }
 
-    const NEON: bool = true;
-
     #[cfg(any(target_arch = "aarch64", test, edgeplane_neon_emulated))]
     unsafe fn dot_neon<const R: usize>(
         tiles: &[TileQ8_0],
