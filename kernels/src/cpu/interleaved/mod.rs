@@ -377,40 +377,46 @@ impl<T: Tile> TiledMatrix<T> {
         let block = T::DTYPE.block_size();
         // Padding costs what it adds (zero blocks are multiplied too): up to a third more,
         // which a 576-wide model's rows take (768); narrower rows keep their raw layout.
-        let padded = w.k.next_multiple_of(256);
         if w.dtype != T::DTYPE
             || !w.rows.is_multiple_of(TILE_ROWS)
             || !w.k.is_multiple_of(block)
-            || 3 * padded > 4 * w.k
+            || 3 * w.k.next_multiple_of(256) > 4 * w.k
         {
             return None;
         }
         let (blocks, size) = (w.k.div_ceil(256), T::RAW_BYTES);
-        // The last tile column's raw bytes past `k` (whole zero blocks), for a `k` that
-        // ends inside a tile.
-        let tail = w.k % 256 * size / 256;
-        let mut padded = vec![vec![0u8; size]; if tail > 0 { TILE_ROWS } else { 0 }];
+        // Raw bytes of tile column `b`: a whole tile's, or in a last column that `k` ends
+        // inside, those of its whole blocks (the rest of that tile is zero blocks).
+        let raw_bytes = |b: usize| match w.k % 256 {
+            part if part > 0 && b + 1 == blocks => part * size / 256,
+            _ => size,
+        };
+        // Sixteen zero-filled rows the last column's raw blocks are copied into, if short.
+        let mut short = vec![
+            vec![0u8; size];
+            if raw_bytes(blocks - 1) < size {
+                TILE_ROWS
+            } else {
+                0
+            }
+        ];
         // Zero-allocated (fresh pages from the OS, not written twice), then packed in place.
         let mut tiles: Vec<T> = bytemuck::try_zeroed_vec(w.rows / TILE_ROWS * blocks).ok()?;
         for (i, tile) in tiles.iter_mut().enumerate() {
             let (t, b) = (i / blocks, i % blocks);
             let rows: [&[u8]; TILE_ROWS] = from_fn(|r| &w.row(TILE_ROWS * t + r)[b * size..]);
-            if tail > 0 && b + 1 == blocks {
-                for (p, row) in padded.iter_mut().zip(rows) {
-                    p[..tail].copy_from_slice(&row[..tail]);
-                }
-                T::pack_into(tile, from_fn(|r| &padded[r][..size]));
-                continue;
-            }
             if b + 1 < blocks {
-                let next = if tail > 0 && b + 2 == blocks {
-                    tail
-                } else {
-                    size
-                };
-                prefetch_raw(from_fn(|r| &rows[r][size..]), next);
+                prefetch_raw(from_fn(|r| &rows[r][size..]), raw_bytes(b + 1));
             }
-            T::pack_into(tile, from_fn(|r| &rows[r][..size]));
+            let len = raw_bytes(b);
+            if len < size {
+                for (copy, row) in short.iter_mut().zip(rows) {
+                    copy[..len].copy_from_slice(&row[..len]);
+                }
+                T::pack_into(tile, from_fn(|r| &short[r][..]));
+            } else {
+                T::pack_into(tile, from_fn(|r| &rows[r][..size]));
+            }
         }
         Some(TiledMatrix {
             rows: w.rows,
