@@ -36,7 +36,7 @@ pub fn matmul(
         k,
         bytes: w,
     };
-    let acts = quantize_activations(ActivationFormat::for_weight(dtype), x, n, k);
+    let acts = quantize_activations(ActivationFormat::for_weight(dtype), x, n, k, k);
     let a = DecodeActivation::from_rows(simd, dtype, acts);
     let mut out = vec![0.0f32; n * m];
     run_tasks(&mut out, n, m, rows_per_task(m, threads), |rows, local| {
@@ -64,11 +64,7 @@ pub fn matmul_interleaved(
     let m = w.rows();
     let tile_rows = m / TILE_ROWS;
     let format = ActivationFormat::for_weight(w.dtype());
-    let acts = if w.padded_k() == k {
-        quantize_activations(format, x, n, k)
-    } else {
-        ActivationRows::padded(format, x, k, w.padded_k())
-    };
+    let acts = quantize_activations(format, x, n, k, w.padded_k());
     let mut out = vec![0.0f32; n * m];
     // Decode keeps eight tasks per thread (measured); batches, whose tasks are longer,
     // take sixteen so a core the VM takes away holds up less of the work.
@@ -173,14 +169,22 @@ impl Columns {
     }
 }
 
-/// Converts activations, by blocks of rows in parallel when there are many.
-fn quantize_activations(format: ActivationFormat, x: &[f32], n: usize, k: usize) -> ActivationRows {
+/// Converts activations (`n` rows of `k`), each row padded with zeros to `width` values
+/// (the width of padded tiles; `k` otherwise), by blocks of rows in parallel when there
+/// are many.
+fn quantize_activations(
+    format: ActivationFormat,
+    x: &[f32],
+    n: usize,
+    k: usize,
+    width: usize,
+) -> ActivationRows {
     if n < 16 {
-        return ActivationRows::new(format, x, k);
+        return ActivationRows::padded(format, x, k, width);
     }
     let parts: Vec<ActivationRows> = x
         .par_chunks(16 * k)
-        .map(|c| ActivationRows::new(format, c, k))
+        .map(|c| ActivationRows::padded(format, c, k, width))
         .collect();
-    ActivationRows::concat(format, k, &parts)
+    ActivationRows::concat(format, width, &parts)
 }
