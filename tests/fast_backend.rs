@@ -488,3 +488,49 @@ fn repacked_weights_give_the_unpacked_results() {
         }
     }
 }
+
+/// An executable keeps each tensor's f32 buffer for its next run: a run after others
+/// (with other inputs) gives exactly what a freshly compiled executable gives.
+#[test]
+fn runs_after_other_runs_match_a_fresh_executable() {
+    let (n, d) = (5, 256);
+    let (wq, _) = q8_0(&noise(21, d * d));
+    let norm_w = noise(22, d);
+    let graph = || {
+        let mut g = Graph::new();
+        let xi = g.input("x", TensorDesc::new(DType::F32, [n, d])).unwrap();
+        let wi = g
+            .constant("w", TensorDesc::new(DType::Q8_0, [d, d]), wq.clone().into())
+            .unwrap();
+        let nw = g
+            .constant(
+                "nw",
+                TensorDesc::new(DType::F32, [d]),
+                bytemuck::cast_slice(&norm_w).to_vec().into(),
+            )
+            .unwrap();
+        let rms = g.add(Op::RmsNorm { eps: 1e-5 }, &[xi, nw]).unwrap();
+        let mm = g.add(Op::MatMul { has_bias: false }, &[rms, wi]).unwrap();
+        let glu = g.add(Op::SwiGlu, &[mm, xi]).unwrap();
+        let sum = g.add(Op::Add, &[glu, xi]).unwrap();
+        let sm = g.add(Op::Softmax { scale: 0.5 }, &[sum]).unwrap();
+        g.mark_output(mm).unwrap();
+        g.mark_output(sm).unwrap();
+        g
+    };
+    let input = |seed| vec![HostTensor::from_f32([n, d], &noise(seed, n * d)).unwrap()];
+    let bits = |out: Vec<HostTensor>| -> Vec<Vec<u8>> { out.into_iter().map(|t| t.data).collect() };
+    for b in backends() {
+        let mut kept = b.compile(&graph()).unwrap();
+        let first = bits(kept.run(&input(1)).unwrap());
+        let other = bits(kept.run(&input(2)).unwrap());
+        let again = bits(kept.run(&input(1)).unwrap());
+        assert_eq!(
+            first, again,
+            "same inputs, same outputs after a run with others"
+        );
+        let fresh = bits(b.compile(&graph()).unwrap().run(&input(2)).unwrap());
+        assert_eq!(other, fresh, "a reused executable matches a fresh one");
+        assert_ne!(first, other, "the inputs differ, so must the outputs");
+    }
+}

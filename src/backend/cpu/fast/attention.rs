@@ -3,6 +3,7 @@
 //! boundaries depend only on the shape and partial results merge in chunk order, so the
 //! output is the same for any thread count and schedule.
 
+use super::value::zeroed;
 use crate::error::{Error, Result};
 use edgeplane_kernels::cpu::{attend_group, AttentionParams, KvCache, Partial, Simd};
 use rayon::prelude::*;
@@ -14,6 +15,7 @@ const KV_CHUNK: usize = 256;
 /// `k`, `v` of `capacity` rows.
 #[allow(clippy::too_many_arguments)]
 pub fn attention(
+    out: Vec<f32>,
     simd: Simd,
     p: &AttentionParams,
     causal: bool,
@@ -53,7 +55,7 @@ pub fn attention(
             attend_group(simd, p, qs, k, v, g, keys)
         })
         .collect();
-    let mut out = vec![0.0f32; n * width];
+    let mut out = zeroed(out, n * width);
     out.par_chunks_mut(group_width)
         .zip(partials.par_chunks(chunks_per_row))
         .for_each(|(o, parts)| Partial::merge(parts, p.head_dim, o));

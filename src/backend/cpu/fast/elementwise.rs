@@ -2,7 +2,7 @@
 //! embedding lookup and KV writes. Rows are independent, so large tensors are split by
 //! rows over the pool; results do not depend on the split.
 
-use super::value::Value;
+use super::value::{zeroed, Value};
 use crate::error::{Error, Result};
 use crate::op::RopeMode;
 use crate::DType;
@@ -15,9 +15,15 @@ fn rows_per_task(rows: usize, cols: usize) -> usize {
     (ELEMENTS_PER_TASK / cols.max(1)).clamp(1, rows.max(1))
 }
 
-/// Applies `f(row_index, row_out)` to every row of a `[rows, cols]` output.
-fn map_rows(rows: usize, cols: usize, f: impl Fn(usize, &mut [f32]) + Sync) -> Vec<f32> {
-    let mut out = vec![0.0f32; rows * cols];
+/// Applies `f(row_index, row_out)` to every row of a `[rows, cols]` output, built in `out`
+/// (from the executable's buffer pool).
+fn map_rows(
+    out: Vec<f32>,
+    rows: usize,
+    cols: usize,
+    f: impl Fn(usize, &mut [f32]) + Sync,
+) -> Vec<f32> {
+    let mut out = zeroed(out, rows * cols);
     if cols == 0 {
         return out;
     }
@@ -33,22 +39,28 @@ fn map_rows(rows: usize, cols: usize, f: impl Fn(usize, &mut [f32]) + Sync) -> V
 }
 
 /// `RmsNorm`.
-pub fn rms_norm(x: &[f32], w: &[f32], d: usize, eps: f32) -> Vec<f32> {
-    map_rows(x.len() / d.max(1), d, |i, o| {
+pub fn rms_norm(out: Vec<f32>, x: &[f32], w: &[f32], d: usize, eps: f32) -> Vec<f32> {
+    map_rows(out, x.len() / d.max(1), d, |i, o| {
         norm::rms_norm_row(&x[i * d..(i + 1) * d], w, eps, o)
     })
 }
 
 /// `LayerNorm`.
-pub fn layer_norm(x: &[f32], w: &[f32], b: &[f32], d: usize, eps: f32) -> Vec<f32> {
-    map_rows(x.len() / d.max(1), d, |i, o| {
+pub fn layer_norm(out: Vec<f32>, x: &[f32], w: &[f32], b: &[f32], d: usize, eps: f32) -> Vec<f32> {
+    map_rows(out, x.len() / d.max(1), d, |i, o| {
         norm::layer_norm_row(&x[i * d..(i + 1) * d], w, b, eps, o)
     })
 }
 
 /// `Rope`.
-pub fn rope(x: &[f32], cols: usize, positions: &[i32], params: rope::RopeParams) -> Vec<f32> {
-    map_rows(positions.len(), cols, |i, o| {
+pub fn rope(
+    out: Vec<f32>,
+    x: &[f32],
+    cols: usize,
+    positions: &[i32],
+    params: rope::RopeParams,
+) -> Vec<f32> {
+    map_rows(out, positions.len(), cols, |i, o| {
         o.copy_from_slice(&x[i * cols..(i + 1) * cols]);
         rope::rope_row(&params, positions[i], o);
     })
@@ -63,8 +75,8 @@ pub fn rope_pairs(mode: RopeMode) -> rope::RopePairs {
 }
 
 /// `SwiGlu` (`gelu = false`) or `GeGlu`.
-pub fn gated(gate: &[f32], up: &[f32], cols: usize, gelu: bool) -> Vec<f32> {
-    map_rows(gate.len() / cols.max(1), cols, |i, o| {
+pub fn gated(out: Vec<f32>, gate: &[f32], up: &[f32], cols: usize, gelu: bool) -> Vec<f32> {
+    map_rows(out, gate.len() / cols.max(1), cols, |i, o| {
         let r = i * cols..(i + 1) * cols;
         if gelu {
             glu::geglu(&gate[r.clone()], &up[r], o)
@@ -75,17 +87,17 @@ pub fn gated(gate: &[f32], up: &[f32], cols: usize, gelu: bool) -> Vec<f32> {
 }
 
 /// `Softmax`.
-pub fn softmax(x: &[f32], cols: usize, scale: f32) -> Vec<f32> {
-    map_rows(x.len() / cols.max(1), cols, |i, o| {
+pub fn softmax(out: Vec<f32>, x: &[f32], cols: usize, scale: f32) -> Vec<f32> {
+    map_rows(out, x.len() / cols.max(1), cols, |i, o| {
         glu::softmax_row(&x[i * cols..(i + 1) * cols], scale, o)
     })
 }
 
 /// `Add` (`mul = false`) or `Mul`, `b` equal-shaped or one row broadcast.
-pub fn binary(a: &[f32], b: &[f32], cols: usize, mul: bool) -> Vec<f32> {
+pub fn binary(out: Vec<f32>, a: &[f32], b: &[f32], cols: usize, mul: bool) -> Vec<f32> {
     let rows = a.len() / cols.max(1);
     let broadcast = b.len() != a.len();
-    map_rows(rows, cols, |i, o| {
+    map_rows(out, rows, cols, |i, o| {
         let ar = &a[i * cols..(i + 1) * cols];
         let br = if broadcast {
             b
@@ -116,6 +128,7 @@ pub fn cast(x: &Value, from: DType, elements: usize, to: DType) -> Result<Value>
 
 /// `GetRows`: rows `ids` of a `[vocab, d]` table in `dtype`, dequantized.
 pub fn get_rows(
+    out: Vec<f32>,
     table: &Value,
     dtype: DType,
     vocab: usize,
@@ -130,14 +143,14 @@ pub fn get_rows(
         }
     }
     if let Value::F32(t) = table {
-        return Ok(map_rows(ids.len(), d, |i, o| {
+        return Ok(map_rows(out, ids.len(), d, |i, o| {
             let r = ids[i] as usize;
             o.copy_from_slice(&t[r * d..(r + 1) * d]);
         }));
     }
     let bytes = table.bytes();
     let row_bytes = d / dtype.block_size() * dtype.block_bytes();
-    let mut out = vec![0.0f32; ids.len() * d];
+    let mut out = zeroed(out, ids.len() * d);
     for (o, &id) in out.chunks_exact_mut(d.max(1)).zip(ids) {
         let r = id as usize;
         edgeplane_kernels::quant::dequantize_row(

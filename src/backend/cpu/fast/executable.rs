@@ -2,6 +2,7 @@
 //! tensor (constants and state persist, the rest is refilled each run) and the backend's
 //! thread pool. Nodes run in graph order; each op's kernel uses the whole pool.
 
+use super::buffers::{release_points, BufferPool};
 use super::tiles::TileCache;
 use super::value::Value;
 use super::{attention, elementwise, matmul};
@@ -10,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::graph::{Graph, Node, TensorId, TensorKind};
 use crate::op::Op;
 use crate::tensor::HostTensor;
+use crate::DType;
 use edgeplane_kernels::cpu::decode;
 use edgeplane_kernels::cpu::interleaved::{self, Interleaved};
 use edgeplane_kernels::cpu::{rope::RopeParams, AttentionParams, KvCache, Simd, WeightMatrix};
@@ -27,6 +29,10 @@ pub struct FastExecutable {
     repacked: Vec<Option<Arc<Interleaved>>>,
     /// Where each tensor's value lives: itself, or the state a `KvWrite` output aliases.
     storage: Vec<usize>,
+    /// f32 buffers for inputs and node outputs, recycled within and across runs.
+    buffers: BufferPool,
+    /// Per node, the tensors whose value goes back to the pool once it ran.
+    release_after: Vec<Vec<usize>>,
 }
 
 impl FastExecutable {
@@ -88,6 +94,12 @@ impl FastExecutable {
                 repacked[id.0] = t;
             }
         }
+        let mut release_after = vec![Vec::new(); graph.nodes().len()];
+        for (id, last) in release_points(graph, &storage).into_iter().enumerate() {
+            if let Some(node) = last {
+                release_after[node].push(id);
+            }
+        }
         FastExecutable {
             graph: graph.clone(),
             pool,
@@ -96,6 +108,8 @@ impl FastExecutable {
             values,
             repacked,
             storage,
+            buffers: BufferPool::default(),
+            release_after,
         }
     }
 
@@ -127,8 +141,9 @@ impl FastExecutable {
         }
     }
 
-    /// Computes one node's output (every op but `KvWrite`, which writes in place).
-    fn eval(&self, node: &Node) -> Result<Value> {
+    /// Computes one node's output (every op but `KvWrite`, which writes in place); f32
+    /// outputs are built in `out` (from the pool).
+    fn eval(&self, node: &Node, out: Vec<f32>) -> Result<Value> {
         let inp = &node.inputs;
         let desc = |i: usize| &self.graph.tensor(inp[i]).desc;
         let cols = desc(0).shape.cols();
@@ -152,6 +167,7 @@ impl FastExecutable {
                 });
                 if let Some(w) = tiles {
                     return Ok(Value::F32(matmul::matmul_interleaved(
+                        out,
                         self.simd,
                         self.threads,
                         self.f32s(inp[0])?,
@@ -162,6 +178,7 @@ impl FastExecutable {
                     )?));
                 }
                 matmul::matmul(
+                    out,
                     self.simd,
                     self.threads,
                     self.f32s(inp[0])?,
@@ -189,6 +206,7 @@ impl FastExecutable {
                     softcap: *softcap,
                 };
                 attention::attention(
+                    out,
                     self.simd,
                     &params,
                     *causal,
@@ -200,9 +218,10 @@ impl FastExecutable {
                 )?
             }
             Op::RmsNorm { eps } => {
-                elementwise::rms_norm(self.f32s(inp[0])?, self.f32s(inp[1])?, cols, *eps)
+                elementwise::rms_norm(out, self.f32s(inp[0])?, self.f32s(inp[1])?, cols, *eps)
             }
             Op::LayerNorm { eps } => elementwise::layer_norm(
+                out,
                 self.f32s(inp[0])?,
                 self.f32s(inp[1])?,
                 self.f32s(inp[2])?,
@@ -216,6 +235,7 @@ impl FastExecutable {
                 freq_base,
                 freq_scale,
             } => elementwise::rope(
+                out,
                 self.f32s(inp[0])?,
                 cols,
                 self.i32s(inp[1])?,
@@ -228,19 +248,22 @@ impl FastExecutable {
                 },
             ),
             Op::SwiGlu | Op::GeGlu => elementwise::gated(
+                out,
                 self.f32s(inp[0])?,
                 self.f32s(inp[1])?,
                 cols,
                 matches!(node.op, Op::GeGlu),
             ),
             Op::Add | Op::Mul => elementwise::binary(
+                out,
                 self.f32s(inp[0])?,
                 self.f32s(inp[1])?,
                 cols,
                 matches!(node.op, Op::Mul),
             ),
-            Op::Softmax { scale } => elementwise::softmax(self.f32s(inp[0])?, cols, *scale),
+            Op::Softmax { scale } => elementwise::softmax(out, self.f32s(inp[0])?, cols, *scale),
             Op::GetRows => elementwise::get_rows(
+                out,
                 self.value(inp[0])?,
                 desc(0).dtype,
                 desc(0).shape.rows(),
@@ -279,9 +302,25 @@ impl FastExecutable {
             self.values[slot] = Some(cache);
             return result;
         }
-        let v = self.eval(&node)?;
+        let desc = &self.graph.tensor(node.output).desc;
+        let out = if desc.dtype == DType::F32 {
+            self.buffers.take(desc.shape.elements())
+        } else {
+            Vec::new()
+        };
+        let v = self.eval(&node, out)?;
         self.values[node.output.0] = Some(v);
+        for j in 0..self.release_after[index].len() {
+            self.release(self.release_after[index][j]);
+        }
         Ok(())
+    }
+
+    /// Drops tensor `id`'s value, its buffer back to the pool.
+    fn release(&mut self, id: usize) {
+        if let Some(Value::F32(v)) = self.values[id].take() {
+            self.buffers.give(v);
+        }
     }
 }
 
@@ -289,7 +328,12 @@ impl Executable for FastExecutable {
     fn run(&mut self, inputs: &[HostTensor]) -> Result<Vec<HostTensor>> {
         self.graph.check_inputs(inputs)?;
         for (id, t) in self.graph.inputs().to_vec().into_iter().zip(inputs) {
-            self.values[id.0] = Some(Value::from_bytes(t.desc.dtype, &t.data));
+            let buf = if t.desc.dtype == DType::F32 {
+                self.buffers.take(t.desc.shape.elements())
+            } else {
+                Vec::new()
+            };
+            self.values[id.0] = Some(Value::from_bytes_into(t.desc.dtype, &t.data, buf));
         }
         let pool = self.pool.clone();
         pool.install(|| (0..self.graph.nodes().len()).try_for_each(|i| self.run_node(i)))?;
@@ -299,10 +343,10 @@ impl Executable for FastExecutable {
             .iter()
             .map(|&id| self.value(id)?.to_host(&self.graph.tensor(id).desc))
             .collect::<Result<Vec<_>>>()?;
-        for (i, t) in self.graph.tensors().iter().enumerate() {
-            if matches!(t.kind, TensorKind::Input | TensorKind::Computed(_)) && self.storage[i] == i
-            {
-                self.values[i] = None;
+        for i in 0..self.values.len() {
+            let kind = &self.graph.tensors()[i].kind;
+            if matches!(kind, TensorKind::Input | TensorKind::Computed(_)) && self.storage[i] == i {
+                self.release(i);
             }
         }
         Ok(outputs)

@@ -1,6 +1,7 @@
 //! `MatMul` on the fast backend: activations quantized once (in parallel by rows), weight
 //! rows split into fixed tasks over the pool, each task writing its columns of `[n, m]`.
 
+use super::value::zeroed;
 use crate::error::Result;
 use crate::DType;
 use edgeplane_kernels::cpu::decode::{matmul_decode_rows, DecodeActivation};
@@ -20,6 +21,7 @@ fn rows_per_task(m: usize, threads: usize) -> usize {
 /// `y = x · Wᵀ (+ b)`: `x [n, k]`, `W [m, k]` in `dtype` (raw bytes), output `[n, m]`.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul(
+    out: Vec<f32>,
     simd: Simd,
     threads: usize,
     x: &[f32],
@@ -38,7 +40,7 @@ pub fn matmul(
     };
     let acts = quantize_activations(ActivationFormat::for_weight(dtype), x, n, k, k);
     let a = DecodeActivation::from_rows(simd, dtype, acts);
-    let mut out = vec![0.0f32; n * m];
+    let mut out = zeroed(out, n * m);
     run_tasks(&mut out, n, m, rows_per_task(m, threads), |rows, local| {
         matmul_decode_rows(&weights, rows, &a, local)
     })?;
@@ -53,6 +55,7 @@ pub fn matmul(
 /// transpose (the transpose's strided stores were ~8 % of n = 512).
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_interleaved(
+    out: Vec<f32>,
     simd: Simd,
     threads: usize,
     x: &[f32],
@@ -65,7 +68,7 @@ pub fn matmul_interleaved(
     let tile_rows = m / TILE_ROWS;
     let format = ActivationFormat::for_weight(w.dtype());
     let acts = quantize_activations(format, x, n, k, w.padded_k());
-    let mut out = vec![0.0f32; n * m];
+    let mut out = zeroed(out, n * m);
     // Decode keeps eight tasks per thread (measured); batches, whose tasks are longer,
     // take sixteen so a core the VM takes away holds up less of the work.
     let tasks_per_thread = if n == 1 { 8 } else { 16 };

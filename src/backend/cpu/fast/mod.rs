@@ -12,6 +12,7 @@
 //! bit-identical from run to run, whatever the scheduling.
 
 mod attention;
+mod buffers;
 mod elementwise;
 mod executable;
 mod matmul;

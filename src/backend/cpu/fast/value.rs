@@ -6,6 +6,14 @@ use crate::tensor::{Bytes, HostTensor, TensorDesc};
 use crate::DType;
 use half::{bf16, f16};
 
+/// `buf` (from the executable's `BufferPool`, usually with room for `len` already) as
+/// `len` zeros.
+pub fn zeroed(mut buf: Vec<f32>, len: usize) -> Vec<f32> {
+    buf.clear();
+    buf.resize(len, 0.0);
+    buf
+}
+
 /// A tensor's data during a run.
 #[derive(Clone, Debug)]
 pub enum Value {
@@ -31,6 +39,17 @@ impl Value {
             DType::I32 => Value::I32(bytemuck::pod_collect_to_vec(bytes)),
             _ => Value::Raw(Bytes::from_vec(bytes.to_vec())),
         }
+    }
+
+    /// [`Value::from_bytes`], with f32 data copied into `buf` (from the executable's
+    /// `BufferPool`).
+    pub fn from_bytes_into(dtype: DType, bytes: &[u8], buf: Vec<f32>) -> Value {
+        if dtype != DType::F32 {
+            return Value::from_bytes(dtype, bytes);
+        }
+        let mut v = zeroed(buf, bytes.len() / 4);
+        bytemuck::cast_slice_mut::<f32, u8>(&mut v).copy_from_slice(bytes);
+        Value::F32(v)
     }
 
     /// A constant: plain types are copied into typed vectors once at compile, block
