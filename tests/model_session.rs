@@ -1,12 +1,15 @@
-//! The model runner on the CPU backends: batch and step modes agree, the KV cache carries a
-//! sequence across calls, and bad models and requests fail with errors that name the
-//! problem.
+//! The model runner on the CPU backends (and wgpu for the last-token logits): batch and
+//! step modes agree, the KV cache carries a sequence across calls, and bad models and
+//! requests fail with errors that name the problem.
 
 use edgeplane::backend::cpu::fast::{Fast, FastSettings};
 use edgeplane::model::testing::{build_test_model, TestModelSpec};
 use edgeplane::model::{MemorySource, MetaValue, Model, Session, SessionOptions};
 use edgeplane::{Backend, Error};
 use std::sync::Arc;
+
+#[path = "wgpu_support/mod.rs"]
+mod wgpu_support;
 
 fn fast() -> Arc<dyn Backend> {
     Arc::new(
@@ -182,4 +185,41 @@ fn linear_rope_scaling_sets_the_position_scale() {
     assert_eq!(Model::from_source(&m).unwrap().config.rope_freq_scale, 0.5);
     m.set("llama.rope.scaling.type", MetaValue::Str("none".into()));
     assert_eq!(Model::from_source(&m).unwrap().config.rope_freq_scale, 1.0);
+}
+
+/// A prompt that asks for its last token's logits only runs a graph that projects just
+/// that row: the same logits as the full batch's last row, and decoding goes on from it
+/// (the KV caches move from that graph to the one-token one) as after a full batch. On
+/// both CPU backends and, where there is an adapter, wgpu.
+#[test]
+fn last_token_logits_match_the_full_batch_and_decode_on() {
+    let mut backends: Vec<Arc<dyn Backend>> = vec![
+        fast(),
+        Arc::new(edgeplane::backend::cpu::reference::Reference::new()),
+    ];
+    if let Some(gpu) = wgpu_support::backend(&Default::default()) {
+        backends.push(Arc::new(gpu));
+    }
+    for spec in [TestModelSpec::tiny_llama(), TestModelSpec::tiny_qwen2()] {
+        let m = model(&spec);
+        let vocab = m.vocab_size();
+        for backend in &backends {
+            let name = backend.info().backend;
+            let session = || Session::new(m.clone(), backend.clone(), SessionOptions::default());
+            let mut full = session().unwrap();
+            let all = full.eval(&TOKENS[..5]).unwrap();
+            let mut last = session().unwrap();
+            let only = last.eval_last(&TOKENS[..5]).unwrap();
+            assert_eq!(only.len(), vocab);
+            let e = nmse(&only, &all[4 * vocab..]);
+            assert!(e < 1e-9, "{name} {:?}: last row NMSE {e:e}", spec.arch);
+            assert_eq!(last.position(), 5);
+            for &t in &TOKENS[5..] {
+                let want = full.eval(&[t]).unwrap();
+                let got = last.eval(&[t]).unwrap();
+                let e = nmse(&got, &want);
+                assert!(e < 1e-9, "{name} {:?}: decode after NMSE {e:e}", spec.arch);
+            }
+        }
+    }
 }

@@ -39,7 +39,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
 
     print!("{}", args.prompt);
     let started = Instant::now();
-    let logits = session.eval(&prompt)?;
+    let logits = session.eval_last(&prompt)?;
     let prompt_secs = started.elapsed().as_secs_f64();
     let mut next = sampler.sample(&logits[logits.len() - vocab..]);
 

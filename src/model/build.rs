@@ -12,8 +12,21 @@ use crate::op::Op;
 use crate::tensor::TensorDesc;
 use crate::DType;
 
+/// Which tokens of a run get logits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Logits {
+    /// Every token's: `[n, vocab]`.
+    All,
+    /// The last token's only: `[1, vocab]`. What generation needs after a prompt, and the
+    /// vocabulary projection is a large share of a small model's work (Qwen2.5-0.5B: 136M
+    /// of its 494M multiply-adds per token), so a prompt skips it for all other tokens (as
+    /// llama.cpp does by default).
+    Last,
+}
+
 /// The ids a caller needs to run a built graph: inputs in order are `token_ids [n]` i32
-/// then `positions [n]` i32; the one output is `logits [n, vocab]` f32.
+/// then `positions [n]` i32; the one output is `logits [n, vocab]` f32 (`[1, vocab]` with
+/// [`Logits::Last`]).
 #[derive(Clone, Debug)]
 pub struct ForwardGraph {
     /// The graph.
@@ -44,13 +57,14 @@ fn linear(g: &mut Graph, x: TensorId, (w, b): &(Weight, Option<Weight>)) -> Resu
 }
 
 /// Builds the graph for `n_tokens` tokens per run over KV caches of `kv_capacity` rows of
-/// `kv_dtype` (F32 or F16).
+/// `kv_dtype` (F32 or F16), with `logits` for every token or the last.
 pub fn build_forward(
     config: &ModelConfig,
     weights: &ModelWeights,
     n_tokens: usize,
     kv_capacity: usize,
     kv_dtype: DType,
+    logits: Logits,
 ) -> Result<ForwardGraph> {
     let mut g = Graph::new();
     let ids = g.input("token_ids", TensorDesc::new(DType::I32, [n_tokens]))?;
@@ -103,6 +117,19 @@ pub fn build_forward(
         let down = linear(&mut g, hidden, &layer.down)?;
         x = g.add(Op::Add, &[x, down])?;
         g.set_name(x, format!("blk.{i}.out"));
+    }
+    if logits == Logits::Last && n_tokens > 1 {
+        // The last row of the blocks' output: the final norm is row-wise, so selecting
+        // before it gives that row's logits exactly.
+        let last = i32::try_from(n_tokens - 1).map_err(|_| {
+            crate::error::Error::InvalidInput(format!("{n_tokens} tokens in one run"))
+        })?;
+        let last = g.constant(
+            "last_token",
+            TensorDesc::new(DType::I32, [1]),
+            last.to_le_bytes().to_vec().into(),
+        )?;
+        x = g.add(Op::GetRows, &[x, last])?;
     }
     let norm_w = constant(&mut g, &weights.output_norm)?;
     let x = g.add(rms, &[x, norm_w])?;

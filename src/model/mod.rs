@@ -18,7 +18,7 @@ mod source;
 pub mod testing;
 mod weights;
 
-pub use build::{build_forward, ForwardGraph};
+pub use build::{build_forward, ForwardGraph, Logits};
 pub use config::{Architecture, ModelConfig};
 pub use sample::Sampler;
 pub use session::{Session, SessionOptions, DEFAULT_CONTEXT_CAP};
@@ -79,14 +79,22 @@ impl Model {
     }
 
     /// The forward graph for `n_tokens` tokens per run over KV caches of `kv_capacity`
-    /// positions.
+    /// positions, with `logits` for every token or the last.
     pub fn build_graph(
         &self,
         n_tokens: usize,
         kv_capacity: usize,
         kv_dtype: DType,
+        logits: Logits,
     ) -> Result<ForwardGraph> {
-        build_forward(&self.config, &self.weights, n_tokens, kv_capacity, kv_dtype)
+        build_forward(
+            &self.config,
+            &self.weights,
+            n_tokens,
+            kv_capacity,
+            kv_dtype,
+            logits,
+        )
     }
 
     /// The tokenizer, or a model error saying the file has none.

@@ -3,14 +3,15 @@
 //!
 //! **Design.** A [`Graph`](crate::Graph) has fixed shapes, so a graph is built and compiled
 //! per token count `n` (lazily, kept for reuse): `n = prompt length` for a batched prefill,
-//! `n = 1` for decode. Every graph of a session has KV caches of the same capacity. The
+//! `n = 1` for decode; and per [`Logits`]: a prompt that only needs its last token's
+//! logits ([`Session::eval_last`]) gets a graph that projects just that row. Every graph of a session has KV caches of the same capacity. The
 //! caches are state inside an executable, so the sequence lives in one executable at a
 //! time (its "holder"). When the next call uses another `n`, the caches are moved with
 //! [`Executable::read_state`] / [`Executable::write_state`]. Where a backend cannot do that
 //! (both are optional), the session falls back to the one-token executable for the rest of
 //! the sequence, replaying the tokens seen so far through it: slower, always correct.
 
-use super::Model;
+use super::{Logits, Model};
 use crate::backend::{Backend, Executable};
 use crate::error::{Error, Result};
 use crate::tensor::HostTensor;
@@ -41,6 +42,13 @@ impl Default for SessionOptions {
     }
 }
 
+/// A compiled graph's token count and logit rows (one token's graph is always `All`).
+type Key = (usize, Logits);
+
+fn key(n: usize, logits: Logits) -> Key {
+    (n, if n == 1 { Logits::All } else { logits })
+}
+
 struct Compiled {
     forward: super::ForwardGraph,
     exe: Box<dyn Executable>,
@@ -52,9 +60,9 @@ pub struct Session {
     backend: Arc<dyn Backend>,
     capacity: usize,
     kv_dtype: DType,
-    compiled: BTreeMap<usize, Compiled>,
+    compiled: BTreeMap<Key, Compiled>,
     /// The token count of the executable whose state holds the sequence.
-    holder: Option<usize>,
+    holder: Option<Key>,
     /// Whether moving state between executables failed once (then only `n = 1` is used).
     stepping_only: bool,
     history: Vec<u32>,
@@ -131,10 +139,23 @@ impl Session {
     /// row by row. Errors: `ContextOverflow` past the capacity, `InvalidInput` for ids
     /// outside the vocabulary, and whatever the backend reports.
     pub fn eval(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        self.eval_for(tokens, Logits::All)
+    }
+
+    /// Feeds `tokens` as one batch and returns the last one's logits (`vocab` values):
+    /// what generation needs after a prompt, without projecting every other token onto the
+    /// vocabulary. Errors as [`Session::eval`].
+    pub fn eval_last(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        let mut logits = self.eval_for(tokens, Logits::Last)?;
+        let vocab = self.model.vocab_size();
+        Ok(logits.split_off(logits.len() - vocab))
+    }
+
+    fn eval_for(&mut self, tokens: &[u32], logits: Logits) -> Result<Vec<f32>> {
         self.check(tokens)?;
-        let n = tokens.len();
-        if !self.stepping_only && self.make_holder(n)? {
-            return self.run(n, tokens);
+        let key = key(tokens.len(), logits);
+        if !self.stepping_only && self.make_holder(key)? {
+            return self.run(key, tokens);
         }
         self.make_holder_by_replay()?;
         self.eval_steps(tokens)
@@ -144,12 +165,12 @@ impl Session {
     /// [`Session::eval`] does.
     pub fn eval_steps(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
         self.check(tokens)?;
-        if !self.make_holder(1)? {
+        if !self.make_holder(key(1, Logits::All))? {
             self.make_holder_by_replay()?;
         }
         let mut logits = Vec::with_capacity(tokens.len() * self.model.vocab_size());
         for &t in tokens {
-            logits.extend(self.run(1, &[t])?);
+            logits.extend(self.run(key(1, Logits::All), &[t])?);
         }
         Ok(logits)
     }
@@ -174,23 +195,26 @@ impl Session {
         Ok(())
     }
 
-    fn compile(&mut self, n: usize) -> Result<()> {
-        if !self.compiled.contains_key(&n) {
-            let forward = self.model.build_graph(n, self.capacity, self.kv_dtype)?;
+    fn compile(&mut self, key: Key) -> Result<()> {
+        if !self.compiled.contains_key(&key) {
+            let (n, logits) = key;
+            let forward = self
+                .model
+                .build_graph(n, self.capacity, self.kv_dtype, logits)?;
             let exe = self.backend.compile(&forward.graph)?;
-            self.compiled.insert(n, Compiled { forward, exe });
+            self.compiled.insert(key, Compiled { forward, exe });
         }
         Ok(())
     }
 
-    /// Makes the `n`-token executable hold the sequence, moving the KV caches if another
+    /// Makes the executable of `key` hold the sequence, moving the KV caches if another
     /// one holds them. Returns false when the backend cannot move state.
-    fn make_holder(&mut self, n: usize) -> Result<bool> {
-        self.compile(n)?;
+    fn make_holder(&mut self, key: Key) -> Result<bool> {
+        self.compile(key)?;
         let from = match self.holder {
-            Some(h) if h != n => h,
+            Some(h) if h != key => h,
             _ => {
-                self.holder = Some(n);
+                self.holder = Some(key);
                 return Ok(true);
             }
         };
@@ -209,8 +233,8 @@ impl Session {
         }
         let target = self
             .compiled
-            .get_mut(&n)
-            .expect("compile(n) inserted the executable");
+            .get_mut(&key)
+            .expect("compile(key) inserted the executable");
         let ids = target.forward.kv_caches.iter().flat_map(|&(k, v)| [k, v]);
         for (id, value) in ids.zip(&moved) {
             match target.exe.write_state(id, value) {
@@ -219,7 +243,7 @@ impl Session {
                 Err(e) => return Err(e),
             }
         }
-        self.holder = Some(n);
+        self.holder = Some(key);
         Ok(true)
     }
 
@@ -227,8 +251,9 @@ impl Session {
     /// replaying every token seen so far.
     fn make_holder_by_replay(&mut self) -> Result<()> {
         self.stepping_only = true;
-        self.compile(1)?;
-        if self.holder == Some(1) {
+        let one = key(1, Logits::All);
+        self.compile(one)?;
+        if self.holder == Some(one) {
             return Ok(());
         }
         log::info!(
@@ -237,17 +262,21 @@ impl Session {
             self.history.len()
         );
         let history = std::mem::take(&mut self.history);
-        let one = self.compiled.get_mut(&1).expect("compile(1) inserted it");
-        one.exe.reset_state()?;
-        self.holder = Some(1);
+        let compiled = self
+            .compiled
+            .get_mut(&one)
+            .expect("compile(one) inserted it");
+        compiled.exe.reset_state()?;
+        self.holder = Some(one);
         for &t in &history {
-            self.run(1, &[t])?;
+            self.run(one, &[t])?;
         }
         Ok(())
     }
 
-    /// One run of the `n`-token executable at the current position; appends to history.
-    fn run(&mut self, n: usize, tokens: &[u32]) -> Result<Vec<f32>> {
+    /// One run of the executable of `key` at the current position; appends to history.
+    fn run(&mut self, key: Key, tokens: &[u32]) -> Result<Vec<f32>> {
+        let n = key.0;
         let start = self.history.len();
         let ids: Vec<i32> = tokens.iter().map(|&t| t as i32).collect();
         let positions: Vec<i32> = (start..start + n).map(|p| p as i32).collect();
@@ -257,7 +286,7 @@ impl Session {
         ];
         let compiled = self
             .compiled
-            .get_mut(&n)
+            .get_mut(&key)
             .expect("callers compile before running");
         let outputs = compiled.exe.run(&inputs)?;
         let logits = outputs.first().ok_or_else(|| Error::Device {

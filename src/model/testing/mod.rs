@@ -133,6 +133,11 @@ pub struct TestModelSpec {
     pub qkv_bias: bool,
     /// The tokenizer.
     pub vocab: TestVocab,
+    /// Vocabulary rows, if more than the test tokenizer has: the rest are unused tokens,
+    /// so the embedding and output matrices have a real model's size (Qwen2.5's 151936,
+    /// Llama 3's 128256) — the output projection is a large share of a small model's
+    /// work — while text still encodes with the small vocabulary.
+    pub vocab_rows: Option<usize>,
     /// RoPE base.
     pub rope_freq_base: f32,
     /// Linear RoPE scaling factor (`rope.scaling.type = linear`), if any.
@@ -156,6 +161,7 @@ impl TestModelSpec {
             tied_embeddings: false,
             qkv_bias: false,
             vocab: TestVocab::SentencePiece,
+            vocab_rows: None,
             rope_freq_base: 10000.0,
             rope_scaling_factor: None,
             seed: 1,
@@ -181,6 +187,20 @@ impl TestModelSpec {
     /// Head dim (`embedding_length / head_count`).
     pub fn head_dim(&self) -> usize {
         self.embedding_length / self.head_count
+    }
+}
+
+/// Appends unused tokens (`<unused_N>`, type `Unused`, score 0) until `vocab` has `rows`.
+fn pad_vocab(vocab: &mut crate::tokenizer::TokenizerSpec, rows: usize) {
+    let start = vocab.tokens.len();
+    for i in start..rows {
+        vocab.tokens.push(format!("<unused_{i}>"));
+        if !vocab.scores.is_empty() {
+            vocab.scores.push(0.0);
+        }
+        if !vocab.token_types.is_empty() {
+            vocab.token_types.push(crate::tokenizer::TokenType::Unused);
+        }
     }
 }
 
@@ -210,10 +230,11 @@ pub fn build_test_model(spec: &TestModelSpec) -> Result<MemorySource> {
     let mut rng = Rng::new(spec.seed);
     let mut m = MemorySource::default();
     let arch = spec.arch.name();
-    let vocab = match spec.vocab {
+    let mut vocab = match spec.vocab {
         TestVocab::SentencePiece => sentencepiece_vocab(CORPUS, 800),
         TestVocab::BytePairEncoding(pre) => bpe_vocab(CORPUS, pre, 300)?,
     };
+    pad_vocab(&mut vocab, spec.vocab_rows.unwrap_or(0));
     let n_vocab = vocab.tokens.len();
     let int = |v: usize| MetaValue::Int(v as i64);
     m.set("general.architecture", MetaValue::Str(arch.into()));
