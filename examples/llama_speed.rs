@@ -50,7 +50,7 @@ fn main() -> edgeplane::Result<()> {
             .map_or(0, |(i, _)| i as u32)
     };
     let t = Instant::now();
-    let logits = ctx.decode(&prompt, 0)?;
+    let logits = ctx.decode_last(&prompt, 0)?;
     let prompt_s = t.elapsed().as_secs_f64();
     let mut next = argmax(&logits[logits.len() - vocab..]);
     let t = Instant::now();

@@ -66,6 +66,10 @@ struct Args {
     /// Seed of the random weights.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Vocabulary rows (embedding and output matrix), padded with unused tokens past the
+    /// test tokenizer's few hundred: e.g. 151936 for Qwen2.5's, 128256 for Llama 3's.
+    #[arg(long)]
+    vocab: Option<usize>,
 }
 
 fn spec(args: &Args) -> TestModelSpec {
@@ -118,6 +122,7 @@ fn spec(args: &Args) -> TestModelSpec {
             WeightsName::Q4KM => WeightTypes::Q4KM,
         },
         seed: args.seed,
+        vocab_rows: args.vocab,
         ..shaped
     }
 }

@@ -289,6 +289,15 @@ fn oracle(case: &Case, dir: &std::path::Path) -> Oracle {
     let mut ctx = llama.context(128, 2).expect("llama context");
     let batch = ctx.decode(&tokens, 0).expect("llama batch");
     ctx.clear();
+    let last = ctx.decode_last(&tokens, 0).expect("llama last row");
+    // Not bit-equal: one row takes another matmul path than the batch.
+    let e = nmse(&last, &batch[batch.len() - llama.n_vocab()..]);
+    assert!(
+        e < 1e-10,
+        "{}: llama.cpp's last-row logits vs its batch's last row NMSE {e:e}",
+        case.name
+    );
+    ctx.clear();
     let step = ctx.decode_steps(&tokens, 0).expect("llama steps");
 
     let embeddings = input_embeddings(&source, &tokens);

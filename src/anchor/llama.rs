@@ -208,6 +208,13 @@ impl Drop for LlamaModel {
     }
 }
 
+/// Which batch rows get logits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rows {
+    All,
+    Last,
+}
+
 /// A llama.cpp context: one sequence and its KV cache.
 pub struct LlamaContext<'m> {
     ctx: NonNull<sys::llama_context>,
@@ -230,7 +237,17 @@ impl LlamaContext<'_> {
         if let Some(bad) = tokens.iter().find(|&&t| t as usize >= self.n_vocab) {
             return Err(llama_error(format!("token {bad} outside the vocabulary")));
         }
-        self.decode_input(BatchInput::Tokens(tokens), start)
+        self.decode_input(BatchInput::Tokens(tokens), start, Rows::All)
+    }
+
+    /// Decodes `tokens` at positions `start..` as one batch and returns the last one's
+    /// logits (`n_vocab` values): llama.cpp asked for that row only, as its own tools do
+    /// for a prompt.
+    pub fn decode_last(&mut self, tokens: &[u32], start: usize) -> Result<Vec<f32>> {
+        if let Some(bad) = tokens.iter().find(|&&t| t as usize >= self.n_vocab) {
+            return Err(llama_error(format!("token {bad} outside the vocabulary")));
+        }
+        self.decode_input(BatchInput::Tokens(tokens), start, Rows::Last)
     }
 
     /// Decodes input embeddings (`n × n_embd` values, row-major: what the token embedding
@@ -245,10 +262,10 @@ impl LlamaContext<'_> {
                 self.n_embd
             )));
         }
-        self.decode_input(BatchInput::Embeddings(embeddings), start)
+        self.decode_input(BatchInput::Embeddings(embeddings), start, Rows::All)
     }
 
-    fn decode_input(&mut self, input: BatchInput, start: usize) -> Result<Vec<f32>> {
+    fn decode_input(&mut self, input: BatchInput, start: usize, rows: Rows) -> Result<Vec<f32>> {
         let (n, embd) = match input {
             BatchInput::Tokens(t) => (t.len(), 0),
             BatchInput::Embeddings(e) => (e.len() / self.n_embd.max(1), self.n_embd),
@@ -282,15 +299,16 @@ impl LlamaContext<'_> {
                 *b.pos.add(i) = (start + i) as sys::llama_pos;
                 *b.n_seq_id.add(i) = 1;
                 **b.seq_id.add(i) = 0;
-                *b.logits.add(i) = 1;
+                *b.logits.add(i) = i8::from(rows == Rows::All || i + 1 == n);
             }
             let status = sys::llama_decode(self.ctx.as_ptr(), b);
             if status != 0 {
                 sys::llama_batch_free(batch);
                 return Err(llama_error(format!("llama_decode returned {status}")));
             }
-            let mut logits = Vec::with_capacity(n * self.n_vocab);
-            for i in 0..n {
+            let first = if rows == Rows::All { 0 } else { n - 1 };
+            let mut logits = Vec::with_capacity((n - first) * self.n_vocab);
+            for i in first..n {
                 let row = sys::llama_get_logits_ith(self.ctx.as_ptr(), i as i32);
                 if row.is_null() {
                     sys::llama_batch_free(batch);
