@@ -282,7 +282,16 @@ impl FastExecutable {
         }))
     }
 
+    /// Runs node `index`, then gives the values it read last back to the pool.
     fn run_node(&mut self, index: usize) -> Result<()> {
+        self.compute_node(index)?;
+        for j in 0..self.release_after[index].len() {
+            self.release(self.release_after[index][j]);
+        }
+        Ok(())
+    }
+
+    fn compute_node(&mut self, index: usize) -> Result<()> {
         let node = self.graph.nodes()[index].clone();
         if matches!(node.op, Op::KvWrite) {
             let desc = self.graph.tensor(node.inputs[0]).desc.clone();
@@ -310,9 +319,6 @@ impl FastExecutable {
         };
         let v = self.eval(&node, out)?;
         self.values[node.output.0] = Some(v);
-        for j in 0..self.release_after[index].len() {
-            self.release(self.release_after[index][j]);
-        }
         Ok(())
     }
 
