@@ -223,3 +223,35 @@ fn last_token_logits_match_the_full_batch_and_decode_on() {
         }
     }
 }
+
+/// A session keeps at most `MAX_BATCH_GRAPHS` batch graphs (each holds its backend's
+/// buffers): prompts of six lengths in a row leave the newest four, and the sequence
+/// carries on through the evictions as one batch of all its tokens does.
+#[test]
+fn old_batch_graphs_are_dropped_and_the_sequence_carries_on() {
+    let m = model(&TestModelSpec::tiny_qwen2());
+    let vocab = m.vocab_size();
+    let tokens: Vec<u32> = (0..21).map(|i| (i * 37 % 250 + 3) as u32).collect();
+    let backend = fast();
+    let mut chunked = Session::new(m.clone(), backend.clone(), SessionOptions::default()).unwrap();
+    let mut at = 0;
+    let mut last = Vec::new();
+    for len in 1..=6 {
+        last = chunked.eval_last(&tokens[at..at + len]).unwrap();
+        at += len;
+        assert!(
+            chunked.compiled_graphs() <= 1 + edgeplane::model::MAX_BATCH_GRAPHS,
+            "{} graphs after a prompt of {len}",
+            chunked.compiled_graphs()
+        );
+    }
+    assert_eq!(at, tokens.len());
+    assert_eq!(
+        chunked.compiled_graphs(),
+        1 + edgeplane::model::MAX_BATCH_GRAPHS
+    );
+    let mut whole = Session::new(m, backend, SessionOptions::default()).unwrap();
+    let all = whole.eval(&tokens).unwrap();
+    let e = nmse(&last, &all[all.len() - vocab..]);
+    assert!(e < 1e-6, "chunked prompts vs one batch NMSE {e:e}");
+}

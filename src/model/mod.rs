@@ -21,7 +21,7 @@ mod weights;
 pub use build::{build_forward, ForwardGraph, Logits};
 pub use config::{Architecture, ModelConfig};
 pub use sample::Sampler;
-pub use session::{Session, SessionOptions, DEFAULT_CONTEXT_CAP};
+pub use session::{Session, SessionOptions, DEFAULT_CONTEXT_CAP, MAX_BATCH_GRAPHS};
 pub use source::{MemorySource, MetaValue, ModelSource};
 pub use weights::{LayerWeights, ModelWeights, Weight};
 

@@ -49,9 +49,18 @@ fn key(n: usize, logits: Logits) -> Key {
     (n, if n == 1 { Logits::All } else { logits })
 }
 
+/// Batch graphs (more than one token) a session keeps compiled, besides the one-token
+/// graph: a chat's prompts come in every length, and each executable holds its graph and
+/// its backend's buffers (the fast backend keeps a run's largest set of live values, tens
+/// of MB for a few hundred tokens), so the least recently used one goes when a new length
+/// would exceed this.
+pub const MAX_BATCH_GRAPHS: usize = 4;
+
 struct Compiled {
     forward: super::ForwardGraph,
     exe: Box<dyn Executable>,
+    /// The session's run count when this graph last ran (or was compiled).
+    last_used: u64,
 }
 
 /// One sequence of a model running on one backend.
@@ -66,6 +75,8 @@ pub struct Session {
     /// Whether moving state between executables failed once (then only `n = 1` is used).
     stepping_only: bool,
     history: Vec<u32>,
+    /// Runs so far (the clock of `Compiled::last_used`).
+    runs: u64,
 }
 
 impl Session {
@@ -101,6 +112,7 @@ impl Session {
             holder: None,
             stepping_only: false,
             history: Vec::new(),
+            runs: 0,
         })
     }
 
@@ -202,9 +214,43 @@ impl Session {
                 .model
                 .build_graph(n, self.capacity, self.kv_dtype, logits)?;
             let exe = self.backend.compile(&forward.graph)?;
-            self.compiled.insert(key, Compiled { forward, exe });
+            if n > 1 {
+                self.evict_batch_graph();
+            }
+            let last_used = self.runs;
+            self.compiled.insert(
+                key,
+                Compiled {
+                    forward,
+                    exe,
+                    last_used,
+                },
+            );
         }
         Ok(())
+    }
+
+    /// Drops the least recently used batch graph that does not hold the sequence when
+    /// [`MAX_BATCH_GRAPHS`] are compiled.
+    fn evict_batch_graph(&mut self) {
+        let batch: Vec<(Key, u64)> = self
+            .compiled
+            .iter()
+            .filter(|(k, _)| k.0 > 1 && Some(**k) != self.holder)
+            .map(|(k, c)| (*k, c.last_used))
+            .collect();
+        let kept = self.compiled.keys().filter(|k| k.0 > 1).count();
+        if kept >= MAX_BATCH_GRAPHS {
+            if let Some((oldest, _)) = batch.into_iter().min_by_key(|&(_, used)| used) {
+                self.compiled.remove(&oldest);
+            }
+        }
+    }
+
+    /// Graphs compiled and kept (the one-token graph and up to [`MAX_BATCH_GRAPHS`] batch
+    /// graphs).
+    pub fn compiled_graphs(&self) -> usize {
+        self.compiled.len()
     }
 
     /// Makes the executable of `key` hold the sequence, moving the KV caches if another
@@ -288,6 +334,8 @@ impl Session {
             .compiled
             .get_mut(&key)
             .expect("callers compile before running");
+        self.runs += 1;
+        compiled.last_used = self.runs;
         let outputs = compiled.exe.run(&inputs)?;
         let logits = outputs.first().ok_or_else(|| Error::Device {
             backend: self.backend.info().backend,
