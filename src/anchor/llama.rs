@@ -8,6 +8,7 @@
 //! attention, CPU only, every position's logits kept.
 
 use crate::error::{Error, Result};
+use crate::model::Logits;
 use llama_cpp_sys_2 as sys;
 use std::ffi::CString;
 use std::marker::PhantomData;
@@ -208,13 +209,6 @@ impl Drop for LlamaModel {
     }
 }
 
-/// Which batch rows get logits.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Rows {
-    All,
-    Last,
-}
-
 /// A llama.cpp context: one sequence and its KV cache.
 pub struct LlamaContext<'m> {
     ctx: NonNull<sys::llama_context>,
@@ -234,20 +228,21 @@ impl LlamaContext<'_> {
     /// Decodes `tokens` at positions `start..` as one batch and returns every position's
     /// logits, `tokens.len() × n_vocab` values.
     pub fn decode(&mut self, tokens: &[u32], start: usize) -> Result<Vec<f32>> {
-        if let Some(bad) = tokens.iter().find(|&&t| t as usize >= self.n_vocab) {
-            return Err(llama_error(format!("token {bad} outside the vocabulary")));
-        }
-        self.decode_input(BatchInput::Tokens(tokens), start, Rows::All)
+        self.decode_tokens(tokens, start, Logits::All)
     }
 
     /// Decodes `tokens` at positions `start..` as one batch and returns the last one's
     /// logits (`n_vocab` values): llama.cpp asked for that row only, as its own tools do
     /// for a prompt.
     pub fn decode_last(&mut self, tokens: &[u32], start: usize) -> Result<Vec<f32>> {
+        self.decode_tokens(tokens, start, Logits::Last)
+    }
+
+    fn decode_tokens(&mut self, tokens: &[u32], start: usize, rows: Logits) -> Result<Vec<f32>> {
         if let Some(bad) = tokens.iter().find(|&&t| t as usize >= self.n_vocab) {
             return Err(llama_error(format!("token {bad} outside the vocabulary")));
         }
-        self.decode_input(BatchInput::Tokens(tokens), start, Rows::Last)
+        self.decode_input(BatchInput::Tokens(tokens), start, rows)
     }
 
     /// Decodes input embeddings (`n × n_embd` values, row-major: what the token embedding
@@ -262,10 +257,10 @@ impl LlamaContext<'_> {
                 self.n_embd
             )));
         }
-        self.decode_input(BatchInput::Embeddings(embeddings), start, Rows::All)
+        self.decode_input(BatchInput::Embeddings(embeddings), start, Logits::All)
     }
 
-    fn decode_input(&mut self, input: BatchInput, start: usize, rows: Rows) -> Result<Vec<f32>> {
+    fn decode_input(&mut self, input: BatchInput, start: usize, rows: Logits) -> Result<Vec<f32>> {
         let (n, embd) = match input {
             BatchInput::Tokens(t) => (t.len(), 0),
             BatchInput::Embeddings(e) => (e.len() / self.n_embd.max(1), self.n_embd),
@@ -299,14 +294,14 @@ impl LlamaContext<'_> {
                 *b.pos.add(i) = (start + i) as sys::llama_pos;
                 *b.n_seq_id.add(i) = 1;
                 **b.seq_id.add(i) = 0;
-                *b.logits.add(i) = i8::from(rows == Rows::All || i + 1 == n);
+                *b.logits.add(i) = i8::from(rows == Logits::All || i + 1 == n);
             }
             let status = sys::llama_decode(self.ctx.as_ptr(), b);
             if status != 0 {
                 sys::llama_batch_free(batch);
                 return Err(llama_error(format!("llama_decode returned {status}")));
             }
-            let first = if rows == Rows::All { 0 } else { n - 1 };
+            let first = if rows == Logits::All { 0 } else { n - 1 };
             let mut logits = Vec::with_capacity((n - first) * self.n_vocab);
             for i in first..n {
                 let row = sys::llama_get_logits_ith(self.ctx.as_ptr(), i as i32);
