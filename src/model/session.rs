@@ -210,13 +210,14 @@ impl Session {
     fn compile(&mut self, key: Key) -> Result<()> {
         if !self.compiled.contains_key(&key) {
             let (n, logits) = key;
+            if n > 1 {
+                // Before compiling: the dropped executable's memory is free for the new one.
+                self.evict_batch_graph();
+            }
             let forward = self
                 .model
                 .build_graph(n, self.capacity, self.kv_dtype, logits)?;
             let exe = self.backend.compile(&forward.graph)?;
-            if n > 1 {
-                self.evict_batch_graph();
-            }
             let last_used = self.runs;
             self.compiled.insert(
                 key,
@@ -233,17 +234,17 @@ impl Session {
     /// Drops the least recently used batch graph that does not hold the sequence when
     /// [`MAX_BATCH_GRAPHS`] are compiled.
     fn evict_batch_graph(&mut self) {
-        let batch: Vec<(Key, u64)> = self
+        if self.compiled.keys().filter(|k| k.0 > 1).count() < MAX_BATCH_GRAPHS {
+            return;
+        }
+        let oldest = self
             .compiled
             .iter()
             .filter(|(k, _)| k.0 > 1 && Some(**k) != self.holder)
-            .map(|(k, c)| (*k, c.last_used))
-            .collect();
-        let kept = self.compiled.keys().filter(|k| k.0 > 1).count();
-        if kept >= MAX_BATCH_GRAPHS {
-            if let Some((oldest, _)) = batch.into_iter().min_by_key(|&(_, used)| used) {
-                self.compiled.remove(&oldest);
-            }
+            .min_by_key(|(_, c)| c.last_used)
+            .map(|(k, _)| *k);
+        if let Some(k) = oldest {
+            self.compiled.remove(&k);
         }
     }
 
