@@ -412,11 +412,11 @@ pub fn dot_k4<T: K4Tile, const R: usize>(
                     imin[i] = _mm256_add_epi32(imin[i], _mm256_madd_epi16(mn, pair));
                 }
             }
-            // SAFETY: `d` and `dmin` are 16 f32 each; `8h + 8 ≤ 16`.
+            // SAFETY: `d` and `dmin` are 16 f16 each; `8h + 8 ≤ 16`.
             let (d, dmin) = unsafe {
                 (
-                    _mm256_loadu_ps(t.d().as_ptr().add(8 * h)),
-                    _mm256_loadu_ps(t.dmin().as_ptr().add(8 * h)),
+                    _mm256_cvtph_ps(_mm_loadu_si128(t.d().as_ptr().add(8 * h).cast())),
+                    _mm256_cvtph_ps(_mm_loadu_si128(t.dmin().as_ptr().add(8 * h).cast())),
                 )
             };
             // SAFETY: each row has a scale per tile (checked above).

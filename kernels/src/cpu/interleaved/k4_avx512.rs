@@ -85,11 +85,11 @@ pub fn dot_tile<T: K4Tile, const R: usize>(
                 imin[i] = dpwssd(imin[i], mn_pair, pair);
             }
         }
-        // SAFETY: `d` and `dmin` are 16 f32 each.
+        // SAFETY: `d` and `dmin` are 16 f16 (32 bytes) each.
         let (d, dmin) = unsafe {
             (
-                _mm512_loadu_ps(t.d().as_ptr()),
-                _mm512_loadu_ps(t.dmin().as_ptr()),
+                _mm512_cvtph_ps(_mm256_loadu_si256(t.d().as_ptr().cast())),
+                _mm512_cvtph_ps(_mm256_loadu_si256(t.dmin().as_ptr().cast())),
             )
         };
         for i in 0..R {

@@ -383,7 +383,7 @@ pub(super) unsafe fn dot_k4<T: K4Tile, const R: usize>(
             &mut acc,
             &isum,
             &imin,
-            (load_rows(t.d()), load_rows(t.dmin())),
+            (widen_f16(t.d()), widen_f16(t.dmin())),
             acts,
             b,
         );

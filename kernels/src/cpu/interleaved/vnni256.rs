@@ -269,8 +269,8 @@ unsafe fn k4<E: Dpbusd, T: K4Tile, const R: usize>(
                         );
                     }
                 }
-                let d = _mm256_loadu_ps(t.d().as_ptr().add(8 * h));
-                let dmin = _mm256_loadu_ps(t.dmin().as_ptr().add(8 * h));
+                let d = _mm256_cvtph_ps(_mm_loadu_si128(t.d().as_ptr().add(8 * h).cast()));
+                let dmin = _mm256_cvtph_ps(_mm_loadu_si128(t.dmin().as_ptr().add(8 * h).cast()));
                 let da = std::array::from_fn(|i| *scales[i].add(b));
                 fold_with_mins(acc, (&isum, &imin), (d, dmin), da);
             }
