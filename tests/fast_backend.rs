@@ -534,3 +534,50 @@ fn runs_after_other_runs_match_a_fresh_executable() {
         assert_ne!(first, other, "the inputs differ, so must the outputs");
     }
 }
+
+/// Matmuls convert their activations into one buffer the executable keeps: a matmul that
+/// follows one of another format, width and padding (Q4_K at 512, then Q8_0 at 224, whose
+/// tiles pad it to 256) gives exactly what the same matmul gives alone, run after run.
+#[test]
+fn a_matmul_after_others_matches_it_alone() {
+    let (n, k1, m1, m2) = (3, 512, 224, 48);
+    let w1 = weights(DType::Q4K, &noise(31, m1 * k1), 31);
+    let w2 = weights(DType::Q8_0, &noise(32, m2 * m1), 32);
+    let matmul = |g: &mut Graph, x, dtype, w: &Vec<u8>, m, k| {
+        let wi = g
+            .constant("w", TensorDesc::new(dtype, [m, k]), w.clone().into())
+            .unwrap();
+        g.add(Op::MatMul { has_bias: false }, &[x, wi]).unwrap()
+    };
+    let mut chain = Graph::new();
+    let x = chain
+        .input("x", TensorDesc::new(DType::F32, [n, k1]))
+        .unwrap();
+    let y1 = matmul(&mut chain, x, DType::Q4K, &w1, m1, k1);
+    let y2 = matmul(&mut chain, y1, DType::Q8_0, &w2, m2, m1);
+    chain.mark_output(y1).unwrap();
+    chain.mark_output(y2).unwrap();
+    let mut alone = Graph::new();
+    let x2 = alone
+        .input("y1", TensorDesc::new(DType::F32, [n, m1]))
+        .unwrap();
+    let y = matmul(&mut alone, x2, DType::Q8_0, &w2, m2, m1);
+    alone.mark_output(y).unwrap();
+    for b in backends() {
+        let mut chained = b.compile(&chain).unwrap();
+        let mut single = b.compile(&alone).unwrap();
+        for seed in [1, 2, 1] {
+            let out = chained
+                .run(&[HostTensor::from_f32([n, k1], &noise(seed, n * k1)).unwrap()])
+                .unwrap();
+            let first = HostTensor::new(out[0].desc.clone(), out[0].data.clone()).unwrap();
+            let direct = single.run(&[first]).unwrap();
+            assert_eq!(
+                out[1].data,
+                direct[0].data,
+                "{}: the second matmul equals it alone (seed {seed})",
+                b.info().driver
+            );
+        }
+    }
+}

@@ -90,102 +90,95 @@ impl ActivationRows {
     /// format's block size and `x.len()` a multiple of `k`; the caller (the matmul) checks
     /// shapes before, so a mismatch here is a bug and panics.
     pub fn new(format: ActivationFormat, x: &[f32], k: usize) -> ActivationRows {
-        assert!(
-            k > 0 && k.is_multiple_of(format.block_size()) && x.len().is_multiple_of(k),
-            "activation rows of {k} must be whole {}-blocks (shape checked by the graph)",
-            format.block_size()
-        );
-        let rows = x.len() / k;
-        let mut out = ActivationRows {
-            format,
-            k,
-            rows,
-            floats: Vec::new(),
-            scales: Vec::new(),
-            quants: Vec::new(),
-            sums: Vec::new(),
-            group_sums: Vec::new(),
-        };
-        match format {
-            ActivationFormat::F32 => out.floats = x.to_vec(),
-            ActivationFormat::Q8Block32 | ActivationFormat::Q8Block256 => {
-                let block = format.block_size();
-                out.scales = vec![0.0; x.len() / block];
-                out.quants = vec![0; x.len()];
-                for ((src, scale), q) in x
-                    .chunks_exact(block)
-                    .zip(out.scales.iter_mut())
-                    .zip(out.quants.chunks_exact_mut(block))
-                {
-                    *scale = quantize_block(src, q);
-                }
-                if format == ActivationFormat::Q8Block32 {
-                    // ggml stores Q8_0 activation scales as f16; rounding ours the same way
-                    // makes our dot products equal ggml's, not just close to them.
-                    for scale in &mut out.scales {
-                        *scale = half::f16::from_f32(*scale).to_f32();
-                    }
-                }
-                // Integer and scaled per-group sums: the K-quant kernels' mins and the
-                // tiles' code bias take the first, the packed GEMM's offsets the second.
-                let group = format.group();
-                out.sums = out
-                    .quants
-                    .chunks_exact(group)
-                    .map(|c| c.iter().map(|&v| i16::from(v)).sum())
-                    .collect();
-                let scale_of = |g: usize| out.scales[g * group / block];
-                out.group_sums = out
-                    .sums
-                    .iter()
-                    .enumerate()
-                    .map(|(g, &sum)| scale_of(g) * f32::from(sum))
-                    .collect();
-            }
-        }
-        out
+        ActivationRows::padded(format, x, k, k)
     }
 
     /// [`ActivationRows::new`] of `x` (`rows × k`) with each row extended by zeros to
     /// `width` values: what weights whose tiles pad `k` to whole tiles read (the zero
     /// blocks quantize to scale 0, quants 0 and sums 0, so they add nothing).
     pub fn padded(format: ActivationFormat, x: &[f32], k: usize, width: usize) -> ActivationRows {
-        assert!(width >= k && k > 0, "padding widens");
-        if width == k {
-            return ActivationRows::new(format, x, k);
+        assert!(k > 0 && x.len().is_multiple_of(k), "whole rows of {k}");
+        let mut out = ActivationRows::empty(format);
+        let rows = x.len() / k;
+        for mut part in out.parts(format, rows, width, rows.max(1)) {
+            part.fill(x, k);
         }
-        let mut wide = vec![0.0f32; x.len() / k * width];
-        for (dst, src) in wide.chunks_exact_mut(width).zip(x.chunks_exact(k)) {
-            dst[..k].copy_from_slice(src);
-        }
-        ActivationRows::new(format, &wide, width)
+        out
     }
 
-    /// Joins row blocks converted separately (in parallel) into one, in order.
-    pub fn concat(format: ActivationFormat, k: usize, parts: &[ActivationRows]) -> ActivationRows {
-        let mut out = ActivationRows {
+    /// No rows: a buffer for [`ActivationRows::parts`] to size and its parts to fill,
+    /// kept by a caller that converts activations again and again (the fast backend's
+    /// executables keep one, so a run allocates nothing for them after the first).
+    pub fn empty(format: ActivationFormat) -> ActivationRows {
+        ActivationRows {
             format,
-            k,
+            k: 0,
             rows: 0,
             floats: Vec::new(),
             scales: Vec::new(),
             quants: Vec::new(),
             sums: Vec::new(),
             group_sums: Vec::new(),
-        };
-        for p in parts {
-            assert!(
-                p.format == format && p.k == k,
-                "concat of mismatched activation rows"
-            );
-            out.rows += p.rows;
-            out.floats.extend_from_slice(&p.floats);
-            out.scales.extend_from_slice(&p.scales);
-            out.quants.extend_from_slice(&p.quants);
-            out.sums.extend_from_slice(&p.sums);
-            out.group_sums.extend_from_slice(&p.group_sums);
         }
-        out
+    }
+
+    /// Sizes the buffers for `rows` rows of `width` values in `format`, keeping their
+    /// allocations, and splits them into parts of `rows_per_part` rows (the last may be
+    /// shorter), each to be filled by [`ActivationPart::fill`], in parallel if the caller
+    /// likes. Until every part is filled the rows hold stale values. `width` must be a
+    /// multiple of the format's block size.
+    pub fn parts(
+        &mut self,
+        format: ActivationFormat,
+        rows: usize,
+        width: usize,
+        rows_per_part: usize,
+    ) -> Vec<ActivationPart<'_>> {
+        let block = format.block_size();
+        assert!(
+            width > 0 && width.is_multiple_of(block) && rows_per_part > 0,
+            "activation rows of {width} must be whole {block}-blocks (shape checked by the graph)"
+        );
+        let (values, quantized) = (rows * width, format != ActivationFormat::F32);
+        let group = format.group();
+        self.format = format;
+        self.k = width;
+        self.rows = rows;
+        self.floats.resize(if quantized { 0 } else { values }, 0.0);
+        self.scales
+            .resize(if quantized { values / block } else { 0 }, 0.0);
+        self.quants.resize(if quantized { values } else { 0 }, 0);
+        self.sums
+            .resize(if quantized { values / group } else { 0 }, 0);
+        self.group_sums
+            .resize(if quantized { values / group } else { 0 }, 0.0);
+        // Each buffer in chunks of `rows_per_part` rows (an empty buffer gives none).
+        fn split<T>(v: &mut [T], per_row: usize, rows: usize) -> Vec<&mut [T]> {
+            if per_row == 0 {
+                return Vec::new();
+            }
+            v.chunks_mut(per_row * rows).collect()
+        }
+        let per = rows_per_part;
+        let values_of = |unit: usize| if quantized { width / unit } else { 0 };
+        let mut floats =
+            split(&mut self.floats, if quantized { 0 } else { width }, per).into_iter();
+        let mut scales = split(&mut self.scales, values_of(block), per).into_iter();
+        let mut quants = split(&mut self.quants, values_of(1), per).into_iter();
+        let mut sums = split(&mut self.sums, values_of(group), per).into_iter();
+        let mut group_sums = split(&mut self.group_sums, values_of(group), per).into_iter();
+        (0..rows.div_ceil(per))
+            .map(|p| ActivationPart {
+                format,
+                width,
+                rows: per.min(rows - p * per),
+                floats: floats.next().unwrap_or_default(),
+                scales: scales.next().unwrap_or_default(),
+                quants: quants.next().unwrap_or_default(),
+                sums: sums.next().unwrap_or_default(),
+                group_sums: group_sums.next().unwrap_or_default(),
+            })
+            .collect()
     }
 
     /// The format.
@@ -236,6 +229,83 @@ impl ActivationRows {
                 let g = self.format.group();
                 &self.group_sums[i * k / g..(i + 1) * k / g]
             },
+        }
+    }
+}
+
+/// Some consecutive rows of an [`ActivationRows`] being filled (see
+/// [`ActivationRows::parts`]): disjoint slices of its buffers, so parts fill in parallel.
+#[derive(Debug)]
+pub struct ActivationPart<'a> {
+    format: ActivationFormat,
+    width: usize,
+    rows: usize,
+    floats: &'a mut [f32],
+    scales: &'a mut [f32],
+    quants: &'a mut [i8],
+    sums: &'a mut [i16],
+    group_sums: &'a mut [f32],
+}
+
+impl ActivationPart<'_> {
+    /// Rows in this part.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Converts this part's rows from `x` (`rows × k`, `k ≤ width`, a multiple of the
+    /// block size), each extended by zeros to the width: every value of the part is
+    /// written, so stale contents do not matter.
+    pub fn fill(&mut self, x: &[f32], k: usize) {
+        let (format, width) = (self.format, self.width);
+        assert!(
+            k <= width && k.is_multiple_of(format.block_size()) && x.len() == self.rows * k,
+            "{} rows of {k} values (≤ {width}, whole blocks)",
+            self.rows
+        );
+        if format == ActivationFormat::F32 {
+            for (dst, src) in self.floats.chunks_exact_mut(width).zip(x.chunks_exact(k)) {
+                dst[..k].copy_from_slice(src);
+                dst[k..].fill(0.0);
+            }
+            return;
+        }
+        let (block, group) = (format.block_size(), format.group());
+        let blocks = width / block;
+        for (r, src) in x.chunks_exact(k).enumerate() {
+            let quants = &mut self.quants[r * width..(r + 1) * width];
+            let scales = &mut self.scales[r * blocks..(r + 1) * blocks];
+            for (b, (q, scale)) in quants
+                .chunks_exact_mut(block)
+                .zip(scales.iter_mut())
+                .enumerate()
+            {
+                *scale = match src.get(b * block..(b + 1) * block) {
+                    Some(values) => quantize_block(values, q),
+                    // Padding past `k`: a zero block (scale 0, quants 0, sums 0).
+                    None => {
+                        q.fill(0);
+                        0.0
+                    }
+                };
+                if format == ActivationFormat::Q8Block32 {
+                    // ggml stores Q8_0 activation scales as f16; rounding ours the same way
+                    // makes our dot products equal ggml's, not just close to them.
+                    *scale = half::f16::from_f32(*scale).to_f32();
+                }
+            }
+            // Integer and scaled per-group sums: the K-quant kernels' mins and the tiles'
+            // code bias take the first, the packed GEMM's offsets the second.
+            let groups = width / group;
+            let sums = &mut self.sums[r * groups..(r + 1) * groups];
+            let group_sums = &mut self.group_sums[r * groups..(r + 1) * groups];
+            for (g, (sum, scaled)) in sums.iter_mut().zip(group_sums.iter_mut()).enumerate() {
+                *sum = quants[g * group..(g + 1) * group]
+                    .iter()
+                    .map(|&v| i16::from(v))
+                    .sum();
+                *scaled = scales[g * group / block] * f32::from(*sum);
+            }
         }
     }
 }
@@ -419,6 +489,49 @@ mod tests {
                 let s: i32 = row.quants[g..2 * g].iter().map(|&v| i32::from(v)).sum();
                 assert_eq!(i32::from(row.sums[1]), s, "{format:?} group sum");
             }
+        }
+    }
+
+    /// A buffer refilled with fewer, narrower or padded rows in another format holds
+    /// exactly what a fresh conversion does: every value of every part is written.
+    #[test]
+    fn a_refilled_buffer_equals_a_fresh_conversion() {
+        let wide: Vec<f32> = (0..5 * 1024)
+            .map(|i| ((i * 7919) % 255) as f32 - 100.0)
+            .collect();
+        let narrow: Vec<f32> = (0..3 * 224)
+            .map(|i| ((i * 104729) % 97) as f32 / 9.0 - 5.0)
+            .collect();
+        let fields = |a: &ActivationRows| {
+            (
+                a.rows,
+                a.k,
+                a.floats.clone(),
+                a.scales.clone(),
+                a.quants.clone(),
+            )
+        };
+        for (first, then) in [
+            (ActivationFormat::Q8Block32, ActivationFormat::Q8Block32),
+            (ActivationFormat::Q8Block256, ActivationFormat::Q8Block32),
+            (ActivationFormat::F32, ActivationFormat::Q8Block32),
+            (ActivationFormat::Q8Block32, ActivationFormat::F32),
+            (ActivationFormat::F32, ActivationFormat::F32),
+        ] {
+            let mut reused = ActivationRows::padded(first, &wide, 1024, 1024);
+            for (rows_per_part, mut part) in [2, 1].into_iter().zip(reused.parts(then, 3, 256, 2)) {
+                let rows = part.rows();
+                assert_eq!(rows, rows_per_part, "parts of two rows, the last shorter");
+                let start = if rows == 2 { 0 } else { 2 };
+                part.fill(&narrow[start * 224..(start + rows) * 224], 224);
+            }
+            let fresh = ActivationRows::padded(then, &narrow, 224, 256);
+            assert_eq!(fields(&reused), fields(&fresh), "{first:?} then {then:?}");
+            assert_eq!(reused.sums, fresh.sums, "{first:?} then {then:?}: sums");
+            assert_eq!(
+                reused.group_sums, fresh.group_sums,
+                "{first:?} then {then:?}"
+            );
         }
     }
 }

@@ -40,7 +40,7 @@ pub mod simd;
 #[cfg(target_arch = "x86_64")]
 mod x86_kernels;
 
-pub use activation::{ActivationFormat, ActivationRow, ActivationRows};
+pub use activation::{ActivationFormat, ActivationPart, ActivationRow, ActivationRows};
 pub use attention::{attend_group, AttentionParams, KvCache, Partial};
 pub use matmul::{matmul_rows, WeightMatrix};
 pub use simd::{Simd, SimdLevel};

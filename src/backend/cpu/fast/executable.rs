@@ -14,7 +14,10 @@ use crate::tensor::HostTensor;
 use crate::DType;
 use edgeplane_kernels::cpu::decode;
 use edgeplane_kernels::cpu::interleaved::{self, Interleaved};
-use edgeplane_kernels::cpu::{rope::RopeParams, AttentionParams, KvCache, Simd, WeightMatrix};
+use edgeplane_kernels::cpu::{
+    rope::RopeParams, ActivationFormat, ActivationRows, AttentionParams, KvCache, Simd,
+    WeightMatrix,
+};
 use std::sync::Arc;
 
 /// A graph compiled for [`super::Fast`].
@@ -33,6 +36,9 @@ pub struct FastExecutable {
     buffers: BufferPool,
     /// Per node, the tensors whose value goes back to the pool once it ran.
     release_after: Vec<Vec<usize>>,
+    /// The tiled matmuls' converted activations, refilled by each (nodes run one at a
+    /// time), so a run allocates nothing for them after the first.
+    activations: ActivationRows,
 }
 
 impl FastExecutable {
@@ -110,6 +116,7 @@ impl FastExecutable {
             storage,
             buffers: BufferPool::default(),
             release_after,
+            activations: ActivationRows::empty(ActivationFormat::F32),
         }
     }
 
@@ -143,7 +150,7 @@ impl FastExecutable {
 
     /// Computes one node's output (every op but `KvWrite`, which writes in place); f32
     /// outputs are built in `out` (from the pool).
-    fn eval(&self, node: &Node, out: Vec<f32>) -> Result<Value> {
+    fn eval(&self, node: &Node, out: Vec<f32>, acts: &mut ActivationRows) -> Result<Value> {
         let inp = &node.inputs;
         let desc = |i: usize| &self.graph.tensor(inp[i]).desc;
         let cols = desc(0).shape.cols();
@@ -167,6 +174,7 @@ impl FastExecutable {
                 });
                 if let Some(w) = tiles {
                     return Ok(Value::F32(matmul::matmul_interleaved(
+                        acts,
                         out,
                         self.simd,
                         self.threads,
@@ -317,8 +325,13 @@ impl FastExecutable {
         } else {
             Vec::new()
         };
-        let v = self.eval(&node, out)?;
-        self.values[node.output.0] = Some(v);
+        let mut acts = std::mem::replace(
+            &mut self.activations,
+            ActivationRows::empty(ActivationFormat::F32),
+        );
+        let v = self.eval(&node, out, &mut acts);
+        self.activations = acts;
+        self.values[node.output.0] = Some(v?);
         Ok(())
     }
 

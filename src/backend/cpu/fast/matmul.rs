@@ -1,7 +1,7 @@
 //! `MatMul` on the fast backend: activations quantized once (in parallel by rows), weight
 //! rows split into fixed tasks over the pool, each task writing its columns of `[n, m]`.
 
-use super::value::zeroed;
+use super::value::{overwritten, zeroed};
 use crate::error::Result;
 use crate::DType;
 use edgeplane_kernels::cpu::decode::{matmul_decode_rows, DecodeActivation};
@@ -38,7 +38,9 @@ pub fn matmul(
         k,
         bytes: w,
     };
-    let acts = quantize_activations(ActivationFormat::for_weight(dtype), x, n, k, k);
+    let format = ActivationFormat::for_weight(dtype);
+    let mut acts = ActivationRows::empty(format);
+    quantize_activations(&mut acts, format, x, n, k, k);
     let a = DecodeActivation::from_rows(simd, dtype, acts);
     let mut out = zeroed(out, n * m);
     run_tasks(&mut out, n, m, rows_per_task(m, threads), |rows, local| {
@@ -52,9 +54,11 @@ pub fn matmul(
 /// tasks own whole tiles of 16 weight rows, each output is one tile kernel's lane, so
 /// results do not depend on the split. Each kernel result (sixteen weight rows of one
 /// activation row) is stored side by side into `[n, m]`: no per-task buffer and no
-/// transpose (the transpose's strided stores were ~8 % of n = 512).
+/// transpose (the transpose's strided stores were ~8 % of n = 512). The activations are
+/// converted into `acts`, a buffer the caller keeps from call to call.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_interleaved(
+    acts: &mut ActivationRows,
     out: Vec<f32>,
     simd: Simd,
     threads: usize,
@@ -67,8 +71,11 @@ pub fn matmul_interleaved(
     let m = w.rows();
     let tile_rows = m / TILE_ROWS;
     let format = ActivationFormat::for_weight(w.dtype());
-    let acts = quantize_activations(format, x, n, k, w.padded_k());
-    let mut out = zeroed(out, n * m);
+    quantize_activations(acts, format, x, n, k, w.padded_k());
+    let acts = &*acts;
+    // Every element is written below (the tiles cover every row, the sinks every
+    // activation row), so the recycled buffer is not zeroed first.
+    let mut out = overwritten(out, n * m);
     // Decode keeps eight tasks per thread (measured); batches, whose tasks are longer,
     // take sixteen so a core the VM takes away holds up less of the work.
     let tasks_per_thread = if n == 1 { 8 } else { 16 };
@@ -82,7 +89,7 @@ pub fn matmul_interleaved(
         .into_par_iter()
         .for_each(|t| {
             let tiles = t * tiles_per_task..((t + 1) * tiles_per_task).min(tile_rows);
-            w.matmul_tiles_with(simd, tiles, &acts, |i, row, sums| columns.put(i, row, sums));
+            w.matmul_tiles_with(simd, tiles, acts, |i, row, sums| columns.put(i, row, sums));
         });
     add_bias(&mut out, m, bias);
     Ok(out)
@@ -172,22 +179,25 @@ impl Columns {
     }
 }
 
-/// Converts activations (`n` rows of `k`), each row padded with zeros to `width` values
-/// (the width of padded tiles; `k` otherwise), by blocks of rows in parallel when there
-/// are many.
+/// Converts activations (`n` rows of `k`) into `acts` in `format`, each row padded with
+/// zeros to `width` values (the width of padded tiles; `k` otherwise), by blocks of 16
+/// rows in parallel when there are many. Reuses `acts`' allocations.
 fn quantize_activations(
+    acts: &mut ActivationRows,
     format: ActivationFormat,
     x: &[f32],
     n: usize,
     k: usize,
     width: usize,
-) -> ActivationRows {
-    if n < 16 {
-        return ActivationRows::padded(format, x, k, width);
+) {
+    const ROWS_PER_PART: usize = 16;
+    let mut parts = acts.parts(format, n, width, ROWS_PER_PART);
+    if n < ROWS_PER_PART {
+        parts.iter_mut().for_each(|p| p.fill(x, k));
+        return;
     }
-    let parts: Vec<ActivationRows> = x
-        .par_chunks(16 * k)
-        .map(|c| ActivationRows::padded(format, c, k, width))
-        .collect();
-    ActivationRows::concat(format, width, &parts)
+    parts
+        .into_par_iter()
+        .zip(x.par_chunks(ROWS_PER_PART * k))
+        .for_each(|(mut part, x)| part.fill(x, k));
 }
