@@ -55,7 +55,8 @@ impl Value {
         if dtype != DType::F32 {
             return Value::from_bytes(dtype, bytes);
         }
-        let mut v = zeroed(buf, bytes.len() / 4);
+        // Every value is copied in, so the recycled buffer is not zeroed first.
+        let mut v = overwritten(buf, bytes.len() / 4);
         bytemuck::cast_slice_mut::<f32, u8>(&mut v).copy_from_slice(bytes);
         Value::F32(v)
     }
