@@ -5,7 +5,7 @@
 use super::buffers::{release_points, BufferPool};
 use super::tiles::TileCache;
 use super::value::Value;
-use super::{attention, elementwise, matmul};
+use super::{attention, elementwise, handoff, matmul};
 use crate::backend::Executable;
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Node, TensorId, TensorKind};
@@ -19,9 +19,19 @@ use edgeplane_kernels::cpu::{
     WeightMatrix,
 };
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A graph compiled for [`super::Fast`].
 pub struct FastExecutable {
+    /// Everything a run touches, boxed so that a run can move it onto a pool thread and
+    /// back (`handoff::run_on_pool`); `None` only while a run has it.
+    compiled: Option<Box<Compiled>>,
+    /// How long the last run took on the pool: how long the next one polls for it.
+    last_run: Duration,
+}
+
+/// The graph with its values, tiles and buffers.
+struct Compiled {
     graph: Graph,
     pool: Arc<rayon::ThreadPool>,
     simd: Simd,
@@ -46,6 +56,34 @@ impl FastExecutable {
     /// repacks into it) interleaved tiles for the constant matmul weights that have a
     /// kernel at `simd`.
     pub fn new(
+        graph: &Graph,
+        pool: Arc<rayon::ThreadPool>,
+        simd: Simd,
+        threads: usize,
+        tiles: Option<&TileCache>,
+    ) -> Self {
+        let compiled = Compiled::new(graph, pool, simd, threads, tiles);
+        FastExecutable {
+            compiled: Some(Box::new(compiled)),
+            last_run: Duration::ZERO,
+        }
+    }
+
+    fn compiled(&self) -> &Compiled {
+        self.compiled
+            .as_deref()
+            .expect("a run puts the compiled graph back before it returns")
+    }
+
+    fn compiled_mut(&mut self) -> &mut Compiled {
+        self.compiled
+            .as_deref_mut()
+            .expect("a run puts the compiled graph back before it returns")
+    }
+}
+
+impl Compiled {
+    fn new(
         graph: &Graph,
         pool: Arc<rayon::ThreadPool>,
         simd: Simd,
@@ -106,7 +144,7 @@ impl FastExecutable {
                 release_after[node].push(id);
             }
         }
-        FastExecutable {
+        Compiled {
             graph: graph.clone(),
             pool,
             simd,
@@ -343,8 +381,9 @@ impl FastExecutable {
     }
 }
 
-impl Executable for FastExecutable {
-    fn run(&mut self, inputs: &[HostTensor]) -> Result<Vec<HostTensor>> {
+impl Compiled {
+    /// Copies `inputs` into their values (checked against the graph first).
+    fn load_inputs(&mut self, inputs: &[HostTensor]) -> Result<()> {
         self.graph.check_inputs(inputs)?;
         for (id, t) in self.graph.inputs().to_vec().into_iter().zip(inputs) {
             let buf = if t.desc.dtype == DType::F32 {
@@ -354,34 +393,64 @@ impl Executable for FastExecutable {
             };
             self.values[id.0] = Some(Value::from_bytes_into(t.desc.dtype, &t.data, buf));
         }
-        let pool = self.pool.clone();
-        pool.install(|| (0..self.graph.nodes().len()).try_for_each(|i| self.run_node(i)))?;
+        Ok(())
+    }
+
+    /// Runs every node in graph order (on a pool thread: the ops' parallel loops use
+    /// the pool from there).
+    fn run_nodes(&mut self) -> Result<()> {
+        (0..self.graph.nodes().len()).try_for_each(|i| self.run_node(i))
+    }
+
+    /// The outputs as host tensors; then every input and computed value goes back to the
+    /// buffer pool.
+    fn take_outputs(&mut self) -> Result<Vec<HostTensor>> {
         let outputs = self
             .graph
             .outputs()
             .iter()
             .map(|&id| self.value(id)?.to_host(&self.graph.tensor(id).desc))
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>>>();
         for i in 0..self.values.len() {
             let kind = &self.graph.tensors()[i].kind;
             if matches!(kind, TensorKind::Input | TensorKind::Computed(_)) && self.storage[i] == i {
                 self.release(i);
             }
         }
-        Ok(outputs)
+        outputs
+    }
+}
+
+impl Executable for FastExecutable {
+    fn run(&mut self, inputs: &[HostTensor]) -> Result<Vec<HostTensor>> {
+        self.compiled_mut().load_inputs(inputs)?;
+        let compiled = self.compiled.take().expect("not in a run");
+        let pool = Arc::clone(&compiled.pool);
+        let poll = handoff::poll_budget(self.last_run);
+        let start = Instant::now();
+        let (compiled, ran) = handoff::run_on_pool(&pool, compiled, poll, |c| c.run_nodes());
+        self.last_run = start.elapsed();
+        self.compiled = Some(compiled);
+        match ran {
+            Ok(result) => result?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        self.compiled_mut().take_outputs()
     }
 
     fn reset_state(&mut self) -> Result<()> {
-        for (i, t) in self.graph.tensors().iter().enumerate() {
+        let c = self.compiled_mut();
+        for (i, t) in c.graph.tensors().iter().enumerate() {
             if matches!(t.kind, TensorKind::State) {
-                self.values[i] = Some(Value::zeros(&t.desc));
+                c.values[i] = Some(Value::zeros(&t.desc));
             }
         }
         Ok(())
     }
 
     fn write_state(&mut self, id: TensorId, value: &HostTensor) -> Result<()> {
-        match self.graph.tensors().get(id.0) {
+        let c = self.compiled_mut();
+        match c.graph.tensors().get(id.0) {
             Some(t) if matches!(t.kind, TensorKind::State) => {
                 if value.desc != t.desc || value.data.len() != t.desc.byte_len()? {
                     return Err(Error::InvalidInput(format!(
@@ -389,7 +458,7 @@ impl Executable for FastExecutable {
                         t.name, t.desc, value.desc
                     )));
                 }
-                self.values[id.0] = Some(Value::from_bytes(t.desc.dtype, &value.data));
+                c.values[id.0] = Some(Value::from_bytes(t.desc.dtype, &value.data));
                 Ok(())
             }
             _ => Err(Error::InvalidInput(format!(
@@ -400,8 +469,9 @@ impl Executable for FastExecutable {
     }
 
     fn read_state(&self, id: TensorId) -> Result<HostTensor> {
-        match self.graph.tensors().get(id.0) {
-            Some(t) if matches!(t.kind, TensorKind::State) => self.value(id)?.to_host(&t.desc),
+        let c = self.compiled();
+        match c.graph.tensors().get(id.0) {
+            Some(t) if matches!(t.kind, TensorKind::State) => c.value(id)?.to_host(&t.desc),
             _ => Err(Error::InvalidInput(format!(
                 "tensor {} is not a state tensor",
                 id.0

@@ -15,6 +15,7 @@ mod attention;
 mod buffers;
 mod elementwise;
 mod executable;
+mod handoff;
 mod matmul;
 mod settings;
 mod tiles;
