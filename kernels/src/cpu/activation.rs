@@ -139,34 +139,37 @@ impl ActivationRows {
             width > 0 && width.is_multiple_of(block) && rows_per_part > 0,
             "activation rows of {width} must be whole {block}-blocks (shape checked by the graph)"
         );
-        let (values, quantized) = (rows * width, format != ActivationFormat::F32);
         let group = format.group();
         self.format = format;
         self.k = width;
         self.rows = rows;
-        self.floats.resize(if quantized { 0 } else { values }, 0.0);
-        self.scales
-            .resize(if quantized { values / block } else { 0 }, 0.0);
-        self.quants.resize(if quantized { values } else { 0 }, 0);
-        self.sums
-            .resize(if quantized { values / group } else { 0 }, 0);
-        self.group_sums
-            .resize(if quantized { values / group } else { 0 }, 0.0);
-        // Each buffer in chunks of `rows_per_part` rows (an empty buffer gives none).
-        fn split<T>(v: &mut [T], per_row: usize, rows: usize) -> Vec<&mut [T]> {
+        // Values per row of the 8-bit formats' buffers and of the floats: one is `width`,
+        // the other 0 (that format's buffers stay empty).
+        let q = if format == ActivationFormat::F32 {
+            0
+        } else {
+            width
+        };
+        let f = width - q;
+        self.floats.resize(rows * f, 0.0);
+        self.scales.resize(rows * q / block, 0.0);
+        self.quants.resize(rows * q, 0);
+        self.sums.resize(rows * q / group, 0);
+        self.group_sums.resize(rows * q / group, 0.0);
+        // Each buffer in chunks of `rows` rows of `per_row` values (an empty buffer gives
+        // none, and its parts get empty slices).
+        fn split<T>(v: &mut [T], per_row: usize, rows: usize) -> std::vec::IntoIter<&mut [T]> {
             if per_row == 0 {
-                return Vec::new();
+                return Vec::new().into_iter();
             }
-            v.chunks_mut(per_row * rows).collect()
+            v.chunks_mut(per_row * rows).collect::<Vec<_>>().into_iter()
         }
         let per = rows_per_part;
-        let values_of = |unit: usize| if quantized { width / unit } else { 0 };
-        let mut floats =
-            split(&mut self.floats, if quantized { 0 } else { width }, per).into_iter();
-        let mut scales = split(&mut self.scales, values_of(block), per).into_iter();
-        let mut quants = split(&mut self.quants, values_of(1), per).into_iter();
-        let mut sums = split(&mut self.sums, values_of(group), per).into_iter();
-        let mut group_sums = split(&mut self.group_sums, values_of(group), per).into_iter();
+        let mut floats = split(&mut self.floats, f, per);
+        let mut scales = split(&mut self.scales, q / block, per);
+        let mut quants = split(&mut self.quants, q, per);
+        let mut sums = split(&mut self.sums, q / group, per);
+        let mut group_sums = split(&mut self.group_sums, q / group, per);
         (0..rows.div_ceil(per))
             .map(|p| ActivationPart {
                 format,
@@ -230,6 +233,13 @@ impl ActivationRows {
                 &self.group_sums[i * k / g..(i + 1) * k / g]
             },
         }
+    }
+}
+
+/// No rows, in f32: what [`ActivationRows::parts`] refills whatever the format.
+impl Default for ActivationRows {
+    fn default() -> ActivationRows {
+        ActivationRows::empty(ActivationFormat::F32)
     }
 }
 

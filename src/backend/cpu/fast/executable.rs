@@ -15,8 +15,7 @@ use crate::DType;
 use edgeplane_kernels::cpu::decode;
 use edgeplane_kernels::cpu::interleaved::{self, Interleaved};
 use edgeplane_kernels::cpu::{
-    rope::RopeParams, ActivationFormat, ActivationRows, AttentionParams, KvCache, Simd,
-    WeightMatrix,
+    rope::RopeParams, ActivationRows, AttentionParams, KvCache, Simd, WeightMatrix,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -154,7 +153,7 @@ impl Compiled {
             storage,
             buffers: BufferPool::default(),
             release_after,
-            activations: ActivationRows::empty(ActivationFormat::F32),
+            activations: ActivationRows::default(),
         }
     }
 
@@ -363,10 +362,7 @@ impl Compiled {
         } else {
             Vec::new()
         };
-        let mut acts = std::mem::replace(
-            &mut self.activations,
-            ActivationRows::empty(ActivationFormat::F32),
-        );
+        let mut acts = std::mem::take(&mut self.activations);
         let v = self.eval(&node, out, &mut acts);
         self.activations = acts;
         self.values[node.output.0] = Some(v?);
