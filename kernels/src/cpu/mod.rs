@@ -34,6 +34,7 @@ pub mod matmul;
 mod neon;
 pub mod norm;
 pub mod packed;
+pub mod peak;
 pub mod rope;
 pub mod scalar;
 pub mod simd;

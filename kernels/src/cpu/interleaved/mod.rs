@@ -112,7 +112,7 @@ mod q8_0;
 #[cfg(target_arch = "x86_64")]
 mod q8_0_avx512;
 #[cfg(target_arch = "x86_64")]
-mod vnni256;
+pub(crate) mod vnni256;
 
 pub use nibble32::{TileQ4_1, TileQ5_0, TileQ5_1};
 pub use plane2::{TileQ2K, TileQ3K};
