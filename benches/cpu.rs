@@ -43,6 +43,13 @@
 //! (summing a `PROBE_BYTES` buffer at the start and end of the run, the better of the two;
 //! also printed: the same probe on a cache-resident 64 MiB buffer).
 //!
+//! Compute: batched rows (n > 1) give each implementation's multiply-adds per second and
+//! their share of the machine's int8 dot peak: the integer dot instruction edgeplane's
+//! level is built on (512-bit `vpdpbusd` on AVX-512 VNNI), run on every pool thread at once
+//! with nothing else to do (`edgeplane_kernels::cpu::peak`), at the start and end of the
+//! run, the better of the two. Quantized matmuls do one such multiply-add per weight value
+//! and activation row, so no int8 implementation on this level can pass 100 %.
+//!
 //! Timings come from criterion (`iter_custom`, few samples); the summary table at the end
 //! prints the median per-iteration time of each row, the ratio to edgeplane, for decode the
 //! weight bytes read per second, and how many cores each implementation kept busy
@@ -248,6 +255,39 @@ fn load_average() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// The machine's int8 dot peak in GMAC/s: every pool thread runs the same number of dot
+/// bursts (`edgeplane_kernels::cpu::peak`) from a common start, and the rate is all their
+/// multiply-adds over the time until the last one is done, the best of a few windows (the
+/// yardstick of the batched rows, as the DRAM read is of the decode ones). Timed together,
+/// not per thread: a VM's vCPUs may each reach the peak alone but not at once. `None` at a
+/// SIMD level without a probe.
+fn int8_peak_gmacs(pool: &rayon::ThreadPool, backend: &Fast) -> Option<f64> {
+    use edgeplane_kernels::cpu::peak::int8_dot_burst;
+    /// Rounds per burst and bursts per window: ~60 ms per window at 236 GMAC/s a thread.
+    const ROUNDS: u32 = 1 << 16;
+    const BURSTS: usize = 200;
+    let simd = edgeplane_kernels::cpu::Simd::new(backend.simd_level())
+        .expect("the backend runs a level this CPU has");
+    int8_dot_burst(simd, 1)?;
+    let mut best = 0.0f64;
+    for _ in 0..5 {
+        let start = std::sync::Barrier::new(pool.current_num_threads());
+        let per_thread = pool.broadcast(|_| {
+            start.wait();
+            let t = Instant::now();
+            let macs: u64 = (0..BURSTS)
+                .filter_map(|_| int8_dot_burst(simd, ROUNDS))
+                .map(|b| std::hint::black_box(b).macs)
+                .sum();
+            (macs, t.elapsed().as_secs_f64())
+        });
+        let macs: u64 = per_thread.iter().map(|p| p.0).sum();
+        let seconds = per_thread.iter().map(|p| p.1).fold(0.0, f64::max);
+        best = best.max(macs as f64 / seconds / 1e9);
+    }
+    Some(best)
+}
+
 /// Read bandwidth: [`read_bytes`] over a `bytes` buffer; best of a few passes.
 fn bandwidth_gbps(pool: &rayon::ThreadPool, bytes: usize) -> f64 {
     let buf: Vec<u8> = (0..bytes).map(|i| i as u8).collect();
@@ -303,6 +343,7 @@ fn cold_decode_rows(
         ids: ids.clone(),
         weight_bytes: Some(w.len()),
         read_id: Some(read_id.clone()),
+        macs: None,
     };
     let together = format!("{name}/interleaved");
     if !selected(&together) {
@@ -415,6 +456,8 @@ struct Row {
     weight_bytes: Option<usize>,
     /// Cold-cache rows: the id of the bare read of the same bytes timed alongside.
     read_id: Option<String>,
+    /// Multiply-adds per call, for batched matmul rows (n > 1).
+    macs: Option<usize>,
 }
 
 fn main() {
@@ -436,6 +479,7 @@ fn main() {
     let load_start = load_average();
     let bw_start = bandwidth_gbps(&pool, PROBE_BYTES);
     let bw_cached = bandwidth_gbps(&pool, 64 << 20);
+    let peak_start = int8_peak_gmacs(&pool, &backend);
     let mut rows: Vec<Row> = Vec::new();
 
     for (m, k) in [(4096usize, 4096usize), (11008, 4096)] {
@@ -575,6 +619,7 @@ fn main() {
             ids,
             weight_bytes: None,
             read_id: None,
+            macs: None,
         });
     }
     c.final_summary();
@@ -583,6 +628,8 @@ fn main() {
     // a quiet moment gives (the cold rows' % then errs low, not above 100 %).
     let bw_end = bandwidth_gbps(&pool, PROBE_BYTES);
     let bw = bw_start.max(bw_end);
+    let peak_end = int8_peak_gmacs(&pool, &backend);
+    let peak = peak_start.zip(peak_end).map(|(a, b)| a.max(b));
     println!();
     println!(
         "CPU: {} | edgeplane SIMD {} | threads {THREADS} | DRAM read bandwidth {bw:.1} GB/s ({} GiB buffer, best of start {bw_start:.1} / end {bw_end:.1}; {bw_cached:.1} GB/s on a cache-resident 64 MiB one)",
@@ -590,12 +637,20 @@ fn main() {
         backend.simd_level(),
         PROBE_BYTES >> 30,
     );
+    match (peak, peak_start) {
+        (Some(p), Some(start)) => println!(
+            "int8 dot peak at {}, {THREADS} threads at once: {p:.0} GMAC/s (best of start {start:.0} / end {:.0}; `edgeplane_kernels::cpu::peak`)",
+            backend.simd_level(),
+            peak_end.unwrap_or(0.0),
+        ),
+        _ => println!("no int8 dot peak probe at {}", backend.simd_level()),
+    }
     println!(
         "Load average (1 min) at start {load_start}, at end {} (this bench adds about {THREADS}); other work on the machine slows every row: see cores busy.",
         load_average()
     );
-    println!("| case | edgeplane ms | ggml ms | candle ms | ggml/edgeplane | candle/edgeplane | decode GB/s edgeplane / ggml | % of the bare read's GB/s (read alongside) e / g | % of the DRAM probe e / g | cores busy e / g / c |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| case | edgeplane ms | ggml ms | candle ms | ggml/edgeplane | candle/edgeplane | decode GB/s edgeplane / ggml | % of the bare read's GB/s (read alongside) e / g | % of the DRAM probe e / g | batched GMAC/s e / g / c (% of the int8 peak) | cores busy e / g / c |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let ms = |id: &str| median(id).map(|s| s * 1e3);
     let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
     for r in &rows {
@@ -633,6 +688,16 @@ fn main() {
             ),
             _ => ("-".into(), "-".into(), "-".into()),
         };
+        let compute_col = r.macs.map_or("-".to_string(), |macs| {
+            let gmacs = |t: Option<f64>| t.map(|t| macs as f64 / (t / 1e3) / 1e9);
+            [e, g, cd]
+                .map(|t| match (gmacs(t), peak) {
+                    (Some(v), Some(p)) => format!("{v:.0} ({:.0}%)", 100.0 * v / p),
+                    (Some(v), None) => format!("{v:.0}"),
+                    _ => "-".into(),
+                })
+                .join(" / ")
+        });
         let busy = r
             .ids
             .iter()
@@ -640,7 +705,7 @@ fn main() {
             .collect::<Vec<String>>()
             .join(" / ");
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             r.name,
             fmt(e),
             fmt(g),
@@ -650,6 +715,7 @@ fn main() {
             gbps_col,
             read_col,
             probe_col,
+            compute_col,
             busy
         );
     }
@@ -712,5 +778,6 @@ fn matmul_row(
         ids,
         weight_bytes: (n == 1).then_some(w.len()),
         read_id: None,
+        macs: (n > 1).then_some(m * k * n),
     }
 }
