@@ -17,15 +17,15 @@ pub struct BufferPool {
 }
 
 impl BufferPool {
-    /// An empty buffer for `len` values: the smallest free one that holds them, else a new
-    /// one (the op sizes it, see `value::zeroed`).
+    /// A buffer for `len` values: the smallest free one that holds them, else a new one.
+    /// It keeps its stale values (the op sizes it: `value::zeroed` clears it, and
+    /// `value::overwritten`, for ops that write every value, does not — clearing here made
+    /// that a full `memset` after all).
     pub fn take(&mut self, len: usize) -> Vec<f32> {
         let fits = (0..self.free.len())
             .filter(|&i| self.free[i].capacity() >= len)
             .min_by_key(|&i| self.free[i].capacity());
-        let mut buf = fits.map(|i| self.free.swap_remove(i)).unwrap_or_default();
-        buf.clear();
-        buf
+        fits.map(|i| self.free.swap_remove(i)).unwrap_or_default()
     }
 
     /// Returns a buffer for later `take`s.
@@ -76,7 +76,7 @@ mod tests {
         pool.give(vec![2.0; 10]);
         pool.give(vec![3.0; 50]);
         let b = pool.take(40);
-        assert_eq!((b.len(), b.capacity()), (0, 50));
+        assert_eq!((b.len(), b.capacity()), (50, 50), "stale values kept");
         let c = pool.take(200);
         assert_eq!(c.capacity(), 0, "nothing fits: a new buffer");
         let held: Vec<usize> = pool.free.iter().map(Vec::capacity).collect();

@@ -123,3 +123,27 @@ impl Value {
         HostTensor::new(desc.clone(), self.bytes().to_vec())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu::fast::buffers::BufferPool;
+
+    #[test]
+    fn a_recycled_buffer_is_cleared_by_zeroed_and_left_alone_by_overwritten() {
+        let mut pool = BufferPool::default();
+        pool.give(vec![7.0; 8]);
+        // An op that writes every value gets the stale buffer as it is: no memset.
+        let kept = overwritten(pool.take(8), 8);
+        assert_eq!(kept, [7.0; 8]);
+        pool.give(kept);
+        // Shorter: truncated; longer: only the growth is zero-filled.
+        assert_eq!(overwritten(pool.take(3), 3), [7.0; 3]);
+        pool.give(vec![7.0; 4]);
+        let grown = overwritten(pool.take(4), 6);
+        assert_eq!(grown, [7.0, 7.0, 7.0, 7.0, 0.0, 0.0]);
+        pool.give(grown);
+        // An op that accumulates gets zeros.
+        assert_eq!(zeroed(pool.take(6), 6), [0.0; 6]);
+    }
+}
