@@ -84,6 +84,81 @@ fn tiles_match_the_scalar_row_dots_at_every_level() {
     }
 }
 
+/// A batch wider than one L2 block of activation rows (`activation_block_rows`: 40 rows at
+/// k = 4096) is swept block by block; every output is still written once, and right.
+#[test]
+fn batches_spanning_several_activation_blocks_write_every_output_once() {
+    let (rows, k, n) = (32, 4096, 100);
+    for dtype in [DType::Q8_0, DType::Q4K] {
+        let w = random_rows(dtype, rows, k, 5);
+        let matrix = WeightMatrix {
+            dtype,
+            rows,
+            k,
+            bytes: &w,
+        };
+        let packed = Interleaved::new(&matrix, SimdLevel::Avx512Vnni).expect("whole tiles");
+        let x = noise(9, n * k);
+        let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
+        let want: Vec<f32> = (0..rows)
+            .flat_map(|r| (0..n).map(move |i| (r, i)))
+            .map(|(r, i)| crate::cpu::dot::dot(Simd::scalar(), dtype, matrix.row(r), &acts.row(i)))
+            .collect();
+        let scale = want.iter().fold(1.0f32, |m, w| m.max(w.abs()));
+        for level in SimdLevel::available() {
+            let simd = Simd::new(level).expect("listed as available");
+            let group = match level {
+                SimdLevel::Avx512Vnni => MAX_AVX512_GROUP,
+                _ => GROUP,
+            };
+            assert!(
+                activation_block_rows(k, group) < n / 2,
+                "{level}: several blocks"
+            );
+            let mut got = vec![f32::NAN; rows * n];
+            let mut writes = vec![0u8; rows * n];
+            packed.matmul_tiles_with(simd, 0..rows / TILE_ROWS, &acts, |i, row, sums| {
+                for (r, &s) in sums.iter().enumerate() {
+                    got[(row + r) * n + i] = s;
+                    writes[(row + r) * n + i] += 1;
+                }
+            });
+            assert!(
+                writes.iter().all(|&c| c == 1),
+                "{dtype} {level}: each output once"
+            );
+            for (at, (&g, &want)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - want).abs() <= 1e-5 * scale,
+                    "{dtype} {level} row {} act {}: {g} vs {want}",
+                    at / n,
+                    at % n
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn activation_blocks_are_whole_groups_within_the_budget() {
+    for (k, group) in [
+        (256, 8),
+        (896, 8),
+        (4096, 8),
+        (4096, 4),
+        (11008, 8),
+        (65536, 8),
+    ] {
+        let rows = activation_block_rows(k, group);
+        assert_eq!(rows % group, 0, "k={k}: whole groups");
+        assert!(rows >= group, "k={k}: at least one group");
+        assert!(
+            rows == group || rows * (k + k / 8) <= ACTIVATION_BLOCK_BYTES,
+            "k={k}: {rows} rows fit the budget"
+        );
+    }
+}
+
 #[test]
 fn only_whole_tiles_of_tiled_formats_are_repacked() {
     let w = random_rows(DType::Q4K, 16, 256, 1);
