@@ -111,10 +111,12 @@ pub fn binary(out: Vec<f32>, a: &[f32], b: &[f32], cols: usize, mul: bool) -> Ve
 }
 
 /// `Cast` of any float value to `to`.
-pub fn cast(x: &Value, from: DType, elements: usize, to: DType) -> Result<Value> {
+pub fn cast(out: Vec<f32>, x: &Value, from: DType, elements: usize, to: DType) -> Result<Value> {
+    if to == DType::F32 {
+        return Ok(Value::F32(x.widen_into(out, from, elements)?));
+    }
     let f = x.to_f32_vec(from, elements)?;
     Ok(match to {
-        DType::F32 => Value::F32(f),
         DType::F16 => Value::F16(f.iter().map(|&v| half::f16::from_f32(v)).collect()),
         DType::BF16 => Value::BF16(f.iter().map(|&v| half::bf16::from_f32(v)).collect()),
         other => {

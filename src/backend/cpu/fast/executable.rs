@@ -317,6 +317,7 @@ impl Compiled {
             )?,
             Op::Cast { to } => {
                 return elementwise::cast(
+                    out,
                     self.value(inp[0])?,
                     desc(0).dtype,
                     desc(0).shape.elements(),

@@ -96,6 +96,20 @@ impl Value {
         }
     }
 
+    /// Widens any float value to f32 into `out` (a recycled buffer: its capacity is
+    /// reused, nothing is zeroed first).
+    pub fn widen_into(&self, mut out: Vec<f32>, dtype: DType, elements: usize) -> Result<Vec<f32>> {
+        out.clear();
+        match self {
+            Value::F32(v) => out.extend_from_slice(v),
+            Value::F16(v) => out.extend(v.iter().map(|x| x.to_f32())),
+            Value::BF16(v) => out.extend(v.iter().map(|x| x.to_f32())),
+            Value::I32(v) => out.extend(v.iter().map(|&x| x as f32)),
+            Value::Raw(_) => out = self.to_f32_vec(dtype, elements)?,
+        }
+        Ok(out)
+    }
+
     /// Widens any float value to f32 (allocates).
     pub fn to_f32_vec(&self, dtype: DType, elements: usize) -> Result<Vec<f32>> {
         Ok(match self {
@@ -128,6 +142,26 @@ impl Value {
 mod tests {
     use super::*;
     use crate::backend::cpu::fast::buffers::BufferPool;
+
+    #[test]
+    fn widening_into_a_recycled_buffer_reuses_it_and_matches_the_allocating_path() {
+        let halves: Vec<f16> = [0.5f32, -2.0, 3.25]
+            .iter()
+            .map(|&v| f16::from_f32(v))
+            .collect();
+        let x = Value::F16(halves);
+        let mut recycled = Vec::with_capacity(64);
+        recycled.extend_from_slice(&[9.0; 10]);
+        let at = recycled.as_ptr();
+        let got = x.widen_into(recycled, DType::F16, 3).unwrap();
+        assert_eq!(
+            got,
+            [0.5, -2.0, 3.25],
+            "stale values gone, only the widened ones"
+        );
+        assert_eq!(got.as_ptr(), at, "the recycled allocation is reused");
+        assert_eq!(got, x.to_f32_vec(DType::F16, 3).unwrap());
+    }
 
     #[test]
     fn a_recycled_buffer_is_cleared_by_zeroed_and_left_alone_by_overwritten() {
