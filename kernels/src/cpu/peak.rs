@@ -38,21 +38,23 @@ pub fn macs_per_op(level: SimdLevel) -> Option<u64> {
 
 /// Runs `rounds` × [`CHAINS`] dot instructions of `simd`'s level on this thread; `None`
 /// where the level has no probe. Every chain starts at its index and adds `1 · 2` four times
-/// per lane and instruction, so the result is checkable ([`expected_checksum`]).
+/// per lane and instruction, so the result is checkable ([`expected_checksum`], which holds
+/// while the lanes do not wrap: `rounds` < 2²⁸).
 pub fn int8_dot_burst(simd: Simd, rounds: u32) -> Option<DotBurst> {
     let per_op = macs_per_op(simd.level())?;
     let macs = per_op * CHAINS as u64 * u64::from(rounds);
     #[cfg(target_arch = "x86_64")]
     {
         let checksum = match simd.level() {
-            // SAFETY: the token proves the CPU has the level's features (AVX-512 F/BW/VL/VNNI
-            // for `Avx512Vnni`; for `AvxVnni` AVX-VNNI or AVX-512 VNNI + VL, checked again
-            // to pick the encoding; AVX2 for `Avx2`).
+            // SAFETY: the token proves AVX-512 F/BW/VL/VNNI.
             SimdLevel::Avx512Vnni => unsafe { x86::burst_zmm(rounds) },
+            // SAFETY: the token proves AVX2; `has_vex` just checked AVX-VNNI.
             SimdLevel::AvxVnni if super::interleaved::vnni256::has_vex() => unsafe {
                 x86::burst_ymm_vex(rounds)
             },
+            // SAFETY: the token proves AVX2 and, without AVX-VNNI, AVX-512 VNNI + VL.
             SimdLevel::AvxVnni => unsafe { x86::burst_ymm_evex(rounds) },
+            // SAFETY: the token proves AVX2.
             SimdLevel::Avx2 => unsafe { x86::burst_avx2(rounds) },
             _ => return None,
         };
