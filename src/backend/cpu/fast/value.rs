@@ -97,7 +97,7 @@ impl Value {
     }
 
     /// Widens any float value to f32 into `out` (a recycled buffer: its capacity is
-    /// reused, nothing is zeroed first).
+    /// reused, nothing is zeroed first; a quantized value is dequantized into a new one).
     pub fn widen_into(&self, mut out: Vec<f32>, dtype: DType, elements: usize) -> Result<Vec<f32>> {
         out.clear();
         match self {
