@@ -268,7 +268,7 @@ fn int8_peak_gmacs(pool: &rayon::ThreadPool, backend: &Fast) -> Option<f64> {
     const BURSTS: usize = 200;
     let simd = edgeplane_kernels::cpu::Simd::new(backend.simd_level())
         .expect("the backend runs a level this CPU has");
-    int8_dot_burst(simd, 1)?;
+    edgeplane_kernels::cpu::peak::macs_per_op(simd.level())?;
     let mut best = 0.0f64;
     for _ in 0..5 {
         let start = std::sync::Barrier::new(pool.current_num_threads());
@@ -637,11 +637,11 @@ fn main() {
         backend.simd_level(),
         PROBE_BYTES >> 30,
     );
-    match (peak, peak_start) {
-        (Some(p), Some(start)) => println!(
-            "int8 dot peak at {}, {THREADS} threads at once: {p:.0} GMAC/s (best of start {start:.0} / end {:.0}; `edgeplane_kernels::cpu::peak`)",
+    match (peak_start, peak_end) {
+        (Some(start), Some(end)) => println!(
+            "int8 dot peak at {}, {THREADS} threads at once: {:.0} GMAC/s (best of start {start:.0} / end {end:.0}; `edgeplane_kernels::cpu::peak`)",
             backend.simd_level(),
-            peak_end.unwrap_or(0.0),
+            start.max(end),
         ),
         _ => println!("no int8 dot peak probe at {}", backend.simd_level()),
     }

@@ -105,20 +105,16 @@ impl Value {
             Value::F16(v) => out.extend(v.iter().map(|x| x.to_f32())),
             Value::BF16(v) => out.extend(v.iter().map(|x| x.to_f32())),
             Value::I32(v) => out.extend(v.iter().map(|&x| x as f32)),
-            Value::Raw(_) => out = self.to_f32_vec(dtype, elements)?,
+            Value::Raw(b) => {
+                out = edgeplane_kernels::quant::dequantize(dtype, b.as_slice(), elements)?
+            }
         }
         Ok(out)
     }
 
     /// Widens any float value to f32 (allocates).
     pub fn to_f32_vec(&self, dtype: DType, elements: usize) -> Result<Vec<f32>> {
-        Ok(match self {
-            Value::F32(v) => v.clone(),
-            Value::F16(v) => v.iter().map(|x| x.to_f32()).collect(),
-            Value::BF16(v) => v.iter().map(|x| x.to_f32()).collect(),
-            Value::I32(v) => v.iter().map(|&x| x as f32).collect(),
-            Value::Raw(b) => edgeplane_kernels::quant::dequantize(dtype, b.as_slice(), elements)?,
-        })
+        self.widen_into(Vec::new(), dtype, elements)
     }
 
     /// Raw little-endian bytes (for weights and outputs).
@@ -149,6 +145,7 @@ mod tests {
             .iter()
             .map(|&v| f16::from_f32(v))
             .collect();
+        let want: Vec<f32> = halves.iter().map(|h| h.to_f32()).collect();
         let x = Value::F16(halves);
         let mut recycled = Vec::with_capacity(64);
         recycled.extend_from_slice(&[9.0; 10]);
@@ -160,7 +157,7 @@ mod tests {
             "stale values gone, only the widened ones"
         );
         assert_eq!(got.as_ptr(), at, "the recycled allocation is reused");
-        assert_eq!(got, x.to_f32_vec(DType::F16, 3).unwrap());
+        assert_eq!(got, want, "each value widened by `f16::to_f32`");
     }
 
     #[test]
