@@ -491,29 +491,17 @@ impl<T: Tile> TiledMatrix<T> {
                     sink(i + j, TILE_ROWS * t, row_sums);
                 }
             };
-            // The kernel for this group's row count (a const generic, so one arm each).
-            #[cfg(target_arch = "x86_64")]
-            macro_rules! for_avx512_group {
-                ($kernel:ident) => {
+            // The kernel for this group's row count (a const generic, so one arm per count
+            // the level serves; anything else is a single row).
+            #[cfg(any(
+                target_arch = "x86_64",
+                target_arch = "aarch64",
+                edgeplane_neon_emulated
+            ))]
+            macro_rules! by_group {
+                ($kernel:ident; $($rows:literal),*) => {
                     match g {
-                        8 => put(&T::$kernel::<8>(tile, from_fn(at))),
-                        7 => put(&T::$kernel::<7>(tile, from_fn(at))),
-                        6 => put(&T::$kernel::<6>(tile, from_fn(at))),
-                        5 => put(&T::$kernel::<5>(tile, from_fn(at))),
-                        4 => put(&T::$kernel::<4>(tile, from_fn(at))),
-                        3 => put(&T::$kernel::<3>(tile, from_fn(at))),
-                        2 => put(&T::$kernel::<2>(tile, from_fn(at))),
-                        _ => put(&T::$kernel::<1>(tile, from_fn(at))),
-                    }
-                };
-            }
-            #[cfg(target_arch = "x86_64")]
-            macro_rules! for_group {
-                ($kernel:ident) => {
-                    match g {
-                        4 => put(&T::$kernel::<4>(tile, from_fn(at))),
-                        3 => put(&T::$kernel::<3>(tile, from_fn(at))),
-                        2 => put(&T::$kernel::<2>(tile, from_fn(at))),
+                        $($rows => put(&T::$kernel::<$rows>(tile, from_fn(at))),)*
                         _ => put(&T::$kernel::<1>(tile, from_fn(at))),
                     }
                 };
@@ -521,21 +509,16 @@ impl<T: Tile> TiledMatrix<T> {
             match simd.level() {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: the `Simd` token proves this CPU has AVX-512 VNNI.
-                SimdLevel::Avx512Vnni => unsafe { for_avx512_group!(dot_avx512) },
+                SimdLevel::Avx512Vnni => unsafe { by_group!(dot_avx512; 8, 7, 6, 5, 4, 3, 2) },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: the `Simd` token proves this CPU has AVX2, FMA and F16C.
-                SimdLevel::Avx2 => unsafe { for_group!(dot_avx2) },
+                SimdLevel::Avx2 => unsafe { by_group!(dot_avx2; 4, 3, 2) },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: the `Simd` token proves AVX2/FMA/F16C and a 256-bit `vpdpbusd`.
-                SimdLevel::AvxVnni => unsafe { for_group!(dot_vnni256) },
+                SimdLevel::AvxVnni => unsafe { by_group!(dot_vnni256; 4, 3, 2) },
                 #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
                 // SAFETY: the `Simd` token proves this CPU has FEAT_DotProd.
-                SimdLevel::NeonDotprod => unsafe {
-                    match g {
-                        2 => put(&T::dot_neon::<2>(tile, from_fn(at))),
-                        _ => put(&T::dot_neon::<1>(tile, from_fn(at))),
-                    }
-                },
+                SimdLevel::NeonDotprod => unsafe { by_group!(dot_neon; 2) },
                 _ => {
                     let mut sums = [[0.0f32; TILE_ROWS]; MAX_AVX512_GROUP];
                     for (j, row_sums) in sums.iter_mut().take(g).enumerate() {
