@@ -5,6 +5,8 @@
 //! that [`Partial::merge`] combines in a fixed order, so splitting a long cache over
 //! threads stays deterministic.
 
+#[cfg(target_arch = "x86_64")]
+use super::attention_blocked as blocked;
 use super::simd::{Simd, SimdLevel};
 use std::ops::Range;
 
@@ -235,13 +237,17 @@ pub fn attend_group(
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX2+FMA+F16C.
         SimdLevel::Avx2 | SimdLevel::AvxVnni => unsafe {
-            super::avx2::attend_group(p, q, k, v, g, keys)
+            if blocked::avx2::supports(p) {
+                blocked::avx2::attend_group(p, q, k, v, g, keys)
+            } else {
+                super::avx2::attend_group(p, q, k, v, g, keys)
+            }
         },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the token proves AVX-512 F/BW/VL/VNNI with AVX2+FMA+F16C.
         SimdLevel::Avx512Vnni => unsafe {
-            if super::attention_avx512::supports(p) {
-                super::attention_avx512::attend_group(p, q, k, v, g, keys)
+            if blocked::avx512::supports(p) {
+                blocked::avx512::attend_group(p, q, k, v, g, keys)
             } else {
                 super::avx512::attend_group(p, q, k, v, g, keys)
             }

@@ -18,7 +18,7 @@
 pub mod activation;
 pub mod attention;
 #[cfg(target_arch = "x86_64")]
-mod attention_avx512;
+mod attention_blocked;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
