@@ -132,9 +132,13 @@ use std::ops::Range;
 /// Rows per tile.
 pub const TILE_ROWS: usize = 16;
 
-/// Activation rows one pass over a tile serves on AVX2 (16 registers): four keep the
-/// accumulators in registers.
+/// Activation rows one pass over a tile serves on AVX-VNNI, and on AVX2 unless the tile
+/// says otherwise ([`Tile::AVX2_GROUP`]): with 16 registers four keep the accumulators in
+/// registers.
 const GROUP: usize = 4;
+
+/// The most activation rows one pass serves on AVX2 (see [`Tile::AVX2_GROUP`]).
+const MAX_AVX2_GROUP: usize = 6;
 
 /// The most activation rows one pass serves on AVX-512 (see [`Tile::AVX512_GROUP`]).
 const MAX_AVX512_GROUP: usize = 8;
@@ -162,6 +166,13 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
     /// (n = 16, 2026-12-02): eight against four, Q3_K +11 %, Q5_0 +9 %, Q5_K +6 %,
     /// Q6_K +4 %, Q8_0 +2 %, Q2_K and Q4_K level; Q4_0 and Q4_1 −2 %, so they keep four.
     const AVX512_GROUP: usize = MAX_AVX512_GROUP;
+
+    /// Activation rows one pass of the AVX2 kernel serves (at most `MAX_AVX2_GROUP`): six
+    /// rows share each unpacked group before the sixteen registers spill. Measured on one
+    /// Zen 3 core from L2 (12 and 24 rows, 2026-12-03), six against four: Q8_0 +23 % (its
+    /// magnitude and sign per group), Q3_K +10 %, Q5_0 +9 %, Q5_1 +6 %, Q6_K +4 %, Q5_K
+    /// and Q2_K +2 %, Q4_1 level; Q4_0 and Q4_K −5 %, so they (and Q4_1) keep four.
+    const AVX2_GROUP: usize = MAX_AVX2_GROUP;
 
     /// Packs 256 values of sixteen rows (each slice those values' raw blocks) into
     /// `tile`, in place: a matrix's tiles are written straight into their buffer (built
@@ -456,6 +467,7 @@ impl<T: Tile> TiledMatrix<T> {
         let rows: Vec<_> = (0..n).map(|i| acts.row(i)).collect();
         let group = match simd.level() {
             SimdLevel::Avx512Vnni => T::AVX512_GROUP.min(MAX_AVX512_GROUP),
+            SimdLevel::Avx2 => T::AVX2_GROUP.min(MAX_AVX2_GROUP),
             #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
             SimdLevel::NeonDotprod => NEON_GROUP,
             _ => GROUP,
@@ -512,7 +524,7 @@ impl<T: Tile> TiledMatrix<T> {
                 SimdLevel::Avx512Vnni => unsafe { by_group!(dot_avx512; 8, 7, 6, 5, 4, 3, 2) },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: the `Simd` token proves this CPU has AVX2, FMA and F16C.
-                SimdLevel::Avx2 => unsafe { by_group!(dot_avx2; 4, 3, 2) },
+                SimdLevel::Avx2 => unsafe { by_group!(dot_avx2; 6, 5, 4, 3, 2) },
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: the `Simd` token proves AVX2/FMA/F16C and a 256-bit `vpdpbusd`.
                 SimdLevel::AvxVnni => unsafe { by_group!(dot_vnni256; 4, 3, 2) },

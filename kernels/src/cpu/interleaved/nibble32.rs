@@ -156,6 +156,7 @@ pub(super) fn pack_rows(
 impl Tile for TileQ4_1 {
     const DTYPE: DType = DType::Q4_1;
     const HEADER_LINES: usize = std::mem::offset_of!(TileQ4_1, codes).div_ceil(64);
+    const AVX2_GROUP: usize = super::GROUP;
     const AVX512_GROUP: usize = 4;
 
     fn pack_into(tile: &mut TileQ4_1, blocks: [&[u8]; TILE_ROWS]) {

@@ -23,6 +23,7 @@ pub struct TileQ4_0 {
 impl Tile for TileQ4_0 {
     const DTYPE: DType = DType::Q4_0;
     const HEADER_LINES: usize = std::mem::offset_of!(TileQ4_0, codes).div_ceil(64);
+    const AVX2_GROUP: usize = super::GROUP;
     const AVX512_GROUP: usize = 4;
 
     fn pack_into(tile: &mut TileQ4_0, blocks: [&[u8]; TILE_ROWS]) {

@@ -118,6 +118,7 @@ pub(super) fn codes(qs: &[u8]) -> [u8; 256] {
 impl Tile for TileQ4K {
     const DTYPE: DType = DType::Q4K;
     const HEADER_LINES: usize = std::mem::offset_of!(TileQ4K, codes).div_ceil(64);
+    const AVX2_GROUP: usize = super::GROUP;
 
     fn pack_into(tile: &mut TileQ4K, blocks: [&[u8]; TILE_ROWS]) {
         for (r, blk) in blocks.into_iter().enumerate() {

@@ -41,9 +41,9 @@ fn tiles_match_the_scalar_row_dots_at_every_level() {
         let packed = Interleaved::new(&matrix, SimdLevel::Avx512Vnni)
             .expect("a tiled format with whole tiles");
         assert_eq!((packed.dtype(), packed.rows()), (dtype, rows));
-        // Every group size at every level (four on AVX2, up to eight on AVX-512) and a
+        // Every group size at every level (up to six on AVX2, eight on AVX-512) and a
         // remainder after a full group of each.
-        for n in [1, 3, 4, 7, 8, 13] {
+        for n in [1, 3, 4, 5, 7, 8, 11, 13] {
             let x = noise(n as u64, n * k);
             let format = ActivationFormat::for_weight(dtype);
             let acts = ActivationRows::new(format, &x, k);
@@ -109,6 +109,7 @@ fn batches_spanning_several_activation_blocks_write_every_output_once() {
             let simd = Simd::new(level).expect("listed as available");
             let group = match level {
                 SimdLevel::Avx512Vnni => MAX_AVX512_GROUP,
+                SimdLevel::Avx2 => MAX_AVX2_GROUP,
                 _ => GROUP,
             };
             assert!(
