@@ -3,8 +3,7 @@
 //! eight accumulators, the V row's two vectors and a weight fit the sixteen registers.
 
 use super::Lanes;
-use crate::cpu::attention::{AttentionParams, KvCache, Partial, KEY_BLOCK};
-use crate::cpu::exp::exp_nonpositive;
+use crate::cpu::attention::{AttentionParams, KvCache, Partial};
 use std::arch::x86_64::*;
 use std::ops::Range;
 
@@ -83,6 +82,33 @@ impl Lanes for Ymm {
     }
 
     #[inline(always)]
+    unsafe fn sub(a: Ymm, b: Ymm) -> Ymm {
+        // SAFETY: AVX2 (the trait's contract).
+        Ymm(unsafe { _mm256_sub_ps(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn mul(a: Ymm, b: Ymm) -> Ymm {
+        // SAFETY: AVX2 (the trait's contract).
+        Ymm(unsafe { _mm256_mul_ps(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn max(a: Ymm, b: Ymm) -> Ymm {
+        // SAFETY: AVX2 (the trait's contract).
+        Ymm(unsafe { _mm256_max_ps(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn pow2(n: Ymm) -> Ymm {
+        // SAFETY: AVX2 (the trait's contract).
+        unsafe {
+            let biased = _mm256_add_epi32(_mm256_cvtps_epi32(n.0), _mm256_set1_epi32(127));
+            Ymm(_mm256_castsi256_ps(_mm256_slli_epi32::<23>(biased)))
+        }
+    }
+
+    #[inline(always)]
     unsafe fn sum4(v: [Ymm; 4]) -> [f32; 4] {
         // SAFETY: AVX (the trait's contract); `out` has room for four f32.
         unsafe {
@@ -97,52 +123,4 @@ impl Lanes for Ymm {
             out
         }
     }
-
-    #[inline(always)]
-    unsafe fn softmax_weights(s: &mut [f32], max: f32) -> f32 {
-        debug_assert!(s.len() <= KEY_BLOCK);
-        let mut chunks = s.chunks_exact_mut(8);
-        // SAFETY: AVX2 and FMA (the trait's contract); each chunk is eight f32.
-        let mut total = unsafe {
-            let mut sum = _mm256_setzero_ps();
-            for c in &mut chunks {
-                let e = exp8(_mm256_sub_ps(
-                    _mm256_loadu_ps(c.as_ptr()),
-                    _mm256_set1_ps(max),
-                ));
-                sum = _mm256_add_ps(sum, e);
-                _mm256_storeu_ps(c.as_mut_ptr(), e);
-            }
-            Ymm::sum4([Ymm(sum), Ymm::zero(), Ymm::zero(), Ymm::zero()])[0]
-        };
-        // A block's last few keys (only where a range ends mid-block).
-        for x in chunks.into_remainder() {
-            *x = exp_nonpositive(*x - max);
-            total += *x;
-        }
-        total
-    }
-}
-
-/// [`exp_nonpositive`] on eight lanes.
-#[inline]
-#[target_feature(enable = "avx2,fma")]
-fn exp8(x: __m256) -> __m256 {
-    let x = _mm256_max_ps(x, _mm256_set1_ps(-87.0));
-    let round = _mm256_set1_ps(12_582_912.0);
-    let n = _mm256_sub_ps(
-        _mm256_fmadd_ps(x, _mm256_set1_ps(std::f32::consts::LOG2_E), round),
-        round,
-    );
-    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_145_75), x);
-    let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428_606_8e-6), r);
-    let mut p = _mm256_set1_ps(1.0 / 720.0);
-    for c in [1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
-        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
-    }
-    let bits = _mm256_slli_epi32::<23>(_mm256_add_epi32(
-        _mm256_cvtps_epi32(n),
-        _mm256_set1_epi32(127),
-    ));
-    _mm256_mul_ps(p, _mm256_castsi256_ps(bits))
 }

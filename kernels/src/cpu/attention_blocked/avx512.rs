@@ -2,7 +2,7 @@
 //! head in the V accumulation (sixteen of the 32 registers for four heads).
 
 use super::Lanes;
-use crate::cpu::attention::{AttentionParams, KvCache, Partial, KEY_BLOCK};
+use crate::cpu::attention::{AttentionParams, KvCache, Partial};
 use std::arch::x86_64::*;
 use std::ops::Range;
 
@@ -81,6 +81,33 @@ impl Lanes for Zmm {
     }
 
     #[inline(always)]
+    unsafe fn sub(a: Zmm, b: Zmm) -> Zmm {
+        // SAFETY: AVX-512 F (the trait's contract).
+        Zmm(unsafe { _mm512_sub_ps(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn mul(a: Zmm, b: Zmm) -> Zmm {
+        // SAFETY: AVX-512 F (the trait's contract).
+        Zmm(unsafe { _mm512_mul_ps(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn max(a: Zmm, b: Zmm) -> Zmm {
+        // SAFETY: AVX-512 F (the trait's contract).
+        Zmm(unsafe { _mm512_max_ps(a.0, b.0) })
+    }
+
+    #[inline(always)]
+    unsafe fn pow2(n: Zmm) -> Zmm {
+        // SAFETY: AVX-512 F (the trait's contract).
+        unsafe {
+            let biased = _mm512_add_epi32(_mm512_cvtps_epi32(n.0), _mm512_set1_epi32(127));
+            Zmm(_mm512_castsi512_ps(_mm512_slli_epi32::<23>(biased)))
+        }
+    }
+
+    #[inline(always)]
     unsafe fn sum4(v: [Zmm; 4]) -> [f32; 4] {
         // SAFETY: AVX-512 F and AVX (the trait's contract); `out` has room for four f32.
         unsafe {
@@ -99,45 +126,4 @@ impl Lanes for Zmm {
             out
         }
     }
-
-    #[inline(always)]
-    unsafe fn softmax_weights(s: &mut [f32], max: f32) -> f32 {
-        debug_assert!(s.len() <= KEY_BLOCK);
-        // SAFETY: AVX-512 F (the trait's contract); each mask covers only the `c.len()`
-        // elements of its chunk.
-        unsafe {
-            let mut sum = _mm512_setzero_ps();
-            for c in s.chunks_mut(16) {
-                let mask: __mmask16 = (1u32 << c.len()).wrapping_sub(1) as u16;
-                let x = _mm512_maskz_loadu_ps(mask, c.as_ptr());
-                let e = exp16(_mm512_sub_ps(x, _mm512_set1_ps(max)));
-                sum = _mm512_mask_add_ps(sum, mask, sum, e);
-                _mm512_mask_storeu_ps(c.as_mut_ptr(), mask, e);
-            }
-            _mm512_reduce_add_ps(sum)
-        }
-    }
-}
-
-/// [`crate::cpu::exp::exp_nonpositive`] on sixteen lanes.
-#[inline]
-#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")]
-fn exp16(x: __m512) -> __m512 {
-    let x = _mm512_max_ps(x, _mm512_set1_ps(-87.0));
-    let round = _mm512_set1_ps(12_582_912.0);
-    let n = _mm512_sub_ps(
-        _mm512_fmadd_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E), round),
-        round,
-    );
-    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_145_75), x);
-    let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428_606_8e-6), r);
-    let mut p = _mm512_set1_ps(1.0 / 720.0);
-    for c in [1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
-        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
-    }
-    let bits = _mm512_slli_epi32::<23>(_mm512_add_epi32(
-        _mm512_cvtps_epi32(n),
-        _mm512_set1_epi32(127),
-    ));
-    _mm512_mul_ps(p, _mm512_castsi512_ps(bits))
 }

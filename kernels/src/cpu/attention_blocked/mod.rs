@@ -44,11 +44,65 @@ pub(crate) trait Lanes: Copy {
     unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
     /// `a + b`.
     unsafe fn add(a: Self, b: Self) -> Self;
+    /// `a − b`.
+    unsafe fn sub(a: Self, b: Self) -> Self;
+    /// `a · b`.
+    unsafe fn mul(a: Self, b: Self) -> Self;
+    /// Lane-wise maximum.
+    unsafe fn max(a: Self, b: Self) -> Self;
+    /// `2^n` for lanes holding whole numbers in −126..=127, built in the exponent bits.
+    unsafe fn pow2(n: Self) -> Self;
     /// The four vectors' horizontal sums.
     unsafe fn sum4(v: [Self; 4]) -> [f32; 4];
-    /// Replaces a block's scores (at most [`KEY_BLOCK`]) by `e^(s − max)` with
-    /// [`super::exp::exp_nonpositive`]'s arithmetic and returns their sum.
-    unsafe fn softmax_weights(s: &mut [f32], max: f32) -> f32;
+}
+
+/// [`super::exp::exp_nonpositive`] on every lane, the same arithmetic.
+///
+/// # Safety
+/// The CPU must have `L`'s features.
+#[inline(always)]
+unsafe fn exp<L: Lanes>(x: L) -> L {
+    // SAFETY (whole body): the caller's contract.
+    unsafe {
+        let x = L::max(x, L::splat(-87.0));
+        let round = L::splat(12_582_912.0);
+        let n = L::sub(
+            L::mul_add(x, L::splat(std::f32::consts::LOG2_E), round),
+            round,
+        );
+        let r = L::mul_add(n, L::splat(-0.693_145_75), x);
+        let r = L::mul_add(n, L::splat(-1.428_606_8e-6), r);
+        let mut p = L::splat(1.0 / 720.0);
+        for c in [1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+            p = L::mul_add(p, r, L::splat(c));
+        }
+        L::mul(p, L::pow2(n))
+    }
+}
+
+/// Replaces a block's scores by `e^(s − max)` and returns their sum: whole vectors through
+/// [`exp`], a range's last few keys one by one.
+///
+/// # Safety
+/// The CPU must have `L`'s features.
+#[inline(always)]
+unsafe fn softmax_weights<L: Lanes>(s: &mut [f32], max: f32) -> f32 {
+    let mut chunks = s.chunks_exact_mut(L::N);
+    // SAFETY: the caller's contract; each chunk is `N` f32.
+    let mut total = unsafe {
+        let mut sum = L::zero();
+        for c in &mut chunks {
+            let e = exp(L::sub(L::load(c.as_ptr()), L::splat(max)));
+            sum = L::add(sum, e);
+            e.store(c.as_mut_ptr());
+        }
+        L::sum4([sum, L::zero(), L::zero(), L::zero()])[0]
+    };
+    for x in chunks.into_remainder() {
+        *x = super::exp::exp_nonpositive(*x - max);
+        total += *x;
+    }
+    total
 }
 
 /// Whether the kernel with `VECS` vectors of `L` per head takes this shape: head_dim a
@@ -205,7 +259,7 @@ unsafe fn run<L: Lanes, const VECS: usize, K: Rows, V: Rows>(
                 .iter_mut()
                 .for_each(|a| *a *= correction);
             // SAFETY: `L`'s features (the caller's contract).
-            state.sum[h] += unsafe { L::softmax_weights(s, new_max) };
+            state.sum[h] += unsafe { softmax_weights::<L>(s, new_max) };
             state.max[h] = new_max;
         }
         // SAFETY: rows `start..end` of KV head `g` are inside the cache; `L`'s features.
