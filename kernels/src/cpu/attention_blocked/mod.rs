@@ -264,20 +264,18 @@ unsafe fn run<L: Lanes, const VECS: usize, K: Rows, V: Rows>(
         }
         // SAFETY: rows `start..end` of KV head `g` are inside the cache; `L`'s features.
         unsafe { widen_rows::<L, V>(v, &row_at, start..end, d, &mut vblock) };
-        let vrows = |j: usize| (j - start) * d;
-        let vb: &[f32] = &vblock;
         for h0 in (0..group).step_by(HEADS) {
             let hs = (group - h0).min(HEADS);
             for c in (0..d).step_by(dims) {
-                let (acc, keys, v, row_at) = (&mut state.acc, start..end, vb, &vrows);
+                let (acc, vb) = (&mut state.acc, &vblock[..]);
                 // SAFETY: `vblock` holds the block's `len` rows of `d`, `c + dims ≤ d`;
                 // `scores` and `state.acc` hold `group` heads; `L`'s features.
                 unsafe {
                     match hs {
-                        4 => accumulate::<L, VECS, 4, _>(acc, &scores, h0, d, c, v, keys, row_at),
-                        3 => accumulate::<L, VECS, 3, _>(acc, &scores, h0, d, c, v, keys, row_at),
-                        2 => accumulate::<L, VECS, 2, _>(acc, &scores, h0, d, c, v, keys, row_at),
-                        _ => accumulate::<L, VECS, 1, _>(acc, &scores, h0, d, c, v, keys, row_at),
+                        4 => accumulate::<L, VECS, 4>(acc, &scores, vb, h0, d, c, len),
+                        3 => accumulate::<L, VECS, 3>(acc, &scores, vb, h0, d, c, len),
+                        2 => accumulate::<L, VECS, 2>(acc, &scores, vb, h0, d, c, len),
+                        _ => accumulate::<L, VECS, 1>(acc, &scores, vb, h0, d, c, len),
                     }
                 };
             }
@@ -354,30 +352,28 @@ unsafe fn key_scores<L: Lanes, const HS: usize, K: Rows>(
     }
 }
 
-/// `acc[h][c..c + VECS·N] += Σ_j scores[h][j] · V[j][c..c + VECS·N]` for heads
-/// `h0..h0 + HS` over `keys`, those dims of up to four heads held in registers for the
-/// whole block.
+/// `acc[h][c..c + VECS·N] += Σ_j scores[h][j] · V_j[c..c + VECS·N]` for heads
+/// `h0..h0 + HS` over a block's `len` keys, whose V rows `vblock` holds side by side
+/// ([`widen_rows`]); those dims of up to four heads stay in registers for the whole block.
 ///
 /// # Safety
-/// Rows `keys` at `row_at(j) + c + VECS·N` must be within `v`; `acc` and `scores` must
+/// `vblock` must hold `len` rows of `d` with `c + VECS·N ≤ d`; `acc` and `scores` must
 /// hold heads `h0..h0 + HS`; the CPU must have `L`'s features.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-unsafe fn accumulate<L: Lanes, const VECS: usize, const HS: usize, V: Rows>(
+unsafe fn accumulate<L: Lanes, const VECS: usize, const HS: usize>(
     acc: &mut [f32],
     scores: &[f32],
+    vblock: &[f32],
     h0: usize,
     d: usize,
     c: usize,
-    v: V,
-    keys: Range<usize>,
-    row_at: &impl Fn(usize) -> usize,
+    len: usize,
 ) {
     let ap = acc.as_mut_ptr();
     let at_acc = |h: usize, i: usize| (h0 + h) * d + c + i * L::N;
     // SAFETY (whole body): heads `h0..h0 + HS` of `acc` (`group × d`) cover
-    // `at_acc(h, VECS)`; `row_at(j) + c + VECS·N` is within `v` and `scores` holds
-    // `(h0 + h)·KEY_BLOCK + j − start` for every head of the group (the caller's contract).
+    // `at_acc(h, VECS)`; `vblock` covers `j·d + c + VECS·N` for `j < len` and `scores`
+    // holds `(h0 + h)·KEY_BLOCK + j` for every head of the group (the caller's contract).
     unsafe {
         let mut r = [[L::zero(); VECS]; HEADS];
         for (h, rh) in r.iter_mut().enumerate().take(HS) {
@@ -385,12 +381,11 @@ unsafe fn accumulate<L: Lanes, const VECS: usize, const HS: usize, V: Rows>(
                 *x = L::load(ap.add(at_acc(h, i)));
             }
         }
-        let start = keys.start;
-        for j in keys {
-            let at = row_at(j) + c;
-            let vc: [L; VECS] = std::array::from_fn(|i| v.load(at + i * L::N));
+        let vp = vblock.as_ptr();
+        for j in 0..len {
+            let vc: [L; VECS] = std::array::from_fn(|i| L::load(vp.add(j * d + c + i * L::N)));
             for (h, rh) in r.iter_mut().enumerate().take(HS) {
-                let w = L::splat(*scores.get_unchecked((h0 + h) * KEY_BLOCK + j - start));
+                let w = L::splat(*scores.get_unchecked((h0 + h) * KEY_BLOCK + j));
                 for (x, &vv) in rh.iter_mut().zip(&vc) {
                     *x = L::mul_add(w, vv, *x);
                 }
