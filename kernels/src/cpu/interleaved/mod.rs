@@ -86,8 +86,32 @@ macro_rules! family_kernels {
 }
 use family_kernels;
 
+/// The [`Tile`] items of a tile with an AVX2 kernel over spread activations
+/// ([`avx2_spread`]): `spread_kernels!();` in its `impl Tile`.
+macro_rules! spread_kernels {
+    () => {
+        #[cfg(target_arch = "x86_64")]
+        const AVX2_SPREAD: bool = true;
+
+        #[cfg(target_arch = "x86_64")]
+        unsafe fn sweep_avx2_spread<const R: usize>(
+            tiles: &[Self],
+            blocks: usize,
+            chunk: std::ops::Range<usize>,
+            acts: [&ActivationRow; R],
+            sink: &mut dyn FnMut(usize, &[[f32; TILE_ROWS]; R]),
+        ) {
+            // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
+            unsafe { super::avx2_spread::sweep::<Self, R>(tiles, blocks, chunk, acts, sink) }
+        }
+    };
+}
+use spread_kernels;
+
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx2_spread;
 #[cfg(target_arch = "x86_64")]
 mod k4_avx512;
 // The intrinsics were `unsafe fn`s before Rust 1.87; the blocks stay, as in `cpu::neon`.
@@ -224,6 +248,37 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
         tiles: &[Self],
         acts: [&ActivationRow; R],
     ) -> [[f32; TILE_ROWS]; R];
+
+    /// Whether AVX2 batches sweep this format's tile rows in chunks over spread
+    /// activations ([`avx2_spread`]; the K-quants) instead of the row-group kernel.
+    #[cfg(target_arch = "x86_64")]
+    const AVX2_SPREAD: bool = false;
+
+    /// Tile rows `chunk` of `tiles` (a matrix, `blocks` tiles per row) against `R`
+    /// activation rows on AVX2, each tile row's sums handed to `sink(t, sums)`: over
+    /// spread activations where [`Tile::AVX2_SPREAD`] says so, else (this default) tile
+    /// row by tile row through [`Tile::dot_avx2`].
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    ///
+    /// # Panics
+    /// If `chunk` reaches past `tiles` or an activation row does not cover `blocks` tiles.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn sweep_avx2_spread<const R: usize>(
+        tiles: &[Self],
+        blocks: usize,
+        chunk: Range<usize>,
+        acts: [&ActivationRow; R],
+        sink: &mut dyn FnMut(usize, &[[f32; TILE_ROWS]; R]),
+    ) {
+        for t in chunk {
+            // SAFETY: the caller's contract.
+            sink(t, &unsafe {
+                Self::dot_avx2(&tiles[t * blocks..(t + 1) * blocks], acts)
+            });
+        }
+    }
 
     /// The same on NEON with the dot product (see `neon.rs`).
     ///
@@ -472,11 +527,67 @@ impl<T: Tile> TiledMatrix<T> {
             SimdLevel::NeonDotprod => NEON_GROUP,
             _ => GROUP,
         };
+        #[cfg(target_arch = "x86_64")]
+        if T::AVX2_SPREAD && simd.level() == SimdLevel::Avx2 && n > 1 {
+            // SAFETY: the `Simd` token proves this CPU has AVX2, FMA and F16C.
+            unsafe { self.sweep_avx2_spread(tiles, &rows, group, &mut sink) };
+            return;
+        }
         let block_rows = activation_block_rows(self.padded_k(), group);
         for block in (0..n).step_by(block_rows) {
             let block_end = (block + block_rows).min(n);
             for t in tiles.clone() {
                 self.dot_tile_row(simd, t, &rows, block..block_end, group, &mut sink);
+            }
+        }
+    }
+
+    /// The AVX2 batch path of the formats with spread kernels ([`avx2_spread`]): chunks of
+    /// tile rows small enough for L2, each swept over every activation row, `group` at a
+    /// time.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn sweep_avx2_spread(
+        &self,
+        tiles: Range<usize>,
+        rows: &[ActivationRow],
+        group: usize,
+        sink: &mut impl FnMut(usize, usize, &[f32; TILE_ROWS]),
+    ) {
+        let blocks = self.padded_k() / 256;
+        let per_chunk = avx2_spread::chunk_tile_rows(blocks * std::mem::size_of::<T>());
+        let n = rows.len();
+        for first in tiles.clone().step_by(per_chunk) {
+            let chunk = first..(first + per_chunk).min(tiles.end);
+            let mut i = 0;
+            while i < n {
+                let g = group.min(n - i);
+                // The sweep for this group's row count (a const generic: one arm per count).
+                macro_rules! by_group {
+                    ($($rows:literal),*) => {
+                        match g {
+                            $($rows => {
+                                let mut put = |t: usize, sums: &[[f32; TILE_ROWS]; $rows]| {
+                                    for (j, row_sums) in sums.iter().enumerate() {
+                                        sink(i + j, TILE_ROWS * t, row_sums);
+                                    }
+                                };
+                                let acts = from_fn(|j| &rows[i + j]);
+                                // SAFETY: the caller's contract.
+                                unsafe {
+                                    T::sweep_avx2_spread::<$rows>(
+                                        &self.tiles, blocks, chunk.clone(), acts, &mut put,
+                                    )
+                                }
+                            })*
+                            _ => unreachable!("groups hold 1 to {MAX_AVX2_GROUP} rows"),
+                        }
+                    };
+                }
+                by_group!(6, 5, 4, 3, 2, 1);
+                i += g;
             }
         }
     }

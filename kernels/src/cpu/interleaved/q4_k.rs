@@ -34,6 +34,8 @@ pub struct TileQ4K {
 /// `d · scale · u − dmin · min` for the unsigned code `u` (four bits, plus a fifth where
 /// the tile has one).
 pub trait K4Tile: Tile {
+    /// Whether the codes have a fifth bit (Q5_K), which halves what i16 sums can hold.
+    const FIFTH_BIT: bool;
     /// Each row's `d`, as f16 bits.
     fn d(&self) -> &[u16; TILE_ROWS];
     /// Each row's `dmin`, as f16 bits.
@@ -79,6 +81,7 @@ pub trait K4Tile: Tile {
 }
 
 impl K4Tile for TileQ4K {
+    const FIFTH_BIT: bool = false;
     fn d(&self) -> &[u16; TILE_ROWS] {
         &self.d
     }
@@ -137,6 +140,8 @@ impl Tile for TileQ4K {
             }
         }
     }
+
+    super::spread_kernels!();
 
     super::family_kernels!(
         TileQ4K,

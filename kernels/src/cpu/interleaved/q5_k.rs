@@ -63,6 +63,8 @@ impl Tile for TileQ5K {
         }
     }
 
+    super::spread_kernels!();
+
     super::family_kernels!(
         TileQ5K,
         K4Tile,
@@ -74,6 +76,7 @@ impl Tile for TileQ5K {
 }
 
 impl K4Tile for TileQ5K {
+    const FIFTH_BIT: bool = true;
     fn d(&self) -> &[u16; TILE_ROWS] {
         &self.d
     }

@@ -483,3 +483,113 @@ fn padded_tiles_and_activations_are_zero_past_k() {
         assert!(w.sums[k / 32..].iter().all(|&s| s == 0));
     }
 }
+
+/// The AVX2 spread path ([`avx2_spread`]) sweeps tile rows in chunks: a matrix of several
+/// chunks, from a tile row inside the first, gets every output once and right, for every
+/// activation group size and a remainder.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn spread_chunks_cover_every_tile_row_once() {
+    let Some(simd) = Simd::new(SimdLevel::Avx2) else {
+        return;
+    };
+    let (rows, k) = (16 * 24, 4096);
+    for dtype in [DType::Q4K, DType::Q5K] {
+        let w = random_rows(dtype, rows, k, 21);
+        let matrix = WeightMatrix {
+            dtype,
+            rows,
+            k,
+            bytes: &w,
+        };
+        let packed = Interleaved::new(&matrix, SimdLevel::Avx2).expect("whole tiles");
+        let tile_bytes = match dtype {
+            DType::Q4K => std::mem::size_of::<TileQ4K>(),
+            _ => std::mem::size_of::<TileQ5K>(),
+        };
+        let row_bytes = (k / 256) * tile_bytes;
+        let per_chunk = avx2_spread::chunk_tile_rows(row_bytes);
+        let tiles = 3..rows / TILE_ROWS;
+        assert!(tiles.len() > 2 * per_chunk, "{dtype}: three chunks or more");
+        for n in [2, 9] {
+            let x = noise(n as u64 + 40, n * k);
+            let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
+            let mut got = vec![f32::NAN; rows * n];
+            let mut writes = vec![0u8; rows * n];
+            packed.matmul_tiles_with(simd, tiles.clone(), &acts, |i, row, sums| {
+                for (r, &s) in sums.iter().enumerate() {
+                    got[(row + r) * n + i] = s;
+                    writes[(row + r) * n + i] += 1;
+                }
+            });
+            let first = TILE_ROWS * tiles.start;
+            assert!(
+                writes[..first * n].iter().all(|&c| c == 0),
+                "{dtype}: rows before"
+            );
+            assert!(
+                writes[first * n..].iter().all(|&c| c == 1),
+                "{dtype}: each once"
+            );
+            let want: Vec<f32> = (first..rows)
+                .flat_map(|r| (0..n).map(move |i| (r, i)))
+                .map(|(r, i)| {
+                    crate::cpu::dot::dot(Simd::scalar(), dtype, matrix.row(r), &acts.row(i))
+                })
+                .collect();
+            let scale = want.iter().fold(1.0f32, |m, w| m.max(w.abs()));
+            for (at, (&g, &want)) in got[first * n..].iter().zip(&want).enumerate() {
+                assert!(
+                    (g - want).abs() <= 1e-5 * scale,
+                    "{dtype} n={n} row {} act {}: {g} vs {want}",
+                    first + at / n,
+                    at % n
+                );
+            }
+        }
+    }
+}
+
+/// The largest codes (every bit set: 15 for Q4_K, 31 for Q5_K, scales and mins 63) against
+/// activations at +127 and −127 bring the i16 sums the AVX2 kernels form before widening
+/// to their bound; every level still matches the scalar row dots.
+#[test]
+fn extreme_codes_and_activations_stay_exact() {
+    use crate::cpu::layout::{q4_k, q5_k};
+    let (rows, k) = (64, 1024);
+    for (dtype, bytes) in [(DType::Q4K, q4_k::BYTES), (DType::Q5K, q5_k::BYTES)] {
+        let mut block = vec![0xFFu8; bytes];
+        // d = 1, dmin = 0 (f16), so the codes' term alone sets the result.
+        block[..4].copy_from_slice(&[0x00, 0x3C, 0x00, 0x00]);
+        let w: Vec<u8> = block.repeat(rows * k / 256);
+        let matrix = WeightMatrix {
+            dtype,
+            rows,
+            k,
+            bytes: &w,
+        };
+        let packed = Interleaved::new(&matrix, SimdLevel::Avx512Vnni).expect("whole tiles");
+        let n = 6;
+        // Rows alternately all +1 and all −1: every quantized value ±127.
+        let x: Vec<f32> = (0..n * k)
+            .map(|i| if (i / k) % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
+        assert!(acts.row(1).quants.iter().all(|&q| q == -127));
+        let want = crate::cpu::dot::dot(Simd::scalar(), dtype, matrix.row(0), &acts.row(0));
+        assert!(want > 0.0, "{dtype}: a large positive dot");
+        for level in SimdLevel::available() {
+            let simd = Simd::new(level).expect("listed as available");
+            packed.matmul_tiles_with(simd, 0..rows / TILE_ROWS, &acts, |i, _, sums| {
+                let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+                for &s in sums {
+                    assert!(
+                        (s - sign * want).abs() <= 1e-5 * want,
+                        "{dtype} {level} act {i}: {s} vs {}",
+                        sign * want
+                    );
+                }
+            });
+        }
+    }
+}
