@@ -50,6 +50,11 @@
 //! run, the better of the two. Quantized matmuls do one such multiply-add per weight value
 //! and activation row, so no int8 implementation on this level can pass 100 %.
 //!
+//! Every row times edgeplane, ggml and candle taking turns inside one criterion measurement
+//! (`<row>/interleaved`; see `take_turns`): per turn an untimed lead-in call, then a few
+//! timed ones, so the three see the same moments of a shared machine and the ratios do
+//! not move with the host's load between them. Filter by the row's name.
+//!
 //! Timings come from criterion (`iter_custom`, few samples); the summary table at the end
 //! prints the median per-iteration time of each row, the ratio to edgeplane, for decode the
 //! weight bytes read per second, and how many cores each implementation kept busy
@@ -121,26 +126,6 @@ fn process_cpu_s() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-/// Times `f` under criterion and records per-iteration seconds and cores busy for the
-/// summary.
-fn bench(c: &mut Criterion, id: &str, mut f: impl FnMut()) {
-    c.bench_function(id, |b| {
-        b.iter_custom(|iters| {
-            let cpu0 = process_cpu_s();
-            let start = Instant::now();
-            for _ in 0..iters {
-                f();
-            }
-            let el = start.elapsed();
-            let cpu_wall = cpu0
-                .zip(process_cpu_s())
-                .map(|(a, b)| (b - a, el.as_secs_f64()));
-            record(id, el.as_secs_f64() / iters as f64, cpu_wall);
-            el
-        })
-    });
-}
-
 /// Whether criterion's command-line filter selects `id`: the first positional argument,
 /// a regex (or an exact name with `--exact`), as criterion reads it. Criterion does not
 /// expose its own check; this one lets rows skip setups of gigabytes when filtered out.
@@ -187,23 +172,6 @@ fn selected(id: &str) -> bool {
             .and_then(|r| r.is_match(id).ok())
             .unwrap_or(true),
     }
-}
-
-/// Like [`bench`], for rows with a costly `setup` (gigabytes of weight copies, candle's
-/// weight packing): it runs only if the filter selects `id`, before criterion starts
-/// timing (criterion's warm-up would otherwise count it as iteration time); its state is
-/// dropped when the row is done.
-fn bench_with_setup<S>(
-    c: &mut Criterion,
-    id: &str,
-    setup: impl FnOnce() -> S,
-    mut f: impl FnMut(&mut S),
-) {
-    if !selected(id) {
-        return;
-    }
-    let mut state = setup();
-    bench(c, id, || f(&mut state));
 }
 
 /// Random blocks of `dtype` (speed does not depend on the values; small finite scales
@@ -311,7 +279,7 @@ struct Part<'a> {
     rest: Box<dyn FnMut() + 'a>,
 }
 
-/// Timed calls per reader in a turn of a cold row (after one untimed lead-in call).
+/// Timed calls per part in a turn of a cold or decode row (after one untimed lead-in call).
 const BURST: usize = 4;
 
 /// Decode (n=1) on `copies` separate copies of `w`, cycled so each call reads its weights
@@ -395,27 +363,37 @@ fn cold_decode_rows(
         }),
         rest: Box::new(|| {}),
     });
+    take_turns(c, &together, &mut parts, BURST, copies);
+    row
+}
+
+/// Times `parts` taking turns inside one criterion measurement named `together`: per
+/// iteration each part makes an untimed lead-in call (it wakes the part's threads and
+/// brings its weights back into cache after the others ran), then `burst` timed calls on
+/// the next of `copies` inputs, then its `rest`. So every part sees the same moments of a
+/// shared machine, and a ratio between two of them does not move with the host's load
+/// between their measurements (timed one after another, rows moved by ±30 %). Each part's
+/// per-call time and cores busy are recorded under its own id.
+fn take_turns(c: &mut Criterion, together: &str, parts: &mut [Part], burst: usize, copies: usize) {
     let mut next = 0usize;
-    c.bench_function(&together, |b| {
+    c.bench_function(together, |b| {
         b.iter_custom(|iters| {
             let mut spent = vec![(Duration::ZERO, 0.0f64); parts.len()];
             for _ in 0..iters {
                 for (part, (wall, cpu)) in parts.iter_mut().zip(spent.iter_mut()) {
-                    // An untimed lead-in call wakes the part's threads; then a burst of
-                    // timed calls on the next copies.
                     (part.call)(next);
                     let cpu0 = process_cpu_s();
                     let start = Instant::now();
-                    for j in 1..=BURST {
+                    for j in 1..=burst {
                         (part.call)((next + j) % copies);
                     }
                     *wall += start.elapsed();
                     *cpu += cpu0.zip(process_cpu_s()).map_or(0.0, |(a, b)| b - a);
                     (part.rest)();
                 }
-                next = (next + BURST + 1) % copies;
+                next = (next + burst + 1) % copies;
             }
-            let calls = (iters as usize * BURST) as f64;
+            let calls = (iters as usize * burst) as f64;
             for (part, (wall, cpu)) in parts.iter().zip(&spent) {
                 let wall_s = wall.as_secs_f64();
                 record(part.id, wall_s / calls, Some((*cpu, wall_s)));
@@ -423,7 +401,6 @@ fn cold_decode_rows(
             spent.iter().map(|(wall, _)| *wall).sum()
         })
     });
-    row
 }
 
 /// Reads every byte of `bytes` from `THREADS` threads (16 chunks, each summed front to
@@ -573,11 +550,15 @@ fn main() {
             HostTensor::from_f32([1, n_head * head_dim], &q).expect("sized"),
             HostTensor::from_i32([1], &[kv as i32 - 1]).expect("sized"),
         ];
-        bench(&mut c, &ids[0], || {
-            std::hint::black_box(exe.run(&inputs).expect("runs"));
-        });
+        // Each anchor's output against ours, once, before timing.
+        let ours = exe.run(&inputs).expect("runs")[0].to_f32().expect("f32");
+        let max_diff = |theirs: &[f32]| {
+            ours.iter()
+                .zip(theirs)
+                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()))
+        };
         #[cfg(feature = "anchor-ggml")]
-        {
+        let ggml = {
             use edgeplane::anchor::ggml::{AttentionShape, GgmlAttention};
             let shape = AttentionShape {
                 n: 1,
@@ -587,33 +568,44 @@ fn main() {
                 kv_len: kv,
             };
             let mut ga = GgmlAttention::new(shape, &kf, &vf, scale, THREADS).expect("ggml graph");
-            let ours = exe.run(&inputs).expect("runs")[0].to_f32().expect("f32");
-            let theirs = ga.run(&q).expect("ggml runs").to_vec();
-            let err = ours
-                .iter()
-                .zip(&theirs)
-                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            let err = max_diff(ga.run(&q).expect("ggml runs"));
             println!("{name}: max |edgeplane - ggml| = {err:.2e}");
-            bench(&mut c, &ids[1], || {
-                std::hint::black_box(ga.run(&q).expect("ggml runs"));
-            });
-        }
+            std::cell::RefCell::new(ga)
+        };
         #[cfg(feature = "anchor-candle")]
-        {
+        let candle = {
             use edgeplane::anchor::candle::CandleAttention;
             let ca = CandleAttention::new(n_head, n_kv_head, head_dim, &kf, &vf, scale)
                 .expect("candle caches");
-            let ours = exe.run(&inputs).expect("runs")[0].to_f32().expect("f32");
-            let theirs = ca.run(&q).expect("candle runs");
-            let err = ours
-                .iter()
-                .zip(&theirs)
-                .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+            let err = max_diff(&ca.run(&q).expect("candle runs"));
             println!("{name}: max |edgeplane - candle| = {err:.2e}");
-            bench(&mut c, &ids[2], || {
-                std::hint::black_box(ca.run(&q).expect("candle runs"));
-            });
-        }
+            ca
+        };
+        let mut parts: Vec<Part> = vec![Part {
+            id: &ids[0],
+            call: Box::new(|_| {
+                std::hint::black_box(exe.run(&inputs).expect("runs"));
+            }),
+            rest: Box::new(|| {}),
+        }];
+        #[cfg(feature = "anchor-ggml")]
+        parts.push(Part {
+            id: &ids[1],
+            call: Box::new(|_| {
+                std::hint::black_box(ggml.borrow_mut().run(&q).expect("ggml runs"));
+            }),
+            rest: Box::new(|| ggml.borrow_mut().park()),
+        });
+        #[cfg(feature = "anchor-candle")]
+        parts.push(Part {
+            id: &ids[2],
+            call: Box::new(|_| {
+                std::hint::black_box(candle.run(&q).expect("candle runs"));
+            }),
+            rest: Box::new(|| {}),
+        });
+        take_turns(&mut c, &format!("{name}/interleaved"), &mut parts, BURST, 1);
+        drop(parts); // It borrows `ids`, which the row takes.
         rows.push(Row {
             name,
             ids,
@@ -736,48 +728,63 @@ fn matmul_row(
         format!("{name}/ggml"),
         format!("{name}/candle"),
     ];
-    let x = noise(n as u64, n * k);
-    let input = HostTensor::from_f32([n, k], &x).expect("sized");
-    bench_with_setup(
-        c,
-        &ids[0],
-        || matmul_exe(backend, dtype, w, n, m, k),
-        |exe| {
-            std::hint::black_box(exe.run(std::slice::from_ref(&input)).expect("runs"));
-        },
-    );
-    #[cfg(feature = "anchor-ggml")]
-    bench_with_setup(
-        c,
-        &ids[1],
-        || {
-            edgeplane::anchor::ggml::GgmlMatMul::new(dtype, w, m, k, n, THREADS)
-                .expect("ggml builds the graph")
-        },
-        |g| {
-            std::hint::black_box(g.run(&x).expect("ggml runs"));
-        },
-    );
-    #[cfg(feature = "anchor-candle")]
-    bench_with_setup(
-        c,
-        &ids[2],
-        || {
-            let cm = edgeplane::anchor::candle::CandleMatMul::new(dtype, w, m, k)
-                .expect("candle takes ggml blocks");
-            // candle packs some weights on its first call: keep that untimed.
-            cm.run(&x, n).expect("candle runs");
-            cm
-        },
-        |cm| {
-            std::hint::black_box(cm.run(&x, n).expect("candle runs"));
-        },
-    );
-    Row {
-        name,
-        ids,
+    let row = Row {
+        name: name.clone(),
+        ids: ids.clone(),
         weight_bytes: (n == 1).then_some(w.len()),
         read_id: None,
         macs: (n > 1).then_some(m * k * n),
+    };
+    let together = format!("{name}/interleaved");
+    if !selected(&together) {
+        return row;
     }
+    let x = noise(n as u64, n * k);
+    let input = HostTensor::from_f32([n, k], &x).expect("sized");
+    let mut exe = matmul_exe(backend, dtype, w, n, m, k);
+    #[cfg(feature = "anchor-ggml")]
+    let ggml = std::cell::RefCell::new(
+        edgeplane::anchor::ggml::GgmlMatMul::new(dtype, w, m, k, n, THREADS)
+            .expect("ggml builds the graph"),
+    );
+    #[cfg(feature = "anchor-candle")]
+    let candle = {
+        let cm = edgeplane::anchor::candle::CandleMatMul::new(dtype, w, m, k)
+            .expect("candle takes ggml blocks");
+        // candle packs some weights on its first call: keep that untimed.
+        cm.run(&x, n).expect("candle runs");
+        cm
+    };
+    let mut parts: Vec<Part> = vec![Part {
+        id: &ids[0],
+        call: Box::new(|_| {
+            std::hint::black_box(exe.run(std::slice::from_ref(&input)).expect("runs"));
+        }),
+        rest: Box::new(|| {}),
+    }];
+    #[cfg(feature = "anchor-ggml")]
+    parts.push(Part {
+        id: &ids[1],
+        call: Box::new(|_| {
+            std::hint::black_box(ggml.borrow_mut().run(&x).expect("ggml runs"));
+        }),
+        // Parked between turns: its polling workers would hold the others' cores.
+        rest: Box::new(|| ggml.borrow_mut().park()),
+    });
+    #[cfg(feature = "anchor-candle")]
+    parts.push(Part {
+        id: &ids[2],
+        call: Box::new(|_| {
+            std::hint::black_box(candle.run(&x, n).expect("candle runs"));
+        }),
+        rest: Box::new(|| {}),
+    });
+    // Timed calls per turn: a few where one call is short.
+    let burst = match n {
+        1 => BURST,
+        2..=16 => 2,
+        _ => 1,
+    };
+    take_turns(c, &together, &mut parts, burst, 1);
+    row
 }

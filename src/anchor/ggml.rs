@@ -428,4 +428,9 @@ impl GgmlAttention {
         self.graph.compute(0)?;
         Ok(self.graph.output_f32(0, self.q_len))
     }
+
+    /// Parks ggml's worker threads until the next run (see [`GgmlMatMul::park`]).
+    pub fn park(&mut self) {
+        self.graph.park();
+    }
 }
