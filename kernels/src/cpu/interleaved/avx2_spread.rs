@@ -16,8 +16,12 @@
 //! Measured in the fast backend's matmul (two Zen 3 vCPUs, the two paths alternating in
 //! one process, 2026-12-03): Q4_K 4096² n = 16/128/512 and 11008×4096 n = 128 +5–11 %,
 //! Q5_K 4096² n = 16/128 +5–9 %, Q4_K 4096×14336 (tile rows of 132 KB, chunks of four)
-//! level. Q6_K's kernel (no i16 summing: its codes fill the i16 range in two products)
-//! measured level at 4096 wide and 6–12 % slower at 14336, so it keeps the row-group one.
+//! level. Q6_K keeps its row-group kernel: its spread kernel measured level at 4096 wide
+//! and 6–12 % slower at 14336. A second one folded the codes' `−32` into wrapping i16
+//! sums (per sub-block one `vpmaddwd` and no separate bias pass, which is ~18 % of the
+//! row-group kernel's profile; llvm-mca ~30 against ~35 cycles per sub-block of six rows)
+//! and still measured 3–15 % slower in the matmul and level from L2 (six rows' registers
+//! spill; four or three rows were slower still).
 
 use super::avx2::{fold_with_mins, join, load8, nibble_codes, pair_scales};
 use super::q4_k::K4Tile;
