@@ -415,6 +415,10 @@ pub fn dot_k4<T: K4Tile, const R: usize>(
     tile: &[T],
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
+    if R == 1 {
+        let one = dot_k4_one_row(tile, acts[0]);
+        return from_fn(|_| one);
+    }
     let super::RowPointers {
         quants,
         sums,
@@ -488,6 +492,85 @@ pub fn dot_k4<T: K4Tile, const R: usize>(
         }
     }
     join(acc)
+}
+
+/// [`dot_k4`] for one activation row (decode): both halves of each 64-byte group in turn
+/// (as [`dot_q8_0_one_row`], so the weights stream in once, line by line, and the two
+/// halves share the group's activation broadcasts), a sub-block's groups summed in i16
+/// before the scale's `vpmaddwd` where the codes allow (see
+/// `avx2_spread::SpreadKernel::half` for the bound).
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_k4_one_row<T: K4Tile>(tile: &[T], act: &ActivationRow) -> [f32; TILE_ROWS] {
+    let super::RowPointers {
+        quants,
+        sums,
+        scales,
+    } = super::checked_rows(tile.len(), &[act]);
+    let per_i16 = if T::FIFTH_BIT { 2 } else { 4 };
+    let zero = _mm256_setzero_si256();
+    let mut acc = [[_mm256_setzero_ps(); 1]; 2];
+    for (b, t) in tile.iter().enumerate() {
+        super::prefetch_lines((t as *const T).cast(), T::HEADER_LINES);
+        let mut isum = [[zero; 1]; 2];
+        let mut imin = [[zero; 1]; 2];
+        for s in 0..8 {
+            let high = t.fifth_bits(s);
+            if let Some(masks) = high {
+                super::prefetch_lines(masks.as_ptr().cast(), 1);
+            }
+            // SAFETY (all reads below): each `scales[s]` / `mins[s]` row is 16 bytes, the
+            // row has `256 · tile.len()` quants and 16 sums per tile (checked above);
+            // `g < 32`, `h < 2`, `s < 8`.
+            let row_pairs = |bytes: &[u8; TILE_ROWS], h: usize| {
+                pair_scales(_mm256_cvtepu8_epi32(unsafe {
+                    load8(bytes.as_ptr().add(8 * h))
+                }))
+            };
+            let sc = [row_pairs(&t.scales()[s], 0), row_pairs(&t.scales()[s], 1)];
+            let mut part = [zero; 2];
+            for u in 0..4 {
+                let g = 4 * s + u;
+                super::prefetch_lines(t.group(g).as_ptr().cast(), 1);
+                let y = unsafe { quants[0].add(256 * b + 8 * g) };
+                let (y0, y1) = unsafe { (broadcast4(y), broadcast4(y.add(4))) };
+                for (h, p) in part.iter_mut().enumerate() {
+                    let (lo, hi) = nibble_codes(t.group(g), h, high.map(|masks| &masks[u]));
+                    let two = _mm256_add_epi16(
+                        _mm256_maddubs_epi16(lo, y0),
+                        _mm256_maddubs_epi16(hi, y1),
+                    );
+                    *p = _mm256_add_epi16(*p, two);
+                }
+                if (u + 1) % per_i16 == 0 {
+                    for ((total, p), sc) in isum.iter_mut().zip(&mut part).zip(sc) {
+                        total[0] = _mm256_add_epi32(total[0], _mm256_madd_epi16(*p, sc));
+                        *p = zero;
+                    }
+                }
+            }
+            // The sub-block's two per-16 sums as one i16 pair against (min, min).
+            let pair = _mm256_set1_epi32(unsafe {
+                sums[0].add(16 * b + 2 * s).cast::<i32>().read_unaligned()
+            });
+            for (h, total) in imin.iter_mut().enumerate() {
+                let mn = row_pairs(&t.mins()[s], h);
+                total[0] = _mm256_add_epi32(total[0], _mm256_madd_epi16(mn, pair));
+            }
+        }
+        // SAFETY: the row has a scale per tile (checked above).
+        let da = unsafe { *scales[0].add(b) };
+        for (h, acc) in acc.iter_mut().enumerate() {
+            // SAFETY: `d` and `dmin` are 16 f16 each; `8h + 8 ≤ 16`.
+            let (d, dmin) = unsafe {
+                (
+                    _mm256_cvtph_ps(_mm_loadu_si128(t.d().as_ptr().add(8 * h).cast())),
+                    _mm256_cvtph_ps(_mm_loadu_si128(t.dmin().as_ptr().add(8 * h).cast())),
+                )
+            };
+            fold_with_mins(acc, (&isum[h], &imin[h]), (d, dmin), [da]);
+        }
+    }
+    join(acc)[0]
 }
 
 /// Q6_K tiles on AVX2: codes ≤ 63, so two `maddubs` add in i16 (≤ 32004) before the

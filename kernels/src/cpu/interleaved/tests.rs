@@ -569,27 +569,29 @@ fn extreme_codes_and_activations_stay_exact() {
             bytes: &w,
         };
         let packed = Interleaved::new(&matrix, SimdLevel::Avx512Vnni).expect("whole tiles");
-        let n = 6;
-        // Rows alternately all +1 and all −1: every quantized value ±127.
-        let x: Vec<f32> = (0..n * k)
-            .map(|i| if (i / k) % 2 == 0 { 1.0 } else { -1.0 })
-            .collect();
-        let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
-        assert!(acts.row(1).quants.iter().all(|&q| q == -127));
-        let want = crate::cpu::dot::dot(Simd::scalar(), dtype, matrix.row(0), &acts.row(0));
-        assert!(want > 0.0, "{dtype}: a large positive dot");
-        for level in SimdLevel::available() {
-            let simd = Simd::new(level).expect("listed as available");
-            packed.matmul_tiles_with(simd, 0..rows / TILE_ROWS, &acts, |i, _, sums| {
-                let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
-                for &s in sums {
-                    assert!(
-                        (s - sign * want).abs() <= 1e-5 * want,
-                        "{dtype} {level} act {i}: {s} vs {}",
-                        sign * want
-                    );
-                }
-            });
+        // One activation row (the decode kernels) and six (the batch kernels).
+        for n in [1, 6] {
+            // Rows alternately all +1 and all −1: every quantized value ±127.
+            let x: Vec<f32> = (0..n * k)
+                .map(|i| if (i / k) % 2 == 0 { 1.0 } else { -1.0 })
+                .collect();
+            let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
+            assert!(acts.row(n - 1).quants.iter().all(|&q| q.abs() == 127));
+            let want = crate::cpu::dot::dot(Simd::scalar(), dtype, matrix.row(0), &acts.row(0));
+            assert!(want > 0.0, "{dtype}: a large positive dot");
+            for level in SimdLevel::available() {
+                let simd = Simd::new(level).expect("listed as available");
+                packed.matmul_tiles_with(simd, 0..rows / TILE_ROWS, &acts, |i, _, sums| {
+                    let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+                    for &s in sums {
+                        assert!(
+                            (s - sign * want).abs() <= 1e-5 * want,
+                            "{dtype} {level} act {i}: {s} vs {}",
+                            sign * want
+                        );
+                    }
+                });
+            }
         }
     }
 }
