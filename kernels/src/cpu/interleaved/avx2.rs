@@ -496,9 +496,8 @@ pub fn dot_k4<T: K4Tile, const R: usize>(
 
 /// [`dot_k4`] for one activation row (decode): both halves of each 64-byte group in turn
 /// (as [`dot_q8_0_one_row`], so the weights stream in once, line by line, and the two
-/// halves share the group's activation broadcasts), a sub-block's groups summed in i16
-/// before the scale's `vpmaddwd` where the codes allow (see
-/// `avx2_spread::SpreadKernel::half` for the bound).
+/// halves share the group's activation broadcasts), a sub-block's groups summed in i16,
+/// [`K4Tile::I16_GROUPS`] at a time, before the scale's `vpmaddwd`.
 #[target_feature(enable = "avx2,fma,f16c")]
 fn dot_k4_one_row<T: K4Tile>(tile: &[T], act: &ActivationRow) -> [f32; TILE_ROWS] {
     let super::RowPointers {
@@ -506,7 +505,6 @@ fn dot_k4_one_row<T: K4Tile>(tile: &[T], act: &ActivationRow) -> [f32; TILE_ROWS
         sums,
         scales,
     } = super::checked_rows(tile.len(), &[act]);
-    let per_i16 = if T::FIFTH_BIT { 2 } else { 4 };
     let zero = _mm256_setzero_si256();
     let mut acc = [[_mm256_setzero_ps(); 1]; 2];
     for (b, t) in tile.iter().enumerate() {
@@ -541,7 +539,7 @@ fn dot_k4_one_row<T: K4Tile>(tile: &[T], act: &ActivationRow) -> [f32; TILE_ROWS
                     );
                     *p = _mm256_add_epi16(*p, two);
                 }
-                if (u + 1) % per_i16 == 0 {
+                if (u + 1) % T::I16_GROUPS == 0 {
                     for ((total, p), sc) in isum.iter_mut().zip(&mut part).zip(sc) {
                         total[0] = _mm256_add_epi32(total[0], _mm256_madd_epi16(*p, sc));
                         *p = zero;

@@ -6,7 +6,7 @@
 //! into a buffer of 64 registers per row ([`Spread`]), and every tile row of a chunk reads
 //! them as the multiply's memory operand: a load, no vector op. With the broadcasts gone
 //! the groups of a sub-block are also summed in i16 before one `vpmaddwd` applies the
-//! scale (see [`SpreadKernel::half`] for the bound). llvm-mca (znver3) on a sub-block of
+//! scale ([`K4Tile::I16_GROUPS`] gives the bound). llvm-mca (znver3) on a sub-block of
 //! four activation rows: 38.8 → 28 cycles.
 //!
 //! The loop order changes with it: a chunk of tile rows ([`chunk_tile_rows`]) is swept
@@ -25,7 +25,7 @@
 
 use super::avx2::{fold_with_mins, join, load8, nibble_codes, pair_scales};
 use super::q4_k::K4Tile;
-use super::{checked_rows, Tile, TILE_ROWS};
+use super::{checked_rows, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
 use std::arch::x86_64::*;
 use std::array::from_fn;
@@ -55,24 +55,6 @@ pub(super) fn chunk_tile_rows(row_bytes: usize) -> usize {
     (CHUNK_BYTES / row_bytes.max(1)).clamp(MIN_CHUNK, MAX_CHUNK)
 }
 
-/// A tile with a kernel over spread activations.
-pub(super) trait SpreadKernel: Tile {
-    /// Half `h` (rows `8h..8h + 8`) of this tile against `R` activation rows' spread
-    /// values `x`, folded into `acc` (one register of eight rows per activation row):
-    /// `sums[i]` are row `i`'s sixteen per-16 sums of this tile column, `da[i]` its scale.
-    ///
-    /// # Safety
-    /// AVX2, FMA and F16C; `sums[i]..sums[i] + 16` readable.
-    unsafe fn half<const R: usize>(
-        &self,
-        h: usize,
-        x: &[Spread; R],
-        sums: [*const i16; R],
-        da: [f32; R],
-        acc: &mut [__m256; R],
-    );
-}
-
 /// Fills `x[i]` with activation row `i`'s values of tile column `b` (see [`Spread`]).
 ///
 /// # Safety
@@ -100,7 +82,7 @@ unsafe fn spread<const R: usize>(x: &mut [Spread; R], quants: [*const i8; R], b:
 /// If an activation row does not cover `blocks` tiles, or `chunk` holds more than
 /// [`MAX_CHUNK`] tile rows or any outside `tiles`.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) unsafe fn sweep<T: SpreadKernel, const R: usize>(
+pub(super) unsafe fn sweep<T: K4Tile, const R: usize>(
     tiles: &[T],
     blocks: usize,
     chunk: Range<usize>,
@@ -139,7 +121,7 @@ pub(super) unsafe fn sweep<T: SpreadKernel, const R: usize>(
                 );
                 // SAFETY: the features are the caller's contract; `sums[i]` points at this
                 // column's 16 sums (checked above).
-                unsafe { tile.half(h, &x, sums, da, acc) };
+                unsafe { half(tile, h, &x, sums, da, acc) };
             }
         }
     }
@@ -148,69 +130,70 @@ pub(super) unsafe fn sweep<T: SpreadKernel, const R: usize>(
     }
 }
 
-impl<T: K4Tile> SpreadKernel for T {
-    /// Four bits (Q4_K) or five (Q5_K) per code and activations in ±127: one group's two
-    /// `vpmaddubsw` add to at most 2 · 2 · 15 · 127 = 7620 (Q4_K) or 15748 (Q5_K) per i16
-    /// lane, so a sub-block's four groups (Q4_K) or two (Q5_K) are summed in i16 before the
-    /// `vpmaddwd` that applies the scale.
-    #[inline]
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn half<const R: usize>(
-        &self,
-        h: usize,
-        x: &[Spread; R],
-        sums: [*const i16; R],
-        da: [f32; R],
-        acc: &mut [__m256; R],
-    ) {
-        let per_i16 = if T::FIFTH_BIT { 2 } else { 4 };
-        let mut isum = [_mm256_setzero_si256(); R];
-        for s in 0..8 {
-            let high = self.fifth_bits(s);
-            // SAFETY: each `scales[s]` row is 16 bytes; `8h + 8 ≤ 16`.
-            let sc = pair_scales(_mm256_cvtepu8_epi32(unsafe {
-                load8(self.scales()[s].as_ptr().add(8 * h))
-            }));
-            let mut part = [_mm256_setzero_si256(); R];
-            for u in 0..4 {
-                let g = 4 * s + u;
-                let (lo, hi) = nibble_codes(self.group(g), h, high.map(|masks| &masks[u]));
-                for (p, x) in part.iter_mut().zip(x) {
-                    let two = _mm256_add_epi16(
-                        _mm256_maddubs_epi16(lo, x[2 * g]),
-                        _mm256_maddubs_epi16(hi, x[2 * g + 1]),
-                    );
-                    *p = _mm256_add_epi16(*p, two);
-                }
-                if (u + 1) % per_i16 == 0 {
-                    for (total, p) in isum.iter_mut().zip(&mut part) {
-                        *total = _mm256_add_epi32(*total, _mm256_madd_epi16(*p, sc));
-                        *p = _mm256_setzero_si256();
-                    }
+/// Half `h` (rows `8h..8h + 8`) of tile `t` against `R` activation rows' spread values
+/// `x`, folded into `acc` (one register of eight rows per activation row): `sums[i]` are
+/// row `i`'s sixteen per-16 sums of this tile column, `da[i]` its scale. A sub-block's
+/// groups are summed in i16, [`K4Tile::I16_GROUPS`] at a time, before the `vpmaddwd` that
+/// applies the scale.
+///
+/// # Safety
+/// AVX2, FMA and F16C; `sums[i]..sums[i] + 16` readable.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn half<T: K4Tile, const R: usize>(
+    t: &T,
+    h: usize,
+    x: &[Spread; R],
+    sums: [*const i16; R],
+    da: [f32; R],
+    acc: &mut [__m256; R],
+) {
+    let mut isum = [_mm256_setzero_si256(); R];
+    for s in 0..8 {
+        let high = t.fifth_bits(s);
+        // SAFETY: each `scales[s]` row is 16 bytes; `8h + 8 ≤ 16`.
+        let sc = pair_scales(_mm256_cvtepu8_epi32(unsafe {
+            load8(t.scales()[s].as_ptr().add(8 * h))
+        }));
+        let mut part = [_mm256_setzero_si256(); R];
+        for u in 0..4 {
+            let g = 4 * s + u;
+            let (lo, hi) = nibble_codes(t.group(g), h, high.map(|masks| &masks[u]));
+            for (p, x) in part.iter_mut().zip(x) {
+                let two = _mm256_add_epi16(
+                    _mm256_maddubs_epi16(lo, x[2 * g]),
+                    _mm256_maddubs_epi16(hi, x[2 * g + 1]),
+                );
+                *p = _mm256_add_epi16(*p, two);
+            }
+            if (u + 1) % T::I16_GROUPS == 0 {
+                for (total, p) in isum.iter_mut().zip(&mut part) {
+                    *total = _mm256_add_epi32(*total, _mm256_madd_epi16(*p, sc));
+                    *p = _mm256_setzero_si256();
                 }
             }
         }
-        // The mins' term, per sub-block one `vpmaddwd` of (min, min) pairs against the
-        // activation's two per-16 sums, after the codes so its registers are free.
-        let mut imin = [_mm256_setzero_si256(); R];
-        for s in 0..8 {
-            // SAFETY: each `mins[s]` row is 16 bytes; `8h + 8 ≤ 16`.
-            let mn = pair_scales(_mm256_cvtepu8_epi32(unsafe {
-                load8(self.mins()[s].as_ptr().add(8 * h))
-            }));
-            for (total, row) in imin.iter_mut().zip(sums) {
-                // SAFETY: the caller's contract, `2s + 1 < 16`.
-                let pair = unsafe { row.add(2 * s).cast::<i32>().read_unaligned() };
-                *total = _mm256_add_epi32(*total, _mm256_madd_epi16(mn, _mm256_set1_epi32(pair)));
-            }
-        }
-        // SAFETY: `d` and `dmin` are 16 f16 each; `8h + 8 ≤ 16`.
-        let (d, dmin) = unsafe {
-            (
-                _mm256_cvtph_ps(_mm_loadu_si128(self.d().as_ptr().add(8 * h).cast())),
-                _mm256_cvtph_ps(_mm_loadu_si128(self.dmin().as_ptr().add(8 * h).cast())),
-            )
-        };
-        fold_with_mins(acc, (&isum, &imin), (d, dmin), da);
     }
+    // The mins' term, per sub-block one `vpmaddwd` of (min, min) pairs against the
+    // activation's two per-16 sums, after the codes so its registers are free.
+    let mut imin = [_mm256_setzero_si256(); R];
+    for s in 0..8 {
+        // SAFETY: each `mins[s]` row is 16 bytes; `8h + 8 ≤ 16`.
+        let mn = pair_scales(_mm256_cvtepu8_epi32(unsafe {
+            load8(t.mins()[s].as_ptr().add(8 * h))
+        }));
+        for (total, row) in imin.iter_mut().zip(sums) {
+            // SAFETY: the caller's contract, `2s + 1 < 16`.
+            let pair = unsafe { row.add(2 * s).cast::<i32>().read_unaligned() };
+            *total = _mm256_add_epi32(*total, _mm256_madd_epi16(mn, _mm256_set1_epi32(pair)));
+        }
+    }
+    // SAFETY: `d` and `dmin` are 16 f16 each; `8h + 8 ≤ 16`.
+    let (d, dmin) = unsafe {
+        (
+            _mm256_cvtph_ps(_mm_loadu_si128(t.d().as_ptr().add(8 * h).cast())),
+            _mm256_cvtph_ps(_mm_loadu_si128(t.dmin().as_ptr().add(8 * h).cast())),
+        )
+    };
+    fold_with_mins(acc, (&isum, &imin), (d, dmin), da);
 }

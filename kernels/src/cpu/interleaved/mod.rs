@@ -250,7 +250,7 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
     ) -> [[f32; TILE_ROWS]; R];
 
     /// Whether AVX2 batches sweep this format's tile rows in chunks over spread
-    /// activations ([`avx2_spread`]; the K-quants) instead of the row-group kernel.
+    /// activations (`avx2_spread.rs`; Q4_K, Q5_K) instead of the row-group kernel.
     #[cfg(target_arch = "x86_64")]
     const AVX2_SPREAD: bool = false;
 

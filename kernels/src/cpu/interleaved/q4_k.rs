@@ -36,6 +36,12 @@ pub struct TileQ4K {
 pub trait K4Tile: Tile {
     /// Whether the codes have a fifth bit (Q5_K), which halves what i16 sums can hold.
     const FIFTH_BIT: bool;
+
+    /// Groups of eight values whose AVX2 `vpmaddubsw` products may be summed in i16 before
+    /// widening: with activations in ±127 one group's two products add to at most
+    /// 2 · 2 · 15 · 127 = 7620 (four bits) or 15748 (five), so four groups, a whole
+    /// sub-block, for Q4_K (30480) and two for Q5_K (31496).
+    const I16_GROUPS: usize = if Self::FIFTH_BIT { 2 } else { 4 };
     /// Each row's `d`, as f16 bits.
     fn d(&self) -> &[u16; TILE_ROWS];
     /// Each row's `dmin`, as f16 bits.
