@@ -8,6 +8,7 @@
 //! aligned to the quants. Nothing outside this crate stores these blocks.
 
 use crate::DType;
+use std::sync::OnceLock;
 
 /// What the activations of a matmul are converted to before the dot products.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +84,9 @@ pub struct ActivationRows {
     quants: Vec<i8>,
     sums: Vec<i16>,
     group_sums: Vec<f32>,
+    /// The quants as `q + 128` (u8), made by the first kernel that asks
+    /// ([`ActivationRows::offset_quants`]) and shared by every thread after it.
+    offset_quants: OnceLock<Vec<u8>>,
 }
 
 impl ActivationRows {
@@ -119,6 +123,7 @@ impl ActivationRows {
             quants: Vec::new(),
             sums: Vec::new(),
             group_sums: Vec::new(),
+            offset_quants: OnceLock::new(),
         }
     }
 
@@ -143,6 +148,7 @@ impl ActivationRows {
         self.format = format;
         self.k = width;
         self.rows = rows;
+        self.offset_quants = OnceLock::new();
         // Values per row of the 8-bit formats' buffers and of the floats: one is `width`,
         // the other 0 (that format's buffers stay empty).
         let q = if format == ActivationFormat::F32 {
@@ -197,6 +203,14 @@ impl ActivationRows {
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// Every row's quants plus 128, as u8 (`rows × k`): the unsigned side of `vpmaddubsw`
+    /// for weights whose codes are the signed side (the AVX2 Q6_K batch kernel). Made on
+    /// the first call after the rows are converted, once for all threads.
+    pub fn offset_quants(&self) -> &[u8] {
+        self.offset_quants
+            .get_or_init(|| self.quants.iter().map(|&q| (q as u8) ^ 0x80).collect())
     }
 
     /// Row `i` (panics when out of range: an internal indexing bug).

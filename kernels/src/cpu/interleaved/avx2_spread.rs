@@ -25,7 +25,7 @@
 
 use super::avx2::{fold_with_mins, join, load8, nibble_codes, pair_scales};
 use super::q4_k::K4Tile;
-use super::{checked_rows, TILE_ROWS};
+use super::{checked_rows, TiledMatrix, MAX_AVX2_GROUP, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
 use std::arch::x86_64::*;
 use std::array::from_fn;
@@ -53,6 +53,53 @@ pub(super) const MAX_CHUNK: usize = 16;
 /// [`CHUNK_BYTES`], between [`MIN_CHUNK`] and [`MAX_CHUNK`].
 pub(super) fn chunk_tile_rows(row_bytes: usize) -> usize {
     (CHUNK_BYTES / row_bytes.max(1)).clamp(MIN_CHUNK, MAX_CHUNK)
+}
+
+/// Tile rows `tiles` of `m` against the activation rows `rows` (see [`super::Tile::avx2_batch`]):
+/// chunks of tile rows small enough for L2 ([`chunk_tile_rows`]), each swept over every
+/// activation row, [`super::Tile::AVX2_GROUP`] at a time.
+///
+/// # Safety
+/// AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn matmul<T: K4Tile>(
+    m: &TiledMatrix<T>,
+    tiles: Range<usize>,
+    rows: &[ActivationRow],
+    sink: &mut dyn FnMut(usize, usize, &[f32; TILE_ROWS]),
+) {
+    let blocks = m.padded_k() / 256;
+    let per_chunk = chunk_tile_rows(blocks * std::mem::size_of::<T>());
+    let group = T::AVX2_GROUP.clamp(1, MAX_AVX2_GROUP);
+    for first in tiles.clone().step_by(per_chunk) {
+        let chunk = first..(first + per_chunk).min(tiles.end);
+        let mut i = 0;
+        while i < rows.len() {
+            let g = group.min(rows.len() - i);
+            // The sweep for this group's row count (a const generic: one arm per count).
+            macro_rules! by_group {
+                ($($rows:literal),*) => {
+                    match g {
+                        $($rows => {
+                            let mut put = |t: usize, sums: &[[f32; TILE_ROWS]; $rows]| {
+                                for (j, row_sums) in sums.iter().enumerate() {
+                                    sink(i + j, TILE_ROWS * t, row_sums);
+                                }
+                            };
+                            let acts = from_fn(|j| &rows[i + j]);
+                            // SAFETY: the features are the caller's contract.
+                            unsafe {
+                                sweep::<T, $rows>(&m.tiles, blocks, chunk.clone(), acts, &mut put)
+                            }
+                        })*
+                        _ => unreachable!("groups hold 1 to {MAX_AVX2_GROUP} rows"),
+                    }
+                };
+            }
+            by_group!(6, 5, 4, 3, 2, 1);
+            i += g;
+        }
+    }
 }
 
 /// Fills `x[i]` with activation row `i`'s values of tile column `b` (see [`Spread`]).

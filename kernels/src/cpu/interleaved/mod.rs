@@ -86,23 +86,21 @@ macro_rules! family_kernels {
 }
 use family_kernels;
 
-/// The [`Tile`] items of a tile with an AVX2 kernel over spread activations
+/// The [`Tile::avx2_batch`] of a tile with an AVX2 kernel over spread activations
 /// ([`avx2_spread`]): `spread_kernels!();` in its `impl Tile`.
 macro_rules! spread_kernels {
     () => {
         #[cfg(target_arch = "x86_64")]
-        const AVX2_SPREAD: bool = true;
-
-        #[cfg(target_arch = "x86_64")]
-        unsafe fn sweep_avx2_spread<const R: usize>(
-            tiles: &[Self],
-            blocks: usize,
-            chunk: std::ops::Range<usize>,
-            acts: [&ActivationRow; R],
-            sink: &mut dyn FnMut(usize, &[[f32; TILE_ROWS]; R]),
-        ) {
+        unsafe fn avx2_batch(
+            m: &super::TiledMatrix<Self>,
+            tiles: std::ops::Range<usize>,
+            _acts: &super::ActivationRows,
+            rows: &[ActivationRow],
+            sink: &mut dyn FnMut(usize, usize, &[f32; TILE_ROWS]),
+        ) -> bool {
             // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
-            unsafe { super::avx2_spread::sweep::<Self, R>(tiles, blocks, chunk, acts, sink) }
+            unsafe { super::avx2_spread::matmul(m, tiles, rows, sink) };
+            true
         }
     };
 }
@@ -130,6 +128,8 @@ mod q4_0;
 mod q4_k;
 mod q5_k;
 mod q6_k;
+#[cfg(target_arch = "x86_64")]
+mod q6_k_avx2_batch;
 #[cfg(target_arch = "x86_64")]
 mod q6_k_avx512;
 mod q8_0;
@@ -249,35 +249,29 @@ pub trait Tile: bytemuck::Pod + std::fmt::Debug + Send + Sync {
         acts: [&ActivationRow; R],
     ) -> [[f32; TILE_ROWS]; R];
 
-    /// Whether AVX2 batches sweep this format's tile rows in chunks over spread
-    /// activations (`avx2_spread.rs`; Q4_K, Q5_K) instead of the row-group kernel.
-    #[cfg(target_arch = "x86_64")]
-    const AVX2_SPREAD: bool = false;
-
-    /// Tile rows `chunk` of `tiles` (a matrix, `blocks` tiles per row) against `R`
-    /// activation rows on AVX2, each tile row's sums handed to `sink(t, sums)`: over
-    /// spread activations where [`Tile::AVX2_SPREAD`] says so, else (this default) tile
-    /// row by tile row through [`Tile::dot_avx2`].
+    /// Tile rows `tiles` of `m` against the activation rows `rows` (two or more, `acts`
+    /// converted) on AVX2 by a loop of this format's own, each result handed to
+    /// `sink(i, row, sums)` as [`TiledMatrix::matmul_tiles_with`] does; `false` (this
+    /// default) where the format has none for this batch and the row-group kernel
+    /// ([`Tile::dot_avx2`]) serves. Q4_K and Q5_K sweep chunks of tile rows over spread
+    /// activations (`avx2_spread.rs`), Q6_K sweeps the activation rows over codes
+    /// unpacked once per tile row (`q6_k_avx2_batch.rs`).
     ///
     /// # Safety
     /// The CPU must have AVX2, FMA and F16C.
     ///
     /// # Panics
-    /// If `chunk` reaches past `tiles` or an activation row does not cover `blocks` tiles.
+    /// If `tiles` reaches past `m` or an activation row does not cover its tile rows.
     #[cfg(target_arch = "x86_64")]
-    unsafe fn sweep_avx2_spread<const R: usize>(
-        tiles: &[Self],
-        blocks: usize,
-        chunk: Range<usize>,
-        acts: [&ActivationRow; R],
-        sink: &mut dyn FnMut(usize, &[[f32; TILE_ROWS]; R]),
-    ) {
-        for t in chunk {
-            // SAFETY: the caller's contract.
-            sink(t, &unsafe {
-                Self::dot_avx2(&tiles[t * blocks..(t + 1) * blocks], acts)
-            });
-        }
+    unsafe fn avx2_batch(
+        m: &TiledMatrix<Self>,
+        tiles: Range<usize>,
+        acts: &ActivationRows,
+        rows: &[ActivationRow],
+        sink: &mut dyn FnMut(usize, usize, &[f32; TILE_ROWS]),
+    ) -> bool {
+        let _ = (m, tiles, acts, rows, sink);
+        false
     }
 
     /// The same on NEON with the dot product (see `neon.rs`).
@@ -528,66 +522,17 @@ impl<T: Tile> TiledMatrix<T> {
             _ => GROUP,
         };
         #[cfg(target_arch = "x86_64")]
-        if T::AVX2_SPREAD && simd.level() == SimdLevel::Avx2 && n > 1 {
+        if simd.level() == SimdLevel::Avx2 && n > 1 {
             // SAFETY: the `Simd` token proves this CPU has AVX2, FMA and F16C.
-            unsafe { self.sweep_avx2_spread(tiles, &rows, group, &mut sink) };
-            return;
+            if unsafe { T::avx2_batch(self, tiles.clone(), acts, &rows, &mut sink) } {
+                return;
+            }
         }
         let block_rows = activation_block_rows(self.padded_k(), group);
         for block in (0..n).step_by(block_rows) {
             let block_end = (block + block_rows).min(n);
             for t in tiles.clone() {
                 self.dot_tile_row(simd, t, &rows, block..block_end, group, &mut sink);
-            }
-        }
-    }
-
-    /// The AVX2 batch path of the formats with spread kernels ([`avx2_spread`]): chunks of
-    /// tile rows small enough for L2, each swept over every activation row, `group` at a
-    /// time.
-    ///
-    /// # Safety
-    /// The CPU must have AVX2, FMA and F16C.
-    #[cfg(target_arch = "x86_64")]
-    unsafe fn sweep_avx2_spread(
-        &self,
-        tiles: Range<usize>,
-        rows: &[ActivationRow],
-        group: usize,
-        sink: &mut impl FnMut(usize, usize, &[f32; TILE_ROWS]),
-    ) {
-        let blocks = self.padded_k() / 256;
-        let per_chunk = avx2_spread::chunk_tile_rows(blocks * std::mem::size_of::<T>());
-        let n = rows.len();
-        for first in tiles.clone().step_by(per_chunk) {
-            let chunk = first..(first + per_chunk).min(tiles.end);
-            let mut i = 0;
-            while i < n {
-                let g = group.min(n - i);
-                // The sweep for this group's row count (a const generic: one arm per count).
-                macro_rules! by_group {
-                    ($($rows:literal),*) => {
-                        match g {
-                            $($rows => {
-                                let mut put = |t: usize, sums: &[[f32; TILE_ROWS]; $rows]| {
-                                    for (j, row_sums) in sums.iter().enumerate() {
-                                        sink(i + j, TILE_ROWS * t, row_sums);
-                                    }
-                                };
-                                let acts = from_fn(|j| &rows[i + j]);
-                                // SAFETY: the caller's contract.
-                                unsafe {
-                                    T::sweep_avx2_spread::<$rows>(
-                                        &self.tiles, blocks, chunk.clone(), acts, &mut put,
-                                    )
-                                }
-                            })*
-                            _ => unreachable!("groups hold 1 to {MAX_AVX2_GROUP} rows"),
-                        }
-                    };
-                }
-                by_group!(6, 5, 4, 3, 2, 1);
-                i += g;
             }
         }
     }

@@ -109,6 +109,22 @@ impl Tile for TileQ6K {
     }
 
     #[cfg(target_arch = "x86_64")]
+    unsafe fn avx2_batch(
+        m: &super::TiledMatrix<TileQ6K>,
+        tiles: std::ops::Range<usize>,
+        acts: &super::ActivationRows,
+        rows: &[ActivationRow],
+        sink: &mut dyn FnMut(usize, usize, &[f32; TILE_ROWS]),
+    ) -> bool {
+        if rows.len() < super::q6_k_avx2_batch::MIN_ROWS {
+            return false;
+        }
+        // SAFETY: the caller guarantees AVX2, FMA and F16C (the trait's contract).
+        unsafe { super::q6_k_avx2_batch::matmul(m, tiles, acts, rows, sink) };
+        true
+    }
+
+    #[cfg(target_arch = "x86_64")]
     unsafe fn dot_avx2<const R: usize>(
         tiles: &[TileQ6K],
         acts: [&ActivationRow; R],

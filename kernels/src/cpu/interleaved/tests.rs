@@ -88,8 +88,14 @@ fn tiles_match_the_scalar_row_dots_at_every_level() {
 /// k = 4096) is swept block by block; every output is still written once, and right.
 #[test]
 fn batches_spanning_several_activation_blocks_write_every_output_once() {
-    let (rows, k, n) = (32, 4096, 100);
-    for dtype in [DType::Q8_0, DType::Q4K] {
+    let (rows, k) = (32, 4096);
+    // Q6_K's unpacked path takes groups of four: 101–103 leave one to three over.
+    for (dtype, n) in [
+        (DType::Q8_0, 100),
+        (DType::Q4K, 100),
+        (DType::Q6K, 101),
+        (DType::Q6K, 103),
+    ] {
         let w = random_rows(dtype, rows, k, 5);
         let matrix = WeightMatrix {
             dtype,
@@ -550,17 +556,33 @@ fn spread_chunks_cover_every_tile_row_once() {
     }
 }
 
-/// The largest codes (every bit set: 15 for Q4_K, 31 for Q5_K, scales and mins 63) against
-/// activations at +127 and −127 bring the i16 sums the AVX2 kernels form before widening
-/// to their bound; every level still matches the scalar row dots.
+/// Codes at their extremes against activations at +127 and −127 bring the i16 sums the
+/// AVX2 kernels form before widening to their bound; every level still matches the scalar
+/// row dots. Q4_K and Q5_K: every bit set (codes 15 and 31, scales and mins 63). Q6_K: codes
+/// 0 and 63 (the batch kernel's `code − 32` at −32 and 31, against `y + 128` up to 255)
+/// with scales at −128.
 #[test]
 fn extreme_codes_and_activations_stay_exact() {
-    use crate::cpu::layout::{q4_k, q5_k};
+    use crate::cpu::layout::{q4_k, q5_k, q6_k};
     let (rows, k) = (64, 1024);
-    for (dtype, bytes) in [(DType::Q4K, q4_k::BYTES), (DType::Q5K, q5_k::BYTES)] {
+    let k4 = |bytes: usize| {
         let mut block = vec![0xFFu8; bytes];
         // d = 1, dmin = 0 (f16), so the codes' term alone sets the result.
         block[..4].copy_from_slice(&[0x00, 0x3C, 0x00, 0x00]);
+        block
+    };
+    let q6 = |code_bits: u8| {
+        let mut block = vec![code_bits; q6_k::BYTES];
+        block[q6_k::SCALES..q6_k::D].fill(0x80);
+        block[q6_k::D..].copy_from_slice(&[0x00, 0x3C]);
+        block
+    };
+    for (dtype, block) in [
+        (DType::Q4K, k4(q4_k::BYTES)),
+        (DType::Q5K, k4(q5_k::BYTES)),
+        (DType::Q6K, q6(0x00)),
+        (DType::Q6K, q6(0xFF)),
+    ] {
         let w: Vec<u8> = block.repeat(rows * k / 256);
         let matrix = WeightMatrix {
             dtype,
@@ -569,8 +591,9 @@ fn extreme_codes_and_activations_stay_exact() {
             bytes: &w,
         };
         let packed = Interleaved::new(&matrix, SimdLevel::Avx512Vnni).expect("whole tiles");
-        // One activation row (the decode kernels) and six (the batch kernels).
-        for n in [1, 6] {
+        // One activation row (the decode kernels), six (the batch kernels) and 25 (Q6_K's
+        // unpacked batch path, groups of four and one left over).
+        for n in [1, 6, 25] {
             // Rows alternately all +1 and all −1: every quantized value ±127.
             let x: Vec<f32> = (0..n * k)
                 .map(|i| if (i / k) % 2 == 0 { 1.0 } else { -1.0 })
@@ -578,14 +601,14 @@ fn extreme_codes_and_activations_stay_exact() {
             let acts = ActivationRows::new(ActivationFormat::for_weight(dtype), &x, k);
             assert!(acts.row(n - 1).quants.iter().all(|&q| q.abs() == 127));
             let want = crate::cpu::dot::dot(Simd::scalar(), dtype, matrix.row(0), &acts.row(0));
-            assert!(want > 0.0, "{dtype}: a large positive dot");
+            assert!(want.abs() > 1e5, "{dtype}: a large dot ({want})");
             for level in SimdLevel::available() {
                 let simd = Simd::new(level).expect("listed as available");
                 packed.matmul_tiles_with(simd, 0..rows / TILE_ROWS, &acts, |i, _, sums| {
                     let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
                     for &s in sums {
                         assert!(
-                            (s - sign * want).abs() <= 1e-5 * want,
+                            (s - sign * want).abs() <= 1e-5 * want.abs(),
                             "{dtype} {level} act {i}: {s} vs {}",
                             sign * want
                         );
