@@ -71,6 +71,8 @@ pub(super) unsafe fn matmul<T: K4Tile>(
     let blocks = m.padded_k() / 256;
     let per_chunk = chunk_tile_rows(blocks * std::mem::size_of::<T>());
     let group = T::AVX2_GROUP.clamp(1, MAX_AVX2_GROUP);
+    // The spread buffers, zeroed once here: `spread` overwrites a group's rows per column.
+    let mut x = [[_mm256_setzero_si256(); 64]; MAX_AVX2_GROUP];
     for first in tiles.clone().step_by(per_chunk) {
         let chunk = first..(first + per_chunk).min(tiles.end);
         let mut i = 0;
@@ -87,10 +89,10 @@ pub(super) unsafe fn matmul<T: K4Tile>(
                                 }
                             };
                             let acts = from_fn(|j| &rows[i + j]);
+                            let x = x.first_chunk_mut::<$rows>().expect("groups fit");
+                            let chunk = chunk.clone();
                             // SAFETY: the features are the caller's contract.
-                            unsafe {
-                                sweep::<T, $rows>(&m.tiles, blocks, chunk.clone(), acts, &mut put)
-                            }
+                            unsafe { sweep::<T, $rows>(&m.tiles, blocks, chunk, acts, x, &mut put) }
                         })*
                         _ => unreachable!("groups hold 1 to {MAX_AVX2_GROUP} rows"),
                     }
@@ -120,7 +122,8 @@ unsafe fn spread<const R: usize>(x: &mut [Spread; R], quants: [*const i8; R], b:
 
 /// Computes tile rows `chunk` of `tiles` (`blocks` tile columns per row) against the `R`
 /// activation rows `acts`, handing each tile row's sums to `sink(t, sums)` (`sums[i]`: its
-/// sixteen weight rows' dots with activation row `i`).
+/// sixteen weight rows' dots with activation row `i`). `x` holds the spread activations
+/// of one tile column at a time (its contents on entry do not matter).
 ///
 /// # Safety
 /// AVX2, FMA and F16C.
@@ -134,6 +137,7 @@ pub(super) unsafe fn sweep<T: K4Tile, const R: usize>(
     blocks: usize,
     chunk: Range<usize>,
     acts: [&ActivationRow; R],
+    x: &mut [Spread; R],
     sink: &mut dyn FnMut(usize, &[[f32; TILE_ROWS]; R]),
 ) {
     assert!(
@@ -141,12 +145,11 @@ pub(super) unsafe fn sweep<T: K4Tile, const R: usize>(
         "a chunk of at most {MAX_CHUNK} tile rows of the matrix"
     );
     let rows = checked_rows(blocks, &acts);
-    let mut x = [[_mm256_setzero_si256(); 64]; R];
     let mut acc = [[[_mm256_setzero_ps(); R]; 2]; MAX_CHUNK];
     for b in 0..blocks {
         // SAFETY: every row has `256 · blocks` quants, 16 sums and one scale per block
         // (checked above).
-        unsafe { spread(&mut x, rows.quants, b) };
+        unsafe { spread(x, rows.quants, b) };
         let sums = from_fn(|i| rows.sums[i].wrapping_add(16 * b));
         let da = from_fn(|i| unsafe { *rows.scales[i].add(b) });
         for (t, acc) in chunk.clone().zip(acc.iter_mut()) {
@@ -168,7 +171,7 @@ pub(super) unsafe fn sweep<T: K4Tile, const R: usize>(
                 );
                 // SAFETY: the features are the caller's contract; `sums[i]` points at this
                 // column's 16 sums (checked above).
-                unsafe { half(tile, h, &x, sums, da, acc) };
+                unsafe { half(tile, h, x, sums, da, acc) };
             }
         }
     }
