@@ -1,21 +1,25 @@
 //! AVX2 Q6_K batches over codes unpacked once per tile row. The row-group kernel
 //! ([`super::avx2::dot_q6_k`]) rebuilds every 6-bit code from its two planes for each
 //! group of activation rows, and adds the codes' `−32` through the activation sums in a
-//! separate pass; together about a quarter of its vector ops at six rows per pass. Here a tile row's codes are
-//! unpacked once into signed bytes (`code − 32`) beside their widened scales, and every
-//! activation row of the batch is swept over them. The activations go in as `y + 128`
-//! (unsigned, as `vpmaddubsw` needs one side), so the `−32` disappears from the loop and
-//! the `128` comes back as one constant per row and half tile, `128 · Σ scale · Σ code`,
-//! computed while unpacking.
+//! separate pass: together about a quarter of its vector ops at six rows per pass. Here a
+//! tile row's codes are unpacked once into signed bytes (`code − 32`) beside their widened
+//! scales, and every activation row of the batch is swept over them. The activations go
+//! in as `y + 128` (unsigned, as `vpmaddubsw` needs one side), so the `−32` leaves the
+//! loop and the `+128` is taken back by one constant per row and half tile,
+//! `128 · Σ scale · Σ (code − 32)`, computed while unpacking.
 //!
 //! Bounds: `|code − 32| ≤ 32` and `y + 128 ≤ 255`, so a `vpmaddubsw` pair is at most
 //! 16320 and two added in i16 at most 32640, as in the row-group kernel.
 //!
-//! The integer sums are the row-group kernel's exactly (the results were bit-equal on
-//! every shape measured below). Measured in the fast backend's matmul on two Zen 3 vCPUs, both
-//! paths alternating in one process (2026-12-03): 4096² n = 64 1.15×, n = 128 and 512
-//! 1.22–1.33×, 11008×4096 and 4096×14336 n = 128 1.25–1.33× the row-group kernel; below
-//! [`MIN_ROWS`] the unpacking does not pay.
+//! Unpacking reads a tile row in one burst, so the first activation group over a tile row
+//! asks for the next one into L2 as it goes (n = 8–24 +3–17 %, larger batches level).
+//!
+//! The integer sums are the row-group kernel's exactly (the outputs were bit-equal on
+//! every shape measured). Speed against the row-group kernel: see [`MIN_ROWS`]. Tried and
+//! dropped: both halves per broadcast with three rows (LLVM keeps a sub-block's eight code
+//! registers across the rows and spills the sums; forcing memory operands through
+//! volatile reads measured ~5 % faster, within this VM's noise and not worth steering the
+//! register allocator that way; through inline asm level to 20 % slower).
 
 use super::avx2::{fold, join, load8, pair_scales, q6_k_codes};
 use super::q6_k::TileQ6K;
@@ -82,7 +86,9 @@ fn unpack(tile: &TileQ6K, u: &mut Unpacked) {
 }
 
 /// The sixteen rows of an unpacked tile row against `R` activation rows: `quants[i]` row
-/// `i`'s `y + 128` (`256 · tiles.len()` bytes), `scales[i]` its block scales.
+/// `i`'s `y + 128` (`256 · tiles.len()` bytes), `scales[i]` its block scales. Unless
+/// `next` is null, the kernel asks for the packed tile row there (the next one to unpack)
+/// into L2 as it goes, a couple of lines per sub-block.
 ///
 /// # Safety
 /// AVX2, FMA and F16C; every `quants[i]` readable for `256 · tiles.len()` bytes and
@@ -93,14 +99,20 @@ unsafe fn dot<const R: usize>(
     tiles: &[Unpacked],
     quants: [*const u8; R],
     scales: [*const f32; R],
+    next: *const TileQ6K,
 ) -> [[f32; TILE_ROWS]; R] {
     let mut acc = [[_mm256_setzero_ps(); R]; 2];
     for (b, u) in tiles.iter().enumerate() {
         // SAFETY: the caller's contract, `b < tiles.len()`.
         let da = from_fn(|i| unsafe { *scales[i].add(b) });
+        // Tile `b` of the next tile row: 53 lines, two asked for per (half, sub-block).
+        let ahead = next.wrapping_add(b).cast::<u8>();
         for (h, acc) in acc.iter_mut().enumerate() {
             let mut isum = [u.start[h]; R];
             for s in 0..16 {
+                if !next.is_null() {
+                    super::prefetch::<{ _MM_HINT_T1 }>(ahead.wrapping_add(128 * (16 * h + s)), 2);
+                }
                 let (c, sc) = (&u.codes[s][h], u.scales[s][h]);
                 for (i, isum) in isum.iter_mut().enumerate() {
                     // SAFETY: the caller's contract; `256b + 16s + 16 ≤ 256 · tiles.len()`.
@@ -127,10 +139,11 @@ unsafe fn dot<const R: usize>(
 
 /// The fewest activation rows this path takes; fewer go to the row-group kernel, which
 /// needs no unpacked copy. Measured with both alternating in one process on two Zen 3
-/// vCPUs, this path's speed over the row-group kernel's: 4096² n = 8 0.78–0.84×, 12
-/// 0.87–0.89×, 16 0.99–1.05× (11008×4096: 0.91×), 24 1.02–1.05×, 32 1.09–1.11×, 64
-/// 1.15×, 128–512 1.22–1.33×; 11008×4096 and 4096×14336 n = 128 1.25–1.33×.
-pub(super) const MIN_ROWS: usize = 24;
+/// vCPUs, this path's speed over the row-group kernel's: 4096² n = 6 0.73×, 8 0.85×, 12
+/// 0.94–0.97×, 16 1.01–1.09× (11008×4096: 1.06–1.13×), 24–32 1.01–1.12×, 64 1.23–1.28×,
+/// 128–512 1.30–1.33×; 11008×4096 n = 128 1.29–1.48×, 4096×14336 1.10–1.23×. (Before the
+/// kernel asked for the next tile row ahead, n = 16 was 0.91–1.05× and this was 24.)
+pub(super) const MIN_ROWS: usize = 16;
 
 /// Activation rows one pass serves: four rows' sums, a sub-block's four code registers,
 /// its scales and the broadcasts fit the sixteen registers (six and five measured level
@@ -165,6 +178,7 @@ pub(super) unsafe fn matmul(
         assert_eq!(a.scales.len(), blocks, "one scale per block");
     }
     let mut unpacked: Vec<Unpacked> = bytemuck::zeroed_vec(blocks);
+    let last = tiles.end;
     for t in tiles {
         for (u, tile) in unpacked
             .iter_mut()
@@ -177,6 +191,13 @@ pub(super) unsafe fn matmul(
             let g = GROUP.min(rows.len() - i);
             let quants = |j: usize| offset[(i + j) * k..].as_ptr();
             let scales = |j: usize| rows[i + j].scales.as_ptr();
+            // The first group asks for the next tile row while it computes: unpacking
+            // reads a tile row in one burst, which would otherwise wait on memory.
+            let next = if i == 0 && t + 1 < last {
+                m.tiles[(t + 1) * blocks..].as_ptr()
+            } else {
+                std::ptr::null()
+            };
             macro_rules! by_group {
                 ($($rows:literal),*) => {
                     match g {
@@ -185,7 +206,7 @@ pub(super) unsafe fn matmul(
                             // `i..i + g` have `k` offset quants and `blocks` scales
                             // (checked above).
                             let sums = unsafe {
-                                dot::<$rows>(&unpacked, from_fn(quants), from_fn(scales))
+                                dot::<$rows>(&unpacked, from_fn(quants), from_fn(scales), next)
                             };
                             for (j, row_sums) in sums.iter().enumerate() {
                                 sink(i + j, TILE_ROWS * t, row_sums);
