@@ -8,7 +8,7 @@
 //! aligned to the quants. Nothing outside this crate stores these blocks.
 
 use crate::DType;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// What the activations of a matmul are converted to before the dot products.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +74,7 @@ pub struct ActivationRow<'a> {
 
 /// `rows` activation rows of `k` values, converted once per matmul and shared by every
 /// thread.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct ActivationRows {
     format: ActivationFormat,
     k: usize,
@@ -87,6 +87,9 @@ pub struct ActivationRows {
     /// The quants as `q + 128` (u8), made by the first kernel that asks
     /// ([`ActivationRows::offset_quants`]) and shared by every thread after it.
     offset_quants: OnceLock<Vec<u8>>,
+    /// The previous conversion's `offset_quants` buffer, which the next one refills (so
+    /// converting again allocates nothing).
+    offset_spare: Mutex<Vec<u8>>,
 }
 
 impl ActivationRows {
@@ -124,6 +127,7 @@ impl ActivationRows {
             sums: Vec::new(),
             group_sums: Vec::new(),
             offset_quants: OnceLock::new(),
+            offset_spare: Mutex::new(Vec::new()),
         }
     }
 
@@ -148,7 +152,12 @@ impl ActivationRows {
         self.format = format;
         self.k = width;
         self.rows = rows;
-        self.offset_quants = OnceLock::new();
+        if let Some(used) = self.offset_quants.take() {
+            *self
+                .offset_spare
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner) = used;
+        }
         // Values per row of the 8-bit formats' buffers and of the floats: one is `width`,
         // the other 0 (that format's buffers stay empty).
         let q = if format == ActivationFormat::F32 {
@@ -209,8 +218,13 @@ impl ActivationRows {
     /// for weights whose codes are the signed side (the AVX2 Q6_K batch kernel). Made on
     /// the first call after the rows are converted, once for all threads.
     pub fn offset_quants(&self) -> &[u8] {
-        self.offset_quants
-            .get_or_init(|| self.quants.iter().map(|&q| (q as u8) ^ 0x80).collect())
+        self.offset_quants.get_or_init(|| {
+            let spare = self.offset_spare.lock();
+            let mut out = std::mem::take(&mut *spare.unwrap_or_else(PoisonError::into_inner));
+            out.clear();
+            out.extend(self.quants.iter().map(|&q| (q as u8) ^ 0x80));
+            out
+        })
     }
 
     /// Row `i` (panics when out of range: an internal indexing bug).
@@ -555,6 +569,32 @@ mod tests {
             assert_eq!(
                 reused.group_sums, fresh.group_sums,
                 "{first:?} then {then:?}"
+            );
+        }
+    }
+
+    /// The offset quants are `q + 128` of the current conversion, also when a converted
+    /// buffer is converted again (their buffer is then reused, not the old values).
+    #[test]
+    fn offset_quants_follow_each_conversion() {
+        let x: Vec<f32> = (0..2 * 512).map(|i| (i % 97) as f32 - 48.0).collect();
+        let y: Vec<f32> = (0..3 * 512).map(|i| 30.0 - (i % 61) as f32).collect();
+        let mut acts = ActivationRows::new(ActivationFormat::Q8Block256, &x, 512);
+        for input in [&x, &y, &x] {
+            let rows = input.len() / 512;
+            for mut part in acts.parts(ActivationFormat::Q8Block256, rows, 512, rows) {
+                part.fill(input, 512);
+            }
+            let want: Vec<u8> = acts
+                .quants
+                .iter()
+                .map(|&q| (i16::from(q) + 128) as u8)
+                .collect();
+            assert_eq!(want.len(), rows * 512);
+            assert_eq!(acts.offset_quants(), want.as_slice());
+            assert!(
+                acts.quants.iter().any(|&q| q < -64) && acts.quants.iter().any(|&q| q > 64),
+                "both signs far from zero"
             );
         }
     }
