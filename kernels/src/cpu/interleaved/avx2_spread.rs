@@ -70,7 +70,7 @@ pub(super) unsafe fn matmul<T: K4Tile>(
 ) {
     let blocks = m.padded_k() / 256;
     let per_chunk = chunk_tile_rows(blocks * std::mem::size_of::<T>());
-    let group = T::AVX2_GROUP.clamp(1, MAX_AVX2_GROUP);
+    let group = super::avx2_group::<T>();
     // The spread buffers, zeroed once here: `spread` overwrites a group's rows per column.
     let mut x = [[_mm256_setzero_si256(); 64]; MAX_AVX2_GROUP];
     for first in tiles.clone().step_by(per_chunk) {

@@ -164,6 +164,12 @@ const GROUP: usize = 4;
 /// The most activation rows one pass serves on AVX2 (see [`Tile::AVX2_GROUP`]).
 const MAX_AVX2_GROUP: usize = 6;
 
+/// The activation rows one AVX2 pass over `T` serves: its [`Tile::AVX2_GROUP`], kept
+/// within what the kernels' arms and buffers take.
+fn avx2_group<T: Tile>() -> usize {
+    T::AVX2_GROUP.clamp(1, MAX_AVX2_GROUP)
+}
+
 /// The most activation rows one pass serves on AVX-512 (see [`Tile::AVX512_GROUP`]).
 const MAX_AVX512_GROUP: usize = 8;
 
@@ -516,7 +522,7 @@ impl<T: Tile> TiledMatrix<T> {
         let rows: Vec<_> = (0..n).map(|i| acts.row(i)).collect();
         let group = match simd.level() {
             SimdLevel::Avx512Vnni => T::AVX512_GROUP.min(MAX_AVX512_GROUP),
-            SimdLevel::Avx2 => T::AVX2_GROUP.min(MAX_AVX2_GROUP),
+            SimdLevel::Avx2 => avx2_group::<T>(),
             #[cfg(any(target_arch = "aarch64", edgeplane_neon_emulated))]
             SimdLevel::NeonDotprod => NEON_GROUP,
             _ => GROUP,
