@@ -21,7 +21,7 @@
 //! volatile reads measured ~5 % faster, within this VM's noise and not worth steering the
 //! register allocator that way; through inline asm level to 20 % slower).
 
-use super::avx2::{fold, join, load8, pair_scales, q6_k_codes};
+use super::avx2::{fold, join, load8, pair_scales, q6_k_codes, sub_block};
 use super::q6_k::TileQ6K;
 use super::{TiledMatrix, TILE_ROWS};
 use crate::cpu::activation::{ActivationRow, ActivationRows};
@@ -49,24 +49,6 @@ struct Unpacked {
     d: [__m256; 2],
 }
 
-/// One sub-block of eight rows: `Σ_k y[k] · codes[k]` by `vpmaddubsw` (`y` the unsigned
-/// side, four values per lane), two products added in i16 (the bound above), then each
-/// pair times the rows' scales (`sc`, [`pair_scales`]). `unpack` takes it against 128,
-/// `dot` against the activations.
-#[inline]
-#[target_feature(enable = "avx2")]
-fn sub_block(y: [__m256i; 4], codes: &[__m256i; 4], sc: __m256i) -> __m256i {
-    let p01 = _mm256_add_epi16(
-        _mm256_maddubs_epi16(y[0], codes[0]),
-        _mm256_maddubs_epi16(y[1], codes[1]),
-    );
-    let p23 = _mm256_add_epi16(
-        _mm256_maddubs_epi16(y[2], codes[2]),
-        _mm256_maddubs_epi16(y[3], codes[3]),
-    );
-    _mm256_add_epi32(_mm256_madd_epi16(p01, sc), _mm256_madd_epi16(p23, sc))
-}
-
 /// Unpacks `tile` into `u`.
 #[inline]
 #[target_feature(enable = "avx2")]
@@ -86,7 +68,7 @@ fn unpack(tile: &TileQ6K, u: &mut Unpacked) {
             };
             let c = c.map(|c| _mm256_sub_epi8(c, offset));
             let sc = pair_scales(_mm256_cvtepi8_epi32(sc));
-            *start = _mm256_sub_epi32(*start, sub_block([biased; 4], &c, sc));
+            *start = _mm256_sub_epi32(*start, sub_block([biased; 4], c, sc));
             u.codes[s][h] = c;
             u.scales[s][h] = sc;
         }
@@ -129,7 +111,7 @@ unsafe fn dot<const R: usize>(
                     // SAFETY: the caller's contract; `256b + 16s + 16 ≤ 256 · tiles.len()`.
                     let y = unsafe { quants[i].add(256 * b + 16 * s).cast::<i32>() };
                     let y = from_fn(|k| _mm256_set1_epi32(unsafe { y.add(k).read_unaligned() }));
-                    *isum = _mm256_add_epi32(*isum, sub_block(y, c, sc));
+                    *isum = _mm256_add_epi32(*isum, sub_block(y, *c, sc));
                 }
             }
             fold(acc, &isum, u.d[h], da);
