@@ -421,7 +421,7 @@ fn q8_0_dot(magnitude: __m256i, q: __m256i, y: __m256i) -> __m256i {
 /// `p..p + 4` must be readable.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn broadcast4(p: *const i8) -> __m256i {
+pub(super) unsafe fn broadcast4(p: *const i8) -> __m256i {
     // SAFETY: the caller's contract (an unaligned read).
     _mm256_set1_epi32(unsafe { p.cast::<i32>().read_unaligned() })
 }

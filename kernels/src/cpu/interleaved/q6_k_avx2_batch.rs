@@ -21,7 +21,7 @@
 //! volatile reads measured ~5 % faster, within this VM's noise and not worth steering the
 //! register allocator that way; through inline asm level to 20 % slower).
 
-use super::avx2::{fold, join, load8, pair_scales, q6_k_codes, sub_block};
+use super::avx2::{broadcast4, fold, join, load8, pair_scales, q6_k_codes, sub_block};
 use super::q6_k::TileQ6K;
 use super::{TiledMatrix, TILE_ROWS};
 use crate::cpu::activation::{ActivationRow, ActivationRows};
@@ -109,8 +109,8 @@ unsafe fn dot<const R: usize>(
                 let (c, sc) = (&u.codes[s][h], u.scales[s][h]);
                 for (i, isum) in isum.iter_mut().enumerate() {
                     // SAFETY: the caller's contract; `256b + 16s + 16 ≤ 256 · tiles.len()`.
-                    let y = unsafe { quants[i].add(256 * b + 16 * s).cast::<i32>() };
-                    let y = from_fn(|k| _mm256_set1_epi32(unsafe { y.add(k).read_unaligned() }));
+                    let y = unsafe { quants[i].add(256 * b + 16 * s).cast::<i8>() };
+                    let y = from_fn(|k| unsafe { broadcast4(y.add(4 * k)) });
                     *isum = _mm256_add_epi32(*isum, sub_block(y, *c, sc));
                 }
             }
