@@ -51,7 +51,7 @@
 //! and activation row, so no int8 implementation on this level can pass 100 %.
 //!
 //! Every row times edgeplane, ggml and candle taking turns inside one criterion measurement
-//! (`<row>/interleaved`; see `take_turns`): per turn an untimed lead-in call, then a few
+//! (`<row>/interleaved`; see `take_turns`): per turn untimed lead-in calls (`LEAD_IN`), then a few
 //! timed ones, so the three see the same moments of a shared machine and the ratios do
 //! not move with the host's load between them. Filter by the row's name.
 //!
@@ -279,16 +279,28 @@ struct Part<'a> {
     rest: Box<dyn FnMut() + 'a>,
 }
 
-/// Timed calls per part in a turn of a cold or decode row (after one untimed lead-in call).
+/// Timed calls per part in a turn of a cold or decode row (after the untimed lead-in).
 const BURST: usize = 4;
+
+/// Untimed calls a part makes before its timed ones in each turn, for at least this long.
+/// Why not one call: the part before may leave busy threads behind (candle 0.11's pool
+/// workers are pinned to cores and spin 25 000 `pause`s after each call before they
+/// park), and after another library's turn a part's own threads, caches and the cores'
+/// clocks take a few calls to come back. Measured on the Zen 3 VM, Q4_K 4096² decode
+/// calls right after five of candle's took 0.80, 0.52, 0.31, 0.21, 0.19 ms (0.19 ms
+/// back to back); with one lead-in call the warm decode rows timed edgeplane at 0.29 ms
+/// where back-to-back calls take 0.16–0.19, while ggml's and candle's times did not
+/// change with the lead-in (their kernels are not limited by where the weights are). A
+/// model's back-to-back calls find everything awake: this times that state for each part.
+const LEAD_IN: Duration = Duration::from_millis(3);
 
 /// Decode (n=1) on `copies` separate copies of `w`, cycled so each call reads its weights
 /// from DRAM: edgeplane (one executable per copy), ggml (one graph per copy) and a bare
 /// read of the same bytes. The three take turns in short bursts inside one criterion
 /// measurement, so they see the same moment of a shared machine (timed one after another,
 /// a row's ratio moved with the host's load between them); each part's time is recorded
-/// under its own id. Each burst starts with an untimed call that wakes its threads, as
-/// back-to-back calls in a model find them awake.
+/// under its own id. Each burst follows untimed lead-in calls ([`LEAD_IN`]) that wake its
+/// threads, as back-to-back calls in a model find them awake.
 fn cold_decode_rows(
     c: &mut Criterion,
     pool: &rayon::ThreadPool,
@@ -368,30 +380,41 @@ fn cold_decode_rows(
 }
 
 /// Times `parts` taking turns inside one criterion measurement named `together`: per
-/// iteration each part makes an untimed lead-in call (it wakes the part's threads and
-/// brings its weights back into cache after the others ran), then `burst` timed calls on
-/// the next of `copies` inputs, then its `rest`. So every part sees the same moments of a
-/// shared machine, and a ratio between two of them does not move with the host's load
-/// between their measurements (timed one after another, rows moved by ±30 %). Each part's
-/// per-call time and cores busy are recorded under its own id.
+/// iteration each part makes untimed lead-in calls for at least [`LEAD_IN`] (at least
+/// one), then `burst` timed calls, then its `rest`; each part walks its own cursor through
+/// `copies` inputs. So every part sees the same moments of a shared machine, and a ratio
+/// between two of them does not move with the host's load between their measurements
+/// (timed one after another, rows moved by ±30 %). Each part's per-call time and cores
+/// busy are recorded under its own id.
 fn take_turns(c: &mut Criterion, together: &str, parts: &mut [Part], burst: usize, copies: usize) {
-    let mut next = 0usize;
+    let mut cursors = vec![0usize; parts.len()];
     c.bench_function(together, |b| {
         b.iter_custom(|iters| {
             let mut spent = vec![(Duration::ZERO, 0.0f64); parts.len()];
             for _ in 0..iters {
-                for (part, (wall, cpu)) in parts.iter_mut().zip(spent.iter_mut()) {
-                    (part.call)(next);
+                for ((part, (wall, cpu)), cursor) in parts
+                    .iter_mut()
+                    .zip(spent.iter_mut())
+                    .zip(cursors.iter_mut())
+                {
+                    let mut call = |part: &mut Part| {
+                        (part.call)(*cursor);
+                        *cursor = (*cursor + 1) % copies;
+                    };
+                    let lead_start = Instant::now();
+                    call(part);
+                    while lead_start.elapsed() < LEAD_IN {
+                        call(part);
+                    }
                     let cpu0 = process_cpu_s();
                     let start = Instant::now();
-                    for j in 1..=burst {
-                        (part.call)((next + j) % copies);
+                    for _ in 0..burst {
+                        call(part);
                     }
                     *wall += start.elapsed();
                     *cpu += cpu0.zip(process_cpu_s()).map_or(0.0, |(a, b)| b - a);
                     (part.rest)();
                 }
-                next = (next + burst + 1) % copies;
             }
             let calls = (iters as usize * burst) as f64;
             for (part, (wall, cpu)) in parts.iter().zip(&spent) {
