@@ -51,9 +51,9 @@
 //! and activation row, so no int8 implementation on this level can pass 100 %.
 //!
 //! Every row times edgeplane, ggml and candle taking turns inside one criterion measurement
-//! (`<row>/interleaved`; see `take_turns`): per turn untimed lead-in calls (`LEAD_IN`), then a few
-//! timed ones, so the three see the same moments of a shared machine and the ratios do
-//! not move with the host's load between them. Filter by the row's name.
+//! (`<row>/interleaved`; see `take_turns`): per turn untimed lead-in calls (`LEAD_IN`),
+//! then a few timed ones, so the three see the same moments of a shared machine and the
+//! ratios do not move with the host's load between them. Filter by the row's name.
 //!
 //! Timings come from criterion (`iter_custom`, few samples); the summary table at the end
 //! prints the median per-iteration time of each row, the ratio to edgeplane, for decode the
