@@ -37,11 +37,15 @@
 //! whatever of it fits the last-level cache stays there ("warm": all of them on a VM with
 //! a 480 MiB L3, only the 4096² ones on one with 32 MiB). The `n=1 cold` rows cycle through
 //! enough copies of the weights (at least `COLD_BYTES` in total) that every call reads its
-//! weights from DRAM. In them edgeplane, ggml and a plain read of the same bytes take
-//! turns in short bursts inside one measurement, so all three see the same moment of a
+//! weights from DRAM. In them edgeplane, ggml, candle and a plain read of the same bytes
+//! take turns in short bursts inside one measurement, so all four see the same moment of a
 //! shared machine; their GB/s are given as a share of that read's and of the DRAM probe
 //! (summing a `PROBE_BYTES` buffer at the start and end of the run, the better of the two;
-//! also printed: the same probe on a cache-resident 64 MiB buffer).
+//! also printed: the same probe on a cache-resident 64 MiB buffer). A row bound by DRAM
+//! cannot pass the bare read, so its ratio to an anchor can be no more than the bare read's
+//! GB/s over the anchor's. The plain read and the probe read memory on 2 MiB pages where
+//! Linux gives them, as edgeplane's weight tiles are (the probe on 4 KiB pages is printed
+//! too); ggml and candle keep their weights on the allocator's pages.
 //!
 //! Compute: batched rows (n > 1) give each implementation's multiply-adds per second and
 //! their share of the machine's int8 dot peak: the integer dot instruction edgeplane's
@@ -256,17 +260,37 @@ fn int8_peak_gmacs(pool: &rayon::ThreadPool, backend: &Fast) -> Option<f64> {
     Some(best)
 }
 
-/// Read bandwidth: [`read_bytes`] over a `bytes` buffer; best of a few passes.
-fn bandwidth_gbps(pool: &rayon::ThreadPool, bytes: usize) -> f64 {
-    let buf: Vec<u8> = (0..bytes).map(|i| i as u8).collect();
+/// Read bandwidth: [`read_bytes`] over a `bytes` buffer (on huge pages, as edgeplane's
+/// tiles are, or on the allocator's small ones); best of a few passes.
+fn bandwidth_gbps(pool: &rayon::ThreadPool, bytes: usize, huge: bool) -> f64 {
+    let pattern: Vec<u8> = (0..bytes).map(|i| i as u8).collect();
+    let mapped;
+    let buf: &[u8] = if huge {
+        mapped = huge_page_copy(&pattern);
+        &mapped
+    } else {
+        &pattern
+    };
     let passes = (4 * PROBE_BYTES / bytes).clamp(5, 64);
     let mut best = 0.0f64;
     for _ in 0..passes {
         let start = Instant::now();
-        std::hint::black_box(read_bytes(pool, &buf));
+        std::hint::black_box(read_bytes(pool, buf));
         best = best.max(bytes as f64 / start.elapsed().as_secs_f64() / 1e9);
     }
     best
+}
+
+/// `bytes` copied into an anonymous mapping advised for 2 MiB pages (Linux; elsewhere
+/// small ones), as `edgeplane_kernels` places its weight tiles: the bare reads and the
+/// DRAM probe read memory paged as edgeplane's, so neither yardstick pays TLB misses it
+/// does not. (ggml and candle keep their weights on the allocator's small pages.)
+fn huge_page_copy(bytes: &[u8]) -> memmap2::MmapMut {
+    let mut map = memmap2::MmapMut::map_anon(bytes.len().max(1)).expect("memory for a copy");
+    #[cfg(target_os = "linux")]
+    map.advise(memmap2::Advice::HugePage).ok();
+    map[..bytes.len()].copy_from_slice(bytes);
+    map
 }
 
 /// One reader of a cold row.
@@ -338,12 +362,18 @@ fn cold_decode_rows(
     let mut ggml =
         edgeplane::anchor::ggml::GgmlMatMul::with_copies(dtype, w, m, k, 1, THREADS, copies)
             .expect("ggml builds the graphs");
-    let reads: Vec<Vec<u8>> = (0..copies).map(|_| w.to_vec()).collect();
+    #[cfg(feature = "anchor-candle")]
+    let candles: Vec<edgeplane::anchor::candle::CandleMatMul> = (0..copies)
+        .map(|_| edgeplane::anchor::candle::CandleMatMul::new(dtype, w, m, k).expect("candle"))
+        .collect();
+    let reads: Vec<memmap2::MmapMut> = (0..copies).map(|_| huge_page_copy(w)).collect();
     // One untimed pass over every copy: first-run costs stay out of the timing.
     for i in 0..copies {
         std::hint::black_box(exes[i].run(std::slice::from_ref(&input)).expect("runs"));
         #[cfg(feature = "anchor-ggml")]
         std::hint::black_box(ggml.run_copy(i, &x).expect("ggml runs"));
+        #[cfg(feature = "anchor-candle")]
+        std::hint::black_box(candles[i].run(&x, 1).expect("candle runs"));
         std::hint::black_box(read_bytes(pool, &reads[i]));
     }
     #[cfg(feature = "anchor-ggml")]
@@ -367,6 +397,14 @@ fn cold_decode_rows(
         // Between runs its workers poll for work and would hold the cores the other
         // parts need; parked, they wait on a condition variable (a run wakes them).
         rest: Box::new(|| ggml.borrow_mut().park()),
+    });
+    #[cfg(feature = "anchor-candle")]
+    parts.push(Part {
+        id: &ids[2],
+        call: Box::new(|i| {
+            std::hint::black_box(candles[i].run(&x, 1).expect("candle runs"));
+        }),
+        rest: Box::new(|| {}),
     });
     parts.push(Part {
         id: &read_id,
@@ -477,8 +515,9 @@ fn main() {
         .build()
         .expect("thread pool");
     let load_start = load_average();
-    let bw_start = bandwidth_gbps(&pool, PROBE_BYTES);
-    let bw_cached = bandwidth_gbps(&pool, 64 << 20);
+    let bw_start = bandwidth_gbps(&pool, PROBE_BYTES, true);
+    let bw_small_pages = bandwidth_gbps(&pool, PROBE_BYTES, false);
+    let bw_cached = bandwidth_gbps(&pool, 64 << 20, true);
     let peak_start = int8_peak_gmacs(&pool, &backend);
     let mut rows: Vec<Row> = Vec::new();
 
@@ -643,13 +682,13 @@ fn main() {
 
     // Probed again at the end: on a shared machine the better of the two is the bandwidth
     // a quiet moment gives (the cold rows' % then errs low, not above 100 %).
-    let bw_end = bandwidth_gbps(&pool, PROBE_BYTES);
+    let bw_end = bandwidth_gbps(&pool, PROBE_BYTES, true);
     let bw = bw_start.max(bw_end);
     let peak_end = int8_peak_gmacs(&pool, &backend);
     let peak = peak_start.zip(peak_end).map(|(a, b)| a.max(b));
     println!();
     println!(
-        "CPU: {} | edgeplane SIMD {} | threads {THREADS} | DRAM read bandwidth {bw:.1} GB/s ({} GiB buffer, best of start {bw_start:.1} / end {bw_end:.1}; {bw_cached:.1} GB/s on a cache-resident 64 MiB one)",
+        "CPU: {} | edgeplane SIMD {} | threads {THREADS} | DRAM read bandwidth {bw:.1} GB/s ({} GiB buffer on 2 MiB pages, best of start {bw_start:.1} / end {bw_end:.1}; {bw_small_pages:.1} GB/s on 4 KiB pages; {bw_cached:.1} GB/s on a cache-resident 64 MiB one)",
         backend.info().device,
         backend.simd_level(),
         PROBE_BYTES >> 30,
@@ -666,7 +705,7 @@ fn main() {
         "Load average (1 min) at start {load_start}, at end {} (this bench adds about {THREADS}); other work on the machine slows every row: see cores busy.",
         load_average()
     );
-    println!("| case | edgeplane ms | ggml ms | candle ms | ggml/edgeplane | candle/edgeplane | decode GB/s edgeplane / ggml | % of the bare read's GB/s (read alongside) e / g | % of the DRAM probe e / g | batched GMAC/s e / g / c (% of the int8 peak) | cores busy e / g / c |");
+    println!("| case | edgeplane ms | ggml ms | candle ms | ggml/edgeplane | candle/edgeplane | decode GB/s e / g / c | % of the bare read's GB/s (read alongside) e / g / c | % of the DRAM probe e / g / c | batched GMAC/s e / g / c (% of the int8 peak) | cores busy e / g / c |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let ms = |id: &str| median(id).map(|s| s * 1e3);
     let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
@@ -684,22 +723,22 @@ fn main() {
                 .zip(t)
                 .map(|(b, t)| b as f64 / (t / 1e3) / 1e9)
         };
-        let pair = |f: &dyn Fn(Option<f64>) -> String| format!("{} / {}", f(e), f(g));
+        let each = |f: &dyn Fn(Option<f64>) -> String| format!("{} / {} / {}", f(e), f(g), f(cd));
         let percent =
             |of: f64| move |t| gbps(t).map_or("-".into(), |v| format!("{:.0}%", 100.0 * v / of));
         let (gbps_col, read_col, probe_col) = match (&r.read_id, r.weight_bytes) {
             (Some(read_id), Some(_)) => {
                 let read = gbps(ms(read_id));
                 (
-                    pair(&|t| gbps(t).map_or("-".into(), |v| format!("{v:.1}"))),
+                    each(&|t| gbps(t).map_or("-".into(), |v| format!("{v:.1}"))),
                     read.map_or("-".into(), |read| {
-                        format!("{} of {read:.1}", pair(&percent(read)))
+                        format!("{} of {read:.1}", each(&percent(read)))
                     }),
-                    pair(&percent(bw)),
+                    each(&percent(bw)),
                 )
             }
             (None, Some(_)) => (
-                pair(&|t| gbps(t).map_or("-".into(), |v| format!("{v:.1}"))),
+                each(&|t| gbps(t).map_or("-".into(), |v| format!("{v:.1}"))),
                 "(warm)".into(),
                 "(warm)".into(),
             ),

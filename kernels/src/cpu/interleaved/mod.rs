@@ -135,6 +135,7 @@ mod q6_k_avx512;
 mod q8_0;
 #[cfg(target_arch = "x86_64")]
 mod q8_0_avx512;
+mod tile_buffer;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod vnni256;
 
@@ -145,6 +146,7 @@ pub use q4_k::TileQ4K;
 pub use q5_k::TileQ5K;
 pub use q6_k::TileQ6K;
 pub use q8_0::TileQ8_0;
+use tile_buffer::TileBuffer;
 
 use super::activation::{ActivationFormat, ActivationRow, ActivationRows};
 use super::matmul::WeightMatrix;
@@ -432,7 +434,7 @@ fn lanes_out<const R: usize>(acc: [std::arch::x86_64::__m512; R]) -> [[f32; TILE
 pub struct TiledMatrix<T: Tile> {
     rows: usize,
     k: usize,
-    tiles: Vec<T>,
+    tiles: TileBuffer<T>,
 }
 
 impl<T: Tile> TiledMatrix<T> {
@@ -466,8 +468,8 @@ impl<T: Tile> TiledMatrix<T> {
                 0
             }
         ];
-        // Zero-allocated (fresh pages from the OS, not written twice), then packed in place.
-        let mut tiles: Vec<T> = bytemuck::try_zeroed_vec(w.rows / TILE_ROWS * blocks).ok()?;
+        // Fresh pages (huge where the OS gives them: `tile_buffer`), packed in place.
+        let mut tiles = TileBuffer::<T>::zeroed(w.rows / TILE_ROWS * blocks)?;
         for (i, tile) in tiles.iter_mut().enumerate() {
             let (t, b) = (i / blocks, i % blocks);
             let rows: [&[u8]; TILE_ROWS] = from_fn(|r| &w.row(TILE_ROWS * t + r)[b * size..]);
