@@ -147,31 +147,31 @@ pub(super) fn prefetch_ahead(at: *const u8, lines: usize, h: usize) {
 }
 
 /// One half (eight rows) of a Q6_K tile's sub-block as four registers of full 6-bit codes:
-/// values `16s + j`, `16s + 4 + j`, `16s + 8 + j`, `16s + 12 + j` of each row, from the two
-/// nibble planes and the high-bit plane starting at `at`.
+/// values `16s + j`, `16s + 4 + j`, `16s + 8 + j`, `16s + 12 + j` of each row, the first
+/// three the low six bits of the three planes starting at `at`, the fourth gathered from
+/// their top two bits (`TileQ6K::codes`; 16-bit shifts, whose bits from the next byte the
+/// masks drop).
 ///
 /// # Safety
 /// `at..at + 32`, `at + 64..at + 96` and `at + 128..at + 160` must be readable.
 #[inline]
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn q6_k_codes(at: *const u8) -> [__m256i; 4] {
-    let (m4, m2) = (_mm256_set1_epi8(0xF), _mm256_set1_epi8(0x30));
     // SAFETY: the caller's contract.
-    let (w0, w1, hb) = unsafe {
-        (
-            _mm256_loadu_si256(at.cast()),
-            _mm256_loadu_si256(at.add(64).cast()),
-            _mm256_loadu_si256(at.add(128).cast()),
-        )
-    };
-    let with_high = |nib: __m256i, bits: __m256i| {
-        _mm256_or_si256(_mm256_and_si256(nib, m4), _mm256_and_si256(bits, m2))
-    };
+    let planes: [__m256i; 3] = from_fn(|p| unsafe { _mm256_loadu_si256(at.add(64 * p).cast()) });
+    let top = |v: __m256i, mask: i8| _mm256_and_si256(v, _mm256_set1_epi8(mask));
+    let fourth = _mm256_or_si256(
+        _mm256_or_si256(
+            top(_mm256_srli_epi16::<6>(planes[0]), 0x03),
+            top(_mm256_srli_epi16::<4>(planes[1]), 0x0C),
+        ),
+        top(_mm256_srli_epi16::<2>(planes[2]), 0x30),
+    );
     [
-        with_high(w0, _mm256_slli_epi16::<4>(hb)),
-        with_high(_mm256_srli_epi16::<4>(w0), _mm256_slli_epi16::<2>(hb)),
-        with_high(w1, hb),
-        with_high(_mm256_srli_epi16::<4>(w1), _mm256_srli_epi16::<2>(hb)),
+        top(planes[0], 0x3F),
+        top(planes[1], 0x3F),
+        top(planes[2], 0x3F),
+        fourth,
     ]
 }
 

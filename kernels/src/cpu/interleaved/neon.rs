@@ -447,7 +447,7 @@ pub(super) unsafe fn dot_q6_k<const R: usize>(
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
     let super::RowPointers { quants, sums, .. } = super::checked_rows(tile.len(), &acts);
-    let (m4, m2) = (vdupq_n_u8(0xF), vdupq_n_u8(0x30));
+    let low6 = vdupq_n_u8(0x3F);
     let mut acc = [[vdupq_n_f32(0.0); 4]; R];
     for (b, t) in tile.iter().enumerate() {
         let codes = t.codes.as_ptr().cast::<u8>();
@@ -455,24 +455,29 @@ pub(super) unsafe fn dot_q6_k<const R: usize>(
         for s in 0..16 {
             // SAFETY (all reads below): sub-block `s < 16` of three 64-byte planes; every
             // row has `256 · tile.len()` quants and one sum per 16 (asserted).
-            let (w0, w1, h) = unsafe {
+            let [p0, p1, p2] = unsafe {
                 let at = codes.add(192 * s);
-                (
+                [
                     load_group(at),
                     load_group(at.add(64)),
                     load_group(at.add(128)),
-                )
+                ]
             };
-            // Values 16s + j, 16s + 4 + j, 16s + 8 + j, 16s + 12 + j of each row: the
-            // nibble with its two high bits moved to bits 4–5.
-            let with_high = |nib: uint8x16_t, bits: uint8x16_t| {
-                vreinterpretq_s8_u8(vorrq_u8(vandq_u8(nib, m4), vandq_u8(bits, m2)))
+            // Values 16s + j, 16s + 4 + j, 16s + 8 + j, 16s + 12 + j of each row: the low six
+            // bits of each plane, then the fourth code from their top two bits
+            // (`TileQ6K::codes`).
+            let low = |plane: uint8x16_t| vreinterpretq_s8_u8(vandq_u8(plane, low6));
+            let fourth = |q: usize| {
+                let first = vshrq_n_u8::<6>(p0[q]);
+                let second = vandq_u8(vshrq_n_u8::<4>(p1[q]), vdupq_n_u8(0x0C));
+                let third = vandq_u8(vshrq_n_u8::<2>(p2[q]), vdupq_n_u8(0x30));
+                vreinterpretq_s8_u8(vorrq_u8(vorrq_u8(first, second), third))
             };
             let codes = [
-                from_fn(|q| with_high(w0[q], vshlq_n_u8::<4>(h[q]))),
-                from_fn(|q| with_high(vshrq_n_u8::<4>(w0[q]), vshlq_n_u8::<2>(h[q]))),
-                from_fn(|q| with_high(w1[q], h[q])),
-                from_fn(|q| with_high(vshrq_n_u8::<4>(w1[q]), vshrq_n_u8::<2>(h[q]))),
+                from_fn(|q| low(p0[q])),
+                from_fn(|q| low(p1[q])),
+                from_fn(|q| low(p2[q])),
+                from_fn(fourth),
             ];
             // The codes are unsigned; each row's sub-block sum starts at `−32 · Σy`.
             // SAFETY: FEAT_DotProd (this function's contract); one sum per 16 values and

@@ -1,5 +1,5 @@
 //! AVX2 Q6_K batches over codes unpacked once per tile row. The row-group kernel
-//! ([`super::avx2::dot_q6_k`]) rebuilds every 6-bit code from its two planes for each
+//! ([`super::avx2::dot_q6_k`]) rebuilds every 6-bit code from its three planes for each
 //! group of activation rows, and adds the codes' `−32` through the activation sums in a
 //! separate pass: together about a quarter of its vector ops at six rows per pass. Here a
 //! tile row's codes are unpacked once into signed bytes (`code − 32`) beside their widened

@@ -1,10 +1,10 @@
 //! The Q6_K tile kernel on AVX-512 VNNI: one zmm lane per weight row.
 //!
-//! Per sub-block of sixteen values: one load of the high-bit plane and two of nibble
-//! pairs; each code byte is its nibble OR-ed with two high bits moved to bits 4–5 (shift
-//! and mask), then per activation row four `vpdpbusd` against broadcast activation bytes
-//! in one chain, scaled by the rows' scales with one `vpmulld`; up to eight activation rows
-//! share each unpacked sub-block. The codes are unsigned (0..64); the `−32` is taken back
+//! Per sub-block of sixteen values: three loads of code planes; three codes per row and
+//! byte are their plane's low six bits (one AND), the fourth is gathered from the planes'
+//! top two bits (three shifts, three ANDs, two ORs), then per activation row four
+//! `vpdpbusd` against broadcast activation bytes in one chain, scaled by the rows' scales
+//! with one `vpmulld`; up to eight activation rows share each unpacked sub-block. The codes are unsigned (0..64); the `−32` is taken back
 //! per two sub-blocks with one `vpdpwssd` of the rows' (−32·scale) pairs against the
 //! activation's two per-16 sums, in i32 (|Σ| < 2³¹: 16 sub-blocks × 128 × (16 × 63 × 128 +
 //! 32 × 2048)), so the block needs one convert and one FMA per activation row.
@@ -14,6 +14,7 @@ use super::{prefetch_lines, Tile, TILE_ROWS};
 use crate::cpu::activation::ActivationRow;
 use crate::cpu::packed::avx512::dpwssd;
 use std::arch::x86_64::*;
+use std::array::from_fn;
 
 /// Two sub-blocks' signed scales of each row (`two[0]`, `two[1]`) times `factor`, as one
 /// i16 pair per row's lane: what a `vpdpwssd` against an activation's two adjacent per-16
@@ -46,8 +47,7 @@ pub fn dot_tile<const R: usize>(
     acts: [&ActivationRow; R],
 ) -> [[f32; TILE_ROWS]; R] {
     let super::RowPointers { quants, sums, .. } = super::checked_rows(tile.len(), &acts);
-    let m4 = _mm512_set1_epi8(0xF);
-    let m2 = _mm512_set1_epi8(0x30);
+    let top = |v: __m512i, mask: i8| _mm512_and_si512(v, _mm512_set1_epi8(mask));
     let mut acc = [_mm512_setzero_ps(); R];
     for (b, t) in tile.iter().enumerate() {
         let codes = t.codes.as_ptr().cast::<u8>();
@@ -60,22 +60,23 @@ pub fn dot_tile<const R: usize>(
             let at = 192 * s;
             prefetch_lines(codes.wrapping_add(at), 3);
             // SAFETY: `s < 16` indexes one of the 16 sub-blocks of three 64-byte planes.
-            let (w0, w1, h) = unsafe {
-                (
-                    _mm512_loadu_si512(codes.add(at).cast()),
-                    _mm512_loadu_si512(codes.add(at + 64).cast()),
-                    _mm512_loadu_si512(codes.add(at + 128).cast()),
-                )
-            };
-            let with_high = |nib: __m512i, bits: __m512i| {
-                _mm512_or_si512(_mm512_and_si512(nib, m4), _mm512_and_si512(bits, m2))
-            };
-            // Values 16s + j, 16s + 4 + j, 16s + 8 + j, 16s + 12 + j of each row.
+            let planes: [__m512i; 3] =
+                from_fn(|p| unsafe { _mm512_loadu_si512(codes.add(at + 64 * p).cast()) });
+            // Values 16s + j, 16s + 4 + j, 16s + 8 + j, 16s + 12 + j of each row: the low six
+            // bits of each plane, then the fourth code from their top two bits
+            // (`TileQ6K::codes`; the masks drop what 16-bit shifts bring from the next byte).
+            let fourth = _mm512_or_si512(
+                _mm512_or_si512(
+                    top(_mm512_srli_epi16::<6>(planes[0]), 0x03),
+                    top(_mm512_srli_epi16::<4>(planes[1]), 0x0C),
+                ),
+                top(_mm512_srli_epi16::<2>(planes[2]), 0x30),
+            );
             let codes = [
-                with_high(w0, _mm512_slli_epi16::<4>(h)),
-                with_high(_mm512_srli_epi16::<4>(w0), _mm512_slli_epi16::<2>(h)),
-                with_high(w1, h),
-                with_high(_mm512_srli_epi16::<4>(w1), _mm512_srli_epi16::<2>(h)),
+                top(planes[0], 0x3F),
+                top(planes[1], 0x3F),
+                top(planes[2], 0x3F),
+                fourth,
             ];
             // SAFETY: each `scales[s]` row is 16 bytes.
             let sc = unsafe { _mm512_cvtepi8_epi32(_mm_loadu_si128(t.scales[s].as_ptr().cast())) };

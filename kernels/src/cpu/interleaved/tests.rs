@@ -239,18 +239,6 @@ fn q4_k_codes(blk: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The 6-bit codes of a raw Q6_K block in value order, byte by byte (the packer's spec).
-fn q6_k_codes(blk: &[u8]) -> Vec<u8> {
-    let mut out = vec![0u8; 256];
-    for (v, o) in out.iter_mut().enumerate() {
-        let (h, q, i) = (v / 128, (v % 128) / 32, v % 32);
-        let low = (blk[64 * h + 32 * (q % 2) + i] >> (4 * (q / 2))) & 0xF;
-        let high = (blk[q6_k::QH + 32 * h + i] >> (2 * q)) & 3;
-        *o = low | (high << 4);
-    }
-    out
-}
-
 #[test]
 fn word_wide_packers_place_every_code_where_the_layout_says() {
     let w = random_rows(DType::Q4K, 16, 256, 5);
@@ -270,27 +258,38 @@ fn word_wide_packers_place_every_code_where_the_layout_says() {
     let rows: [&[u8]; TILE_ROWS] = from_fn(|r| &w[r * 210..(r + 1) * 210]);
     let tile = TileQ6K::pack(rows);
     for (r, blk) in rows.iter().enumerate() {
-        let codes = q6_k_codes(blk);
+        // The packer's codes, checked against ggml's dequantization of the raw block.
+        let codes = super::q6_k::block_codes(blk);
+        let values = crate::quant::dequantize(DType::Q6K, blk, 256).expect("one block");
+        let d = crate::cpu::layout::f16_at(&blk[q6_k::D..]);
+        for (v, (&c, &x)) in codes.iter().zip(&values).enumerate() {
+            let scale = blk[q6_k::SCALES + v / 16] as i8;
+            assert!(c < 64, "Q6_K row {r} value {v}: code {c}");
+            assert_eq!(d * f32::from(scale) * (i32::from(c) - 32) as f32, x);
+        }
         for s in 0..16 {
             assert_eq!(tile.scales[s][r], blk[q6_k::SCALES + s] as i8);
             for j in 0..4 {
-                let high = (0..4).fold(0u8, |b, f| b | (codes[16 * s + 4 * f + j] >> 4) << (2 * f));
-                assert_eq!(
-                    tile.codes[s][2][r][j], high,
-                    "Q6_K row {r} high plane {s} byte {j}"
-                );
+                let bytes = from_fn(|p| tile.codes[s][p][r][j]);
+                let got = super::q6_k::gather_codes(bytes);
+                for (f, &c) in got.iter().enumerate() {
+                    let v = 16 * s + 4 * f + j;
+                    assert_eq!(c, codes[v], "Q6_K row {r} value {v}");
+                }
+                // Codes 0-2 sit whole in the low six bits (what the kernels AND out).
+                for p in 0..3 {
+                    assert_eq!(bytes[p] & 0x3F, codes[16 * s + 4 * p + j]);
+                }
             }
         }
-        for g in 0..32 {
-            for j in 0..4 {
-                let want = (codes[8 * g + j] & 0xF) | ((codes[8 * g + 4 + j] & 0xF) << 4);
-                assert_eq!(
-                    tile.codes[g / 2][g % 2][r][j],
-                    want,
-                    "Q6_K row {r} group {g} byte {j}"
-                );
-            }
-        }
+    }
+}
+
+#[test]
+fn q6_k_code_spreading_round_trips_every_four_codes() {
+    for packed in 0u32..1 << 24 {
+        let c: [u8; 4] = from_fn(|f| ((packed >> (6 * f)) & 0x3F) as u8);
+        assert_eq!(super::q6_k::gather_codes(super::q6_k::spread_codes(c)), c);
     }
 }
 
