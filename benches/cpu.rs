@@ -41,9 +41,10 @@
 //! take turns in short bursts inside one measurement, so all four see the same moment of a
 //! shared machine; their GB/s are given as a share of that read's and of the DRAM probe
 //! (summing a `PROBE_BYTES` buffer at the start and end of the run, the better of the two;
-//! also printed: the same probe on a cache-resident 64 MiB buffer). A row bound by DRAM
-//! cannot pass the bare read, so its ratio to an anchor can be no more than the bare read's
-//! GB/s over the anchor's. The plain read and the probe read memory on 2 MiB pages where
+//! also printed: the same probe on a cache-resident 64 MiB buffer). The plain read is the
+//! yardstick of a DRAM-bound row: a kernel passes it only by what its software prefetch
+//! adds (a few percent), so the row's ratio to an anchor can be little more than the plain
+//! read's GB/s over the anchor's. The plain read and the probe read memory on 2 MiB pages where
 //! Linux gives them, as edgeplane's weight tiles are (the probe on 4 KiB pages is printed
 //! too); ggml and candle keep their weights on the allocator's pages.
 //!
