@@ -25,12 +25,13 @@ fn devices_json_lists_the_reference_backend_first() {
     }
 }
 
-/// Runs `edgeplane devices --json` with `EDGEPLANE_SIMD` set; returns the JSON and stderr.
-fn devices_with_simd(simd: &str) -> (serde_json::Value, String) {
+/// Runs `edgeplane devices --json` with variable `name` set to `value`; returns the JSON
+/// and stderr.
+fn devices_with(name: &str, value: &str) -> (serde_json::Value, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_edgeplane"))
         .args(["devices", "--json"])
         .env("RUST_LOG", "warn")
-        .env("EDGEPLANE_SIMD", simd)
+        .env(name, value)
         .output()
         .expect("the edgeplane binary runs");
     assert!(out.status.success());
@@ -40,7 +41,7 @@ fn devices_with_simd(simd: &str) -> (serde_json::Value, String) {
 
 #[test]
 fn edgeplane_simd_picks_the_fast_backends_level_and_a_typo_is_reported() {
-    let (json, _) = devices_with_simd("scalar");
+    let (json, _) = devices_with("EDGEPLANE_SIMD", "scalar");
     let fast = json
         .as_array()
         .unwrap()
@@ -52,7 +53,7 @@ fn edgeplane_simd_picks_the_fast_backends_level_and_a_typo_is_reported() {
         "the level is reported: {fast}"
     );
 
-    let (json, stderr) = devices_with_simd("avx512");
+    let (json, stderr) = devices_with("EDGEPLANE_SIMD", "avx512");
     assert!(
         json.as_array()
             .unwrap()
@@ -64,5 +65,49 @@ fn edgeplane_simd_picks_the_fast_backends_level_and_a_typo_is_reported() {
         stderr.contains("EDGEPLANE_SIMD=avx512 names no SIMD level")
             && stderr.contains("avx512-vnni"),
         "the warning names the variable and the levels: {stderr}"
+    );
+}
+
+/// The fast CPU backend's entry in a `devices --json` listing, if it opened.
+fn fast_backend(json: &serde_json::Value) -> Option<&serde_json::Value> {
+    json.as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["backend"] == "cpu")
+}
+
+#[test]
+fn edgeplane_threads_sets_the_pool_and_a_value_that_is_no_count_is_reported() {
+    let (json, _) = devices_with("EDGEPLANE_THREADS", "3");
+    let fast = fast_backend(&json).expect("the fast CPU backend opens with three threads");
+    assert!(
+        fast.to_string().contains("threads=3"),
+        "the thread count is reported: {fast}"
+    );
+
+    for bad in ["two", "0", "-1"] {
+        let (json, stderr) = devices_with("EDGEPLANE_THREADS", bad);
+        assert!(fast_backend(&json).is_none(), "no fast backend with {bad}");
+        assert!(
+            stderr.contains(&format!("EDGEPLANE_THREADS={bad} is not a positive number")),
+            "the warning names the variable and its value: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn edgeplane_repack_turns_tiles_off_and_a_misspelt_value_is_reported() {
+    let (json, _) = devices_with("EDGEPLANE_REPACK", "off");
+    let fast = fast_backend(&json).expect("the fast CPU backend opens without repacking");
+    assert!(
+        fast.to_string().contains("repack=off"),
+        "repacking off is reported: {fast}"
+    );
+
+    let (json, stderr) = devices_with("EDGEPLANE_REPACK", "of");
+    assert!(fast_backend(&json).is_none(), "no fast backend with a typo");
+    assert!(
+        stderr.contains("EDGEPLANE_REPACK=of is none of"),
+        "the warning names the variable and its value: {stderr}"
     );
 }

@@ -46,9 +46,12 @@ pub struct Fast {
 
 impl Fast {
     /// A backend with `settings`. Errors: `NotAvailable` when the SIMD level asked for is
-    /// not on this CPU, `InvalidInput` when `EDGEPLANE_SIMD` names no level, `Device` when
-    /// the thread pool cannot start.
+    /// not on this CPU, `InvalidInput` when `EDGEPLANE_SIMD`, `EDGEPLANE_THREADS` or
+    /// `EDGEPLANE_REPACK` holds a value that means nothing (even where `settings` does not
+    /// read it: a misspelt variable is a mistake worth hearing of), `Device` when the
+    /// thread pool cannot start.
     pub fn new(settings: FastSettings) -> Result<Fast> {
+        FastSettings::check_env()?;
         let level = match settings.simd {
             Some(level) => level,
             None => FastSettings::env_simd()?.unwrap_or_else(SimdLevel::best),

@@ -23,26 +23,37 @@ pub struct FastSettings {
 
 impl FastSettings {
     /// Threads from `EDGEPLANE_THREADS` when set to a positive integer, else the number of
-    /// CPUs the process may use.
+    /// CPUs the process may use (a value that is no count is reported by [`Fast::new`]).
+    ///
+    /// [`Fast::new`]: super::Fast::new
     pub fn default_threads() -> usize {
-        std::env::var("EDGEPLANE_THREADS")
+        FastSettings::env_threads()
             .ok()
-            .and_then(|s| s.trim().parse::<usize>().ok())
-            .filter(|&n| n > 0)
+            .flatten()
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// The thread count `EDGEPLANE_THREADS` gives, `None` when it is unset or empty.
+    /// Errors: `InvalidInput` for anything but a positive integer.
+    pub fn env_threads() -> Result<Option<usize>> {
+        let Some(value) = env_value("EDGEPLANE_THREADS") else {
+            return Ok(None);
+        };
+        match value.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(Error::InvalidInput(format!(
+                "EDGEPLANE_THREADS={value} is not a positive number of threads"
+            ))),
+        }
     }
 
     /// The level `EDGEPLANE_SIMD` names, `None` when it is unset or empty. Errors:
     /// `InvalidInput` for a name that is no level (a typo must not silently run another).
     pub fn env_simd() -> Result<Option<SimdLevel>> {
-        let Ok(name) = std::env::var("EDGEPLANE_SIMD") else {
+        let Some(name) = env_value("EDGEPLANE_SIMD") else {
             return Ok(None);
         };
-        let name = name.trim();
-        if name.is_empty() {
-            return Ok(None);
-        }
-        SimdLevel::from_name(name).map(Some).ok_or_else(|| {
+        SimdLevel::from_name(&name).map(Some).ok_or_else(|| {
             let known: Vec<_> = SimdLevel::ALL.iter().map(|l| l.name()).collect();
             Error::InvalidInput(format!(
                 "EDGEPLANE_SIMD={name} names no SIMD level (one of: {})",
@@ -51,12 +62,43 @@ impl FastSettings {
         })
     }
 
-    /// Repacking is on unless `EDGEPLANE_REPACK` is `0`, `false` or `off`.
+    /// Repacking is on unless `EDGEPLANE_REPACK` turns it off (see [`Self::env_repack`]).
     pub fn default_repack() -> bool {
-        std::env::var("EDGEPLANE_REPACK")
-            .map(|v| !matches!(v.trim(), "0" | "false" | "off"))
-            .unwrap_or(true)
+        FastSettings::env_repack().ok().flatten().unwrap_or(true)
     }
+
+    /// What `EDGEPLANE_REPACK` says, `None` when it is unset or empty: `0`, `false`, `off`
+    /// turn repacking off, `1`, `true`, `on` on. Errors: `InvalidInput` for anything else
+    /// (a misspelt "off" must not silently keep it on).
+    pub fn env_repack() -> Result<Option<bool>> {
+        let Some(value) = env_value("EDGEPLANE_REPACK") else {
+            return Ok(None);
+        };
+        match value.to_ascii_lowercase().as_str() {
+            "0" | "false" | "off" => Ok(Some(false)),
+            "1" | "true" | "on" => Ok(Some(true)),
+            _ => Err(Error::InvalidInput(format!(
+                "EDGEPLANE_REPACK={value} is none of 0, false, off, 1, true, on"
+            ))),
+        }
+    }
+
+    /// Checks every setting variable that is set, so that a typo in any of them fails the
+    /// backend instead of running another configuration than the one asked for.
+    pub fn check_env() -> Result<()> {
+        FastSettings::env_threads()?;
+        FastSettings::env_repack()?;
+        FastSettings::env_simd()?;
+        Ok(())
+    }
+}
+
+/// The trimmed value of variable `name`, `None` when it is unset or empty. A value that is
+/// not Unicode is kept as its lossy text, so that the check rejects it with its name.
+fn env_value(name: &str) -> Option<String> {
+    let value = std::env::var_os(name)?;
+    let value = value.to_string_lossy().trim().to_owned();
+    (!value.is_empty()).then_some(value)
 }
 
 impl Default for FastSettings {
