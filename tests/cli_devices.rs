@@ -76,38 +76,41 @@ fn fast_backend(json: &serde_json::Value) -> Option<&serde_json::Value> {
         .find(|d| d["backend"] == "cpu")
 }
 
+/// Asserts that with `name=value` the fast CPU backend opens and lists `feature`.
+fn assert_opens_with(name: &str, value: &str, feature: &str) {
+    let (json, _) = devices_with(name, value);
+    let fast =
+        fast_backend(&json).unwrap_or_else(|| panic!("the backend opens with {name}={value}"));
+    assert!(
+        fast.to_string().contains(feature),
+        "{name}={value} shows as {feature}: {fast}"
+    );
+}
+
+/// Asserts that with `name=value` the fast CPU backend does not open and the warning
+/// says `message`.
+fn assert_refused_with(name: &str, value: &str, message: &str) {
+    let (json, stderr) = devices_with(name, value);
+    assert!(
+        fast_backend(&json).is_none(),
+        "no fast backend with {name}={value}"
+    );
+    assert!(
+        stderr.contains(&format!("{name}={value} {message}")),
+        "the warning names the variable and its value: {stderr}"
+    );
+}
+
 #[test]
 fn edgeplane_threads_sets_the_pool_and_a_value_that_is_no_count_is_reported() {
-    let (json, _) = devices_with("EDGEPLANE_THREADS", "3");
-    let fast = fast_backend(&json).expect("the fast CPU backend opens with three threads");
-    assert!(
-        fast.to_string().contains("threads=3"),
-        "the thread count is reported: {fast}"
-    );
-
+    assert_opens_with("EDGEPLANE_THREADS", "3", "threads=3");
     for bad in ["two", "0", "-1"] {
-        let (json, stderr) = devices_with("EDGEPLANE_THREADS", bad);
-        assert!(fast_backend(&json).is_none(), "no fast backend with {bad}");
-        assert!(
-            stderr.contains(&format!("EDGEPLANE_THREADS={bad} is not a positive number")),
-            "the warning names the variable and its value: {stderr}"
-        );
+        assert_refused_with("EDGEPLANE_THREADS", bad, "is not a positive number");
     }
 }
 
 #[test]
 fn edgeplane_repack_turns_tiles_off_and_a_misspelt_value_is_reported() {
-    let (json, _) = devices_with("EDGEPLANE_REPACK", "off");
-    let fast = fast_backend(&json).expect("the fast CPU backend opens without repacking");
-    assert!(
-        fast.to_string().contains("repack=off"),
-        "repacking off is reported: {fast}"
-    );
-
-    let (json, stderr) = devices_with("EDGEPLANE_REPACK", "of");
-    assert!(fast_backend(&json).is_none(), "no fast backend with a typo");
-    assert!(
-        stderr.contains("EDGEPLANE_REPACK=of is none of"),
-        "the warning names the variable and its value: {stderr}"
-    );
+    assert_opens_with("EDGEPLANE_REPACK", "off", "repack=off");
+    assert_refused_with("EDGEPLANE_REPACK", "of", "is none of 0, false, off");
 }
