@@ -51,11 +51,12 @@ impl Fast {
     /// read it: a misspelt variable is a mistake worth hearing of), `Device` when the
     /// thread pool cannot start.
     pub fn new(settings: FastSettings) -> Result<Fast> {
-        FastSettings::check_env()?;
-        let level = match settings.simd {
-            Some(level) => level,
-            None => FastSettings::env_simd()?.unwrap_or_else(SimdLevel::best),
-        };
+        FastSettings::env_threads()?;
+        FastSettings::env_repack()?;
+        let level = settings
+            .simd
+            .or(FastSettings::env_simd()?)
+            .unwrap_or_else(SimdLevel::best);
         let simd = Simd::new(level).ok_or_else(|| {
             Error::NotAvailable(format!("SIMD level {level} for the fast CPU backend"))
         })?;

@@ -82,15 +82,6 @@ impl FastSettings {
             ))),
         }
     }
-
-    /// Checks every setting variable that is set, so that a typo in any of them fails the
-    /// backend instead of running another configuration than the one asked for.
-    pub fn check_env() -> Result<()> {
-        FastSettings::env_threads()?;
-        FastSettings::env_repack()?;
-        FastSettings::env_simd()?;
-        Ok(())
-    }
 }
 
 /// The trimmed value of variable `name`, `None` when it is unset or empty. A value that is
